@@ -1,0 +1,183 @@
+"""Writes config/sample-2021.xlsx: a realistic year of submissions for plan 184/KH-KVTĐ.
+
+Run: python config/make_sample_workbook.py   (deterministic: same file every time)
+
+What the sample holds, so that a reader can check thidua's answers by eye:
+
+Sơ kết 6 tháng (due before 20/06/2021, a Sunday); at 08:00 on 18/06/2021:
+- on time: most units, both documents before 18/06 08:00
+- STP-LCH and THADS-DBI: nothing at all (missing)
+- STP-BKA: only Báo cáo sơ kết (incomplete; never sends the summary)
+- STP-CBA: summary row has the malformed date "31/06/2021 09:00" (rejected) -> incomplete
+- STP-PTH and THADS-BGI: submit on 21/06 and 22/06 (missing at 18/06, late afterwards)
+- THADS-TNG: submits on 19/06 (after the 18/06 snapshot, still on time)
+- STP-SLA: summary of 5 pages (over the 3-page limit)
+- THADS-YBA: Báo cáo sơ kết submitted twice (duplicate; latest counts)
+- THADS-SLA is written in NFD; STP-HBI as "Hòa Bình" (new tone placement), THADS-HBI as
+  "Cục THADS tỉnh Hoà Bình"; STP-LSO by its code
+- one row for "Sở Tư pháp tỉnh Hà Tây" (not a member unit: rejected)
+- THADS-LCA's time is a sheet serial number; STP-TNG's is ISO 8601
+- STP-LCA's note is a phone number with a leading zero: 0913483228
+Đăng ký thi đua (before 20/02/2021): all but STP-LCH on time; STP-DBI and THADS-HGI late (22/02).
+Tổng kết năm (before 10/11/2021): the six units registered for a flag owe the nomination
+dossier; THADS-LCA forgets the council minutes; STP-YBA's tham luận has 4 pages (limit 2).
+Số liệu: a value written with a decimal comma ("1,5"); Chấm điểm: "95,5".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import unicodedata
+from pathlib import Path
+
+from openpyxl import Workbook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tasks.normalise import COLUMNS  # noqa: E402
+from tasks.plan import load_plan  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PLAN = load_plan(HERE / "plan-2021.yaml")
+OUT = HERE / "sample-2021.xlsx"
+
+FLAG_UNITS = ["STP-YBA", "STP-TQU", "STP-PTH", "THADS-LCA", "THADS-YBA", "THADS-TNG"]
+
+
+def stamp(day: str, hour: int, minute: int = 0) -> str:
+    return f"{day} {hour:02d}:{minute:02d}:00"
+
+
+def submissions(rng: random.Random) -> list[list[object]]:
+    rows: list[list[object]] = []
+    names = {u.code: u.name for u in PLAN.units}
+
+    def add(when, unit, milestone, kind, pages="", link="", note=""):
+        rows.append([when, unit, milestone, kind, pages, link, note])
+
+    def link(code, doc):
+        return f"https://drive.example/{code.lower()}/{doc}.pdf"
+
+    # Đăng ký thi đua
+    for u in PLAN.units:
+        if u.code == "STP-LCH":
+            continue
+        day = "22/02/2021" if u.code in ("STP-DBI", "THADS-HGI") else f"{rng.randint(1, 9):02d}/02/2021"
+        add(stamp(day, rng.randint(8, 16), rng.randint(0, 59)), names[u.code], "Đăng ký thi đua",
+            "Bản đăng ký thi đua", 2, link(u.code, "dang-ky"))
+
+    # Sơ kết 6 tháng
+    for u in PLAN.units:
+        code = u.code
+        if code in ("STP-LCH", "THADS-DBI"):
+            continue
+        unit_text = names[code]
+        if code == "THADS-SLA":
+            unit_text = unicodedata.normalize("NFD", unit_text)
+        elif code == "STP-HBI":
+            unit_text = "Sở Tư pháp tỉnh Hòa Bình"
+        elif code == "THADS-HBI":
+            unit_text = "Cục THADS tỉnh Hoà Bình"
+        elif code == "STP-LSO":
+            unit_text = code
+        days = {"STP-PTH": "21/06/2021", "THADS-BGI": "22/06/2021", "THADS-TNG": "19/06/2021"}
+        day = days.get(code, f"{rng.randint(8, 17):02d}/06/2021")
+        when = stamp(day, rng.randint(7, 16), rng.randint(0, 59))
+        if code == "THADS-LCA":
+            when = 44360.375  # 15/06/2021 09:00 as a sheet serial number
+        elif code == "STP-TNG":
+            when = "2021-06-16T10:30:00"
+        note = "0913483228" if code == "STP-LCA" else ""
+        add(when, unit_text, "so-ket", "Báo cáo sơ kết", rng.randint(8, 20),
+            link(code, "so-ket"), note)
+        if code == "STP-BKA":
+            continue
+        summary_when = "31/06/2021 09:00" if code == "STP-CBA" else when
+        pages = 5 if code == "STP-SLA" else rng.randint(2, 3)
+        add(summary_when, unit_text, "Sơ kết 6 tháng", "Báo cáo tóm tắt", pages,
+            link(code, "tom-tat"))
+        if code == "THADS-YBA":
+            add(stamp("17/06/2021", 15, 20), unit_text, "so-ket", "Báo cáo sơ kết", 14,
+                link(code, "so-ket-v2"), "Bản sửa lại, thay bản trước")
+    add(stamp("15/06/2021", 9), "Sở Tư pháp tỉnh Hà Tây", "so-ket", "Báo cáo sơ kết", 10)
+
+    # Điển hình tiên tiến (no date in the plan)
+    for code in FLAG_UNITS[:4]:
+        add(stamp("20/10/2021", 9), names[code], "dien-hinh", "Báo cáo điển hình tiên tiến", 6,
+            link(code, "dien-hinh"))
+
+    # Tổng kết năm
+    for u in PLAN.units:
+        code = u.code
+        if code in ("THADS-DBI", "STP-LCH"):
+            continue
+        day = "12/11/2021" if code == "STP-HGI" else f"{rng.randint(1, 9):02d}/11/2021"
+        when = stamp(day, rng.randint(8, 16), rng.randint(0, 59))
+        for kind, pages in (("Báo cáo tổng kết", rng.randint(10, 25)),
+                            ("Báo cáo tóm tắt", rng.randint(2, 3)),
+                            ("Bảng tự chấm điểm", 4)):
+            add(when, names[code], "tong-ket", kind, pages, link(code, kind[:6]))
+        if code in ("STP-YBA", "THADS-LCA", "STP-TQU"):
+            add(when, names[code], "tong-ket", "Tham luận", 4 if code == "STP-YBA" else 2,
+                link(code, "tham-luan"))
+        if code in FLAG_UNITS:
+            add(when, names[code], "tong-ket", "Văn bản đề nghị", 1, link(code, "de-nghi"))
+            add(when, names[code], "tong-ket", "Báo cáo thành tích", 8, link(code, "thanh-tich"))
+            if code != "THADS-LCA":
+                add(when, names[code], "tong-ket", "Biên bản họp Hội đồng thi đua, khen thưởng",
+                    2, link(code, "bien-ban"))
+    return rows
+
+
+def main() -> None:
+    rng = random.Random(2021)
+    book = Workbook()
+    book.remove(book.active)
+    header = {tab: list(cols) for tab, cols in COLUMNS.items()}
+
+    sheet = book.create_sheet("Nộp hồ sơ")
+    sheet.append(header["Nộp hồ sơ"])
+    for row in submissions(rng):
+        sheet.append(row)
+
+    sheet = book.create_sheet("Đăng ký")
+    sheet.append(header["Đăng ký"])
+    for u in PLAN.units:
+        title = "Cờ thi đua ngành Tư pháp" if u.code in FLAG_UNITS else "Tập thể lao động xuất sắc"
+        sheet.append([u.name, title, "Tập thể"])
+
+    sheet = book.create_sheet("Chấm điểm")
+    sheet.append(header["Chấm điểm"])
+    for u in PLAN.units:
+        score = "95,5" if u.code == "STP-YBA" else str(rng.randint(820, 990) / 10).replace(".", ",")
+        sheet.append([u.name, score])
+
+    sheet = book.create_sheet("Số liệu")
+    sheet.append(header["Số liệu"])
+    for u in PLAN.units:
+        for milestone in ("so-ket", "tong-ket"):
+            factor = 1 if milestone == "so-ket" else 2
+            sheet.append([u.code, milestone, "Số phong trào thi đua phát động", rng.randint(2, 6) * factor])
+            sheet.append([u.code, milestone, "Số tập thể được khen thưởng", rng.randint(1, 8) * factor])
+            rate = "1,5" if u.code == "STP-YBA" else str(rng.randint(5, 30) / 10).replace(".", ",")
+            sheet.append([u.code, milestone, "Tỷ lệ sáng kiến trên cán bộ (%)", rate])
+
+    sheet = book.create_sheet("Kiểm tra")
+    sheet.append(header["Kiểm tra"])
+    sheet.append(["Đoàn 1", "STP-YBA", "STP-LCA", "13/09/2021", "15/09/2021"])
+    sheet.append(["Đoàn 1", "STP-YBA", "THADS-LCA", "13/09/2021", "15/09/2021"])
+    sheet.append(["Đoàn 2", "STP-TQU", "STP-HGI", "20/09/2021", "22/09/2021"])
+    sheet.append(["Đoàn 2", "STP-TQU", "THADS-HGI", "20/09/2021", "22/09/2021"])
+
+    sheet = book.create_sheet("Phiếu bầu")
+    sheet.append(header["Phiếu bầu"])
+
+    # a fixed creation date keeps the file byte-stable across regenerations
+    book.properties.created = book.properties.modified = dt.datetime(2021, 12, 1)
+    book.save(OUT)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

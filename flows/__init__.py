@@ -1,0 +1,1 @@
+"""Prefect flows and the CLI: they wire the tasks together and hold no business logic."""

@@ -1,0 +1,140 @@
+"""The heart of every run: one row per (unit, milestone) saying what is in, late or owed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import pandas as pd
+
+from tasks.calendar import vn_datetime
+from tasks.plan import Document, Milestone, Plan, Requirement
+from tasks.text import match_key
+
+
+class State(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    INCOMPLETE = "incomplete"
+    MISSING = "missing"
+
+
+STATE_LABELS = {
+    State.ON_TIME: "Đúng hạn",
+    State.LATE: "Nộp muộn",
+    State.INCOMPLETE: "Chưa đủ",
+    State.MISSING: "Chưa nộp",
+}
+
+COLUMNS = [
+    "unit", "unit_name", "block", "milestone", "milestone_name", "deadline", "state", "overdue",
+    "missing", "problems", "submitted", "last_submitted_at",
+]
+
+
+def dossier_units(plan: Plan, registrations: pd.DataFrame) -> set[str]:
+    """Units that registered for a title whose nomination needs a dossier."""
+    needing = plan.titles_needing_dossier()
+    if registrations.empty:
+        return set()
+    mask = registrations["title"].map(match_key).isin(needing)
+    return set(registrations.loc[mask, "unit"])
+
+
+def required_documents(m: Milestone, needs_dossier: bool) -> list[Document]:
+    return [
+        d
+        for d in m.documents
+        if d.requirement == Requirement.REQUIRED
+        or (d.requirement == Requirement.DOSSIER and needs_dossier)
+    ]
+
+
+def completeness(
+    plan: Plan,
+    submissions: pd.DataFrame,
+    registrations: pd.DataFrame,
+    instant: dt.datetime,
+    milestones: list[str] | None = None,
+) -> pd.DataFrame:
+    """The completeness table at `instant`: rows timestamped after it do not exist yet.
+
+    Timeliness of a document kind is judged by its first submission; its content (page count)
+    by the latest, which replaces earlier ones.
+    """
+    visible = submissions[submissions["submitted_at"] <= instant]
+    # one row per (unit, milestone, kind): first and latest submission, how many, latest pages
+    ordered = visible.sort_values(["submitted_at", "row"])
+    grouped = ordered.groupby(["unit", "milestone", "kind"], sort=False)
+    per_kind = grouped.agg(
+        first_at=("submitted_at", "first"),
+        last_at=("submitted_at", "last"),
+        count=("row", "size"),
+        rows=("row", lambda r: list(r)),
+        pages=("pages", "last"),
+    )
+    by_unit: dict[tuple[str, str], dict[str, dict]] = {}
+    for rec in per_kind.reset_index().to_dict("records"):
+        by_unit.setdefault((rec["unit"], rec["milestone"]), {})[rec["kind"]] = rec
+    with_dossier = dossier_units(plan, registrations)
+    records = []
+    for m in plan.milestones:
+        if not m.units_owe or (milestones and m.id not in milestones):
+            continue
+        due = plan.due_instant(m.deadline) if m.deadline else None
+        for unit in plan.units:
+            records.append(
+                _unit_row(
+                    m, unit, by_unit.get((unit.code, m.id), {}), due, instant,
+                    unit.code in with_dossier,
+                )
+            )
+    return pd.DataFrame(records, columns=COLUMNS)
+
+
+def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, needs_dossier: bool):
+    required = required_documents(m, needs_dossier)
+    missing = [d.kind for d in required if d.kind not in mine]
+    problems: list[str] = []
+    late_kinds = []
+    for doc in m.documents:
+        got = mine.get(doc.kind)
+        if got is None:
+            continue
+        if due is not None and got["first_at"] >= due:
+            late_kinds.append(doc.kind)
+            problems.append(f"{doc.kind}: nộp muộn lúc {vn_datetime(got['first_at'])}")
+        if got["count"] > 1:
+            rows = ", ".join(str(r) for r in got["rows"])
+            problems.append(
+                f"{doc.kind}: nộp {got['count']} lần (dòng {rows}); tính bản mới nhất lúc "
+                f"{vn_datetime(got['last_at'])}"
+            )
+        pages = got["pages"]
+        if doc.max_pages and pd.notna(pages) and int(pages) > doc.max_pages:
+            problems.append(
+                f"{doc.kind}: {int(pages)} trang, vượt giới hạn {doc.max_pages} trang A4"
+            )
+    if not mine:
+        state = State.MISSING
+    elif missing:
+        state = State.INCOMPLETE
+    elif any(d.kind in late_kinds for d in required):
+        state = State.LATE
+    else:
+        state = State.ON_TIME
+    overdue = bool(due is not None and instant >= due and missing)
+    return {
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "block": unit.block,
+        "milestone": m.id,
+        "milestone_name": m.name,
+        "deadline": m.deadline,
+        "state": state.value,
+        "overdue": overdue,
+        "missing": missing,
+        "problems": problems,
+        "submitted": [d.kind for d in m.documents if d.kind in mine],
+        "last_submitted_at": max((g["last_at"] for g in mine.values()), default=None),
+    }

@@ -1,0 +1,97 @@
+"""Where the units' submissions come from: raw tabs of strings, behind one small interface.
+
+The embedded default reads a local .xlsx workbook; the Google Sheet source (gspread) answers the
+same call. Every cell arrives as text; parsing is normalise's job, on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Protocol
+
+from tasks.text import match_key
+
+# The tabs of the sheet contract (DESIGN.md), in Vietnamese because units fill them in.
+TAB_SUBMISSIONS = "Nộp hồ sơ"
+TAB_REGISTRATIONS = "Đăng ký"
+TAB_SCORES = "Chấm điểm"
+TAB_INDICATORS = "Số liệu"
+TAB_INSPECTIONS = "Kiểm tra"
+TAB_BALLOTS = "Phiếu bầu"
+TABS = [TAB_SUBMISSIONS, TAB_REGISTRATIONS, TAB_SCORES, TAB_INDICATORS, TAB_INSPECTIONS, TAB_BALLOTS]
+
+RawTabs = dict[str, list[list[str]]]
+
+
+class SourceError(Exception):
+    """The source cannot be read; the message says what is wrong and what to do."""
+
+
+class Source(Protocol):
+    description: str
+
+    def read_tabs(self) -> RawTabs:
+        """Every tab of the contract that exists, as rows of strings (header row first)."""
+        ...
+
+
+def cell_text(value: object) -> str:
+    """A typed workbook cell written back as the text a person sees in the sheet."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.strftime("%d/%m/%Y")
+        return value.strftime("%d/%m/%Y %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class WorkbookSource:
+    """A local .xlsx workbook with the same tabs as the shared sheet (the embedded default)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.description = f"bảng tính {self.path}"
+
+    def read_tabs(self) -> RawTabs:
+        from openpyxl import load_workbook
+
+        if not self.path.is_file():
+            raise SourceError(
+                f"Không tìm thấy tệp bảng tính '{self.path}'. Đặt THIDUA_SOURCE là đường dẫn tới "
+                "tệp .xlsx (hoặc khoá của Google Sheet)."
+            )
+        try:
+            book = load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise SourceError(
+                f"Không đọc được '{self.path}' như một tệp .xlsx ({type(exc).__name__}: {exc}). "
+                "Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
+            ) from None
+        wanted = {match_key(t): t for t in TABS}
+        tabs: RawTabs = {}
+        try:
+            for sheet in book.worksheets:
+                canonical = wanted.get(match_key(sheet.title))
+                if canonical is None:
+                    continue
+                rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+                tabs[canonical] = rows
+        finally:
+            book.close()
+        return tabs
+
+
+def open_source(spec: str) -> Source:
+    """A source from THIDUA_SOURCE: a workbook path (a Google Sheet comes with its own issue)."""
+    if spec.lower().endswith((".xlsx", ".xlsm")):
+        return WorkbookSource(spec)
+    raise SourceError(
+        f"THIDUA_SOURCE='{spec}' không phải là tệp .xlsx. Nguồn Google Sheet chưa được hỗ trợ "
+        "trong phiên bản này: dùng tệp .xlsx có các tab " + ", ".join(TABS) + "."
+    )
