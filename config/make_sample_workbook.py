@@ -1,6 +1,6 @@
 """Writes config/sample-2021.xlsx: a realistic year of submissions for plan 184/KH-KVTĐ.
 
-Run: python config/make_sample_workbook.py   (deterministic: same file every time)
+Run: python config/make_sample_workbook.py [OUT.xlsx]   (deterministic: same cells every time)
 
 What the sample holds, so that a reader can check thidua's answers by eye:
 
@@ -64,8 +64,14 @@ def submissions(rng: random.Random) -> list[list[object]]:
         if u.code == "STP-LCH":
             continue
         day = "22/02/2021" if u.code in ("STP-DBI", "THADS-HGI") else f"{rng.randint(1, 9):02d}/02/2021"
-        add(stamp(day, rng.randint(8, 16), rng.randint(0, 59)), names[u.code], "Đăng ký thi đua",
-            "Bản đăng ký thi đua", 2, link(u.code, "dang-ky"))
+        add(
+            stamp(day, rng.randint(8, 16), rng.randint(0, 59)),
+            names[u.code],
+            "Đăng ký thi đua",
+            "Bản đăng ký thi đua",
+            2,
+            link(u.code, "dang-ky"),
+        )
 
     # Sơ kết 6 tháng
     for u in PLAN.units:
@@ -85,27 +91,38 @@ def submissions(rng: random.Random) -> list[list[object]]:
         day = days.get(code, f"{rng.randint(8, 17):02d}/06/2021")
         when = stamp(day, rng.randint(7, 16), rng.randint(0, 59))
         if code == "THADS-LCA":
-            when = 44360.375  # 15/06/2021 09:00 as a sheet serial number
+            when = 44362.375  # 15/06/2021 09:00 as a sheet serial number
         elif code == "STP-TNG":
             when = "2021-06-16T10:30:00"
         note = "0913483228" if code == "STP-LCA" else ""
-        add(when, unit_text, "so-ket", "Báo cáo sơ kết", rng.randint(8, 20),
-            link(code, "so-ket"), note)
+        add(when, unit_text, "so-ket", "Báo cáo sơ kết", rng.randint(8, 20), link(code, "so-ket"), note)
         if code == "STP-BKA":
             continue
         summary_when = "31/06/2021 09:00" if code == "STP-CBA" else when
         pages = 5 if code == "STP-SLA" else rng.randint(2, 3)
-        add(summary_when, unit_text, "Sơ kết 6 tháng", "Báo cáo tóm tắt", pages,
-            link(code, "tom-tat"))
+        add(summary_when, unit_text, "Sơ kết 6 tháng", "Báo cáo tóm tắt", pages, link(code, "tom-tat"))
         if code == "THADS-YBA":
-            add(stamp("17/06/2021", 15, 20), unit_text, "so-ket", "Báo cáo sơ kết", 14,
-                link(code, "so-ket-v2"), "Bản sửa lại, thay bản trước")
+            add(
+                stamp("17/06/2021", 15, 20),
+                unit_text,
+                "so-ket",
+                "Báo cáo sơ kết",
+                14,
+                link(code, "so-ket-v2"),
+                "Bản sửa lại, thay bản trước",
+            )
     add(stamp("15/06/2021", 9), "Sở Tư pháp tỉnh Hà Tây", "so-ket", "Báo cáo sơ kết", 10)
 
     # Điển hình tiên tiến (no date in the plan)
     for code in FLAG_UNITS[:4]:
-        add(stamp("20/10/2021", 9), names[code], "dien-hinh", "Báo cáo điển hình tiên tiến", 6,
-            link(code, "dien-hinh"))
+        add(
+            stamp("20/10/2021", 9),
+            names[code],
+            "dien-hinh",
+            "Báo cáo điển hình tiên tiến",
+            6,
+            link(code, "dien-hinh"),
+        )
 
     # Tổng kết năm
     for u in PLAN.units:
@@ -114,23 +131,37 @@ def submissions(rng: random.Random) -> list[list[object]]:
             continue
         day = "12/11/2021" if code == "STP-HGI" else f"{rng.randint(1, 9):02d}/11/2021"
         when = stamp(day, rng.randint(8, 16), rng.randint(0, 59))
-        for kind, pages in (("Báo cáo tổng kết", rng.randint(10, 25)),
-                            ("Báo cáo tóm tắt", rng.randint(2, 3)),
-                            ("Bảng tự chấm điểm", 4)):
+        for kind, pages in (
+            ("Báo cáo tổng kết", rng.randint(10, 25)),
+            ("Báo cáo tóm tắt", rng.randint(2, 3)),
+            ("Bảng tự chấm điểm", 4),
+        ):
             add(when, names[code], "tong-ket", kind, pages, link(code, kind[:6]))
         if code in ("STP-YBA", "THADS-LCA", "STP-TQU"):
-            add(when, names[code], "tong-ket", "Tham luận", 4 if code == "STP-YBA" else 2,
-                link(code, "tham-luan"))
+            add(
+                when,
+                names[code],
+                "tong-ket",
+                "Tham luận",
+                4 if code == "STP-YBA" else 2,
+                link(code, "tham-luan"),
+            )
         if code in FLAG_UNITS:
             add(when, names[code], "tong-ket", "Văn bản đề nghị", 1, link(code, "de-nghi"))
             add(when, names[code], "tong-ket", "Báo cáo thành tích", 8, link(code, "thanh-tich"))
             if code != "THADS-LCA":
-                add(when, names[code], "tong-ket", "Biên bản họp Hội đồng thi đua, khen thưởng",
-                    2, link(code, "bien-ban"))
+                add(
+                    when,
+                    names[code],
+                    "tong-ket",
+                    "Biên bản họp Hội đồng thi đua, khen thưởng",
+                    2,
+                    link(code, "bien-ban"),
+                )
     return rows
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     rng = random.Random(2021)
     book = Workbook()
     book.remove(book.active)
@@ -173,11 +204,10 @@ def main() -> None:
     sheet = book.create_sheet("Phiếu bầu")
     sheet.append(header["Phiếu bầu"])
 
-    # a fixed creation date keeps the file byte-stable across regenerations
     book.properties.created = book.properties.modified = dt.datetime(2021, 12, 1)
-    book.save(OUT)
-    print(f"wrote {OUT}")
+    book.save(out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

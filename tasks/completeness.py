@@ -27,8 +27,18 @@ STATE_LABELS = {
 }
 
 COLUMNS = [
-    "unit", "unit_name", "block", "milestone", "milestone_name", "deadline", "state", "overdue",
-    "missing", "problems", "submitted", "last_submitted_at",
+    "unit",
+    "unit_name",
+    "block",
+    "milestone",
+    "milestone_name",
+    "deadline",
+    "state",
+    "overdue",
+    "missing",
+    "problems",
+    "submitted",
+    "last_submitted_at",
 ]
 
 
@@ -45,8 +55,7 @@ def required_documents(m: Milestone, needs_dossier: bool) -> list[Document]:
     return [
         d
         for d in m.documents
-        if d.requirement == Requirement.REQUIRED
-        or (d.requirement == Requirement.DOSSIER and needs_dossier)
+        if d.requirement == Requirement.REQUIRED or (d.requirement == Requirement.DOSSIER and needs_dossier)
     ]
 
 
@@ -85,7 +94,11 @@ def completeness(
         for unit in plan.units:
             records.append(
                 _unit_row(
-                    m, unit, by_unit.get((unit.code, m.id), {}), due, instant,
+                    m,
+                    unit,
+                    by_unit.get((unit.code, m.id), {}),
+                    due,
+                    instant,
                     unit.code in with_dossier,
                 )
             )
@@ -112,9 +125,7 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, needs_dos
             )
         pages = got["pages"]
         if doc.max_pages and pd.notna(pages) and int(pages) > doc.max_pages:
-            problems.append(
-                f"{doc.kind}: {int(pages)} trang, vượt giới hạn {doc.max_pages} trang A4"
-            )
+            problems.append(f"{doc.kind}: {int(pages)} trang, vượt giới hạn {doc.max_pages} trang A4")
     if not mine:
         state = State.MISSING
     elif missing:

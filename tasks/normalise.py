@@ -126,8 +126,7 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
     if rows is None:
         if tab in REQUIRED_TABS:
             raise SourceError(
-                f"Bảng tính không có tab '{tab}'. Thêm tab này với dòng tiêu đề: "
-                + " · ".join(COLUMNS[tab])
+                f"Bảng tính không có tab '{tab}'. Thêm tab này với dòng tiêu đề: " + " · ".join(COLUMNS[tab])
             )
         return
     if not rows:
@@ -163,9 +162,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
         doc = milestone.document(r["kind"]) if milestone else None
         if milestone and doc is None:
             kinds = "; ".join(d.kind for d in milestone.documents) or "(không có)"
-            reasons.append(
-                f"loại hồ sơ '{r['kind']}' không thuộc mốc {milestone.name} (có: {kinds})"
-            )
+            reasons.append(f"loại hồ sơ '{r['kind']}' không thuộc mốc {milestone.name} (có: {kinds})")
         if reasons:
             findings.append(Finding(TAB_SUBMISSIONS, number, "; ".join(reasons), True, r["unit"]))
             continue
@@ -174,9 +171,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
             try:
                 pages = parse_int(r["pages"])
             except ValueError as exc:
-                findings.append(
-                    Finding(TAB_SUBMISSIONS, number, f"Số trang: {exc} — bỏ qua ô này", False)
-                )
+                findings.append(Finding(TAB_SUBMISSIONS, number, f"Số trang: {exc} — bỏ qua ô này", False))
         records.append(
             {
                 "row": number,
@@ -236,18 +231,28 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
 
     return Normalised(
         submissions=_submissions(plan, raw, units, findings),
-        registrations=_simple(
-            plan, raw, TAB_REGISTRATIONS, units, findings, ["unit"], {"title": title_name}
-        ),
+        registrations=_simple(plan, raw, TAB_REGISTRATIONS, units, findings, ["unit"], {"title": title_name}),
         scores=_simple(plan, raw, TAB_SCORES, units, findings, ["unit"], {"score": parse_number}),
         indicators=_simple(
-            plan, raw, TAB_INDICATORS, units, findings, ["unit"],
+            plan,
+            raw,
+            TAB_INDICATORS,
+            units,
+            findings,
+            ["unit"],
             {"milestone": milestone_id, "value": parse_number},
         ),
         inspections=_simple(
-            plan, raw, TAB_INSPECTIONS, units, findings, ["lead_unit", "inspected_unit"],
-            {"start": lambda t: parse_timestamp(t, tz).date(),
-             "end": lambda t: parse_timestamp(t, tz).date()},
+            plan,
+            raw,
+            TAB_INSPECTIONS,
+            units,
+            findings,
+            ["lead_unit", "inspected_unit"],
+            {
+                "start": lambda t: parse_timestamp(t, tz).date(),
+                "end": lambda t: parse_timestamp(t, tz).date(),
+            },
         ),
         ballots=_simple(plan, raw, TAB_BALLOTS, units, findings, [], {}),
         findings=findings,

@@ -7,9 +7,7 @@ import re
 from zoneinfo import ZoneInfo
 
 _SHEETS_EPOCH = dt.datetime(1899, 12, 30)
-_DMY = re.compile(
-    r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
-)
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _SERIAL = re.compile(r"^\d{4,6}(?:[.,]\d+)?$")
 _THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
 

@@ -1,0 +1,158 @@
+"""Who gets which message for a round, and its words (Jinja2 templates in templates/mail)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tasks.calendar import day_off_reason, vn_date_weekday, vn_datetime
+from tasks.ledger import Key
+from tasks.mime import Mail
+from tasks.plan import Plan
+from tasks.settings import REPO
+
+TEMPLATES = REPO / "templates" / "mail"
+DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
+
+
+@cache
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render(kind: str, context: dict) -> tuple[str, str, str]:
+    env = _env()
+    subject = env.get_template(f"{kind}.subject.txt").render(context).strip()
+    context = {**context, "subject": subject}
+    return (
+        subject,
+        env.get_template(f"{kind}.txt").render(context),
+        env.get_template(f"{kind}.html").render(context),
+    )
+
+
+def stage_label(stage: str) -> str:
+    kind, days = stage.split("-")
+    return f"nhắc trước hạn {days} ngày" if kind == "before" else f"quá hạn {days} ngày"
+
+
+def _doc_label(plan: Plan, milestone: str, kind: str) -> str:
+    doc = plan.milestone(milestone).document(kind)
+    return f"{kind} (không quá {doc.max_pages} trang A4)" if doc and doc.max_pages else kind
+
+
+def _base_context(plan: Plan, milestone: str, instant: dt.datetime) -> dict:
+    m = plan.milestone(milestone)
+    local = instant.astimezone(plan.tz)
+    return {
+        "area_name": plan.area_name,
+        "area_short_name": plan.area_short_name,
+        "document_number": plan.document_number,
+        "milestone_name": m.name,
+        "deadline": vn_date_weekday(m.deadline) if m.deadline else "(chưa ấn định)",
+        "deadline_day_off": day_off_reason(plan, m.deadline) if m.deadline else None,
+        "as_of": vn_datetime(local),
+        "instructions": plan.submission_instructions,
+        "contacts": plan.active_contacts,
+        "ctx": {
+            "area_name": plan.area_name,
+            "document_number": plan.document_number,
+            "as_of": vn_datetime(local),
+        },
+    }
+
+
+def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((c.name, str(c.email)) for c in plan.active_contacts if c.role in roles)
+
+
+def owing(table: pd.DataFrame, milestone: str, stage: str) -> pd.DataFrame:
+    """Units that still owe something for this milestone: they, and only they, get this round."""
+    rows = table[(table["milestone"] == milestone) & (table["missing"].map(len) > 0)]
+    if stage.startswith("overdue"):
+        rows = rows[rows["overdue"]]
+    return rows
+
+
+def unit_mails(
+    plan: Plan, table: pd.DataFrame, milestone: str, stage: str, instant: dt.datetime
+) -> list[Mail]:
+    """One reminder (or overdue notice, copying Head and Deputies) per unit that owes something.
+    Recipients come only from the plan, never from the sheet."""
+    kind = "overdue" if stage.startswith("overdue") else "reminder"
+    base = _base_context(plan, milestone, instant)
+    m = plan.milestone(milestone)
+    local_day = instant.astimezone(plan.tz).date()
+    mails = []
+    for row in owing(table, milestone, stage).itertuples():
+        unit = plan.unit(row.unit)
+        context = {
+            **base,
+            "unit_name": unit.name,
+            "missing": [_doc_label(plan, milestone, k) for k in row.missing],
+            "submitted": list(row.submitted),
+            "problems": list(row.problems),
+            "days_left": (m.deadline - local_day).days if m.deadline else None,
+            "days_late": (local_day - m.deadline).days if m.deadline else 0,
+        }
+        subject, text, html = render(kind, context)
+        cc = _contact_addresses(plan, {"head", "deputy"}) if kind == "overdue" else ()
+        mails.append(
+            Mail(
+                key=Key(plan.id, milestone, unit.code, stage),
+                kind=kind,
+                to=((unit.name, str(unit.email)),),
+                cc=cc,
+                reply_to=_contact_addresses(plan, {"head"}),
+                subject=subject,
+                text=text,
+                html=html,
+            )
+        )
+    return mails
+
+
+def digest_mail(
+    plan: Plan,
+    table: pd.DataFrame,
+    milestone: str,
+    stage: str,
+    instant: dt.datetime,
+    outcome: dict,
+    findings: list,
+) -> Mail:
+    """The coordinators' digest after a round: who was reminded, who is complete, what failed."""
+    rows = table[table["milestone"] == milestone]
+    counts = rows["state"].value_counts().to_dict()
+    names = {u.code: u.name for u in plan.units}
+    reminded = [
+        {"unit_name": r.unit_name, "missing": list(r.missing)}
+        for r in rows.itertuples()
+        if r.unit in set(outcome.get("sent", []))
+    ]
+    context = {
+        **_base_context(plan, milestone, instant),
+        "kind": "overdue" if stage.startswith("overdue") else "reminder",
+        "stage_label": stage_label(stage),
+        "counts": {s: counts.get(s, 0) for s in ("on_time", "late", "incomplete", "missing")},
+        "unit_count": len(rows),
+        "complete_count": counts.get("on_time", 0) + counts.get("late", 0),
+        "reminded": reminded,
+        "skipped": [names[c] for c in outcome.get("skipped", [])],
+        "failed": outcome.get("failed", []),
+        "complete": [r.unit_name for r in rows.itertuples() if not r.missing],
+        "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
+        "findings": findings,
+    }
+    subject, text, html = render("digest", context)
+    to = _contact_addresses(plan, {"head", "deputy"})
+    return Mail(Key(plan.id, milestone, DIGEST, stage), "digest", to, (), (), subject, text, html)

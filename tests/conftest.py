@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from tasks.plan import Plan, load_plan
+from tasks.rounds import Inputs, load_inputs
+from tasks.settings import REPO, Settings
+
+PLAN_PATH = REPO / "config" / "plan-2021.yaml"
+SAMPLE = REPO / "config" / "sample-2021.xlsx"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No operator setting or .env leaks into a test; every test has its own data directory."""
+    for name in list(os.environ):
+        if name.startswith("THIDUA_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("THIDUA_DATA_DIR", str(tmp_path / "var"))
+
+
+@pytest.fixture(scope="session")
+def plan() -> Plan:
+    return load_plan(PLAN_PATH)
+
+
+@pytest.fixture(scope="session")
+def sample() -> Inputs:
+    return load_inputs(Settings(plan=PLAN_PATH, source=str(SAMPLE)))
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "var")
+
+
+def local(plan: Plan, *args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=plan.tz)
+
+
+def write_plan(tmp_path: Path, edit) -> Path:
+    """A copy of the shipped plan with `edit(text) -> text` applied."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(edit(PLAN_PATH.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
