@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import (
     Column,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     insert,
+    make_url,
     select,
     update,
 )
@@ -78,8 +80,12 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 class Ledger:
-    def __init__(self, url: str):
+    def __init__(self, url: str, lease: dt.timedelta = CLAIM_LEASE):
+        database = make_url(url)
+        if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+            Path(database.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
+        self.lease = lease
         metadata.create_all(self.engine)
         self.token = uuid.uuid4().hex  # identifies this run's claims
 
@@ -121,7 +127,7 @@ class Ledger:
             if row.status == "sent":
                 return None
             mine = row.claim_token == self.token
-            if not mine and row.status == "claimed" and now - _aware(row.claimed_at) < CLAIM_LEASE:
+            if not mine and row.status == "claimed" and now - _aware(row.claimed_at) < self.lease:
                 return None
             # take over an abandoned or failed claim, atomically against a concurrent run
             taken = conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from email.header import Header
@@ -33,13 +34,13 @@ class Mail:
 
 
 def message_id(key: Key, sender: str) -> str:
-    """The same message always gets the same id: a resend after a crash folds in mail clients."""
+    """The same message always gets the same id: a resend after a crash folds in mail clients.
+    Kept short (the plan as a digest) so the header is never folded: some parsers keep the fold.
+    """
     domain = sender.rsplit("@", 1)[-1]
-    local = ".".join(
-        re.sub(r"[^a-z0-9-]", "-", p.lower())
-        for p in ("thidua", key.plan, key.milestone, key.recipient, key.stage)
-    )
-    return f"<{local}@{domain}>"
+    plan = hashlib.sha1(key.plan.encode()).hexdigest()[:8]
+    local = ".".join(re.sub(r"[^a-z0-9-]", "-", p.lower()) for p in (key.milestone, key.recipient, key.stage))
+    return f"<{local}.{plan}@{domain}>"
 
 
 # The classic (compat32) header encoder: the modern policy's folder splits encoded words

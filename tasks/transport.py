@@ -82,12 +82,19 @@ class SmtpTransport:
             smtp_skip_login=not s.smtp_user,
             timeout=s.smtp_timeout,
         )
+        # yagmail appends "@gmail.com" to a login name without "@"; relays often use bare names
+        client.user = s.smtp_user or str(s.mail_from)
         try:
             client.login()
         except smtplib.SMTPAuthenticationError:
             raise TransportError(
                 f"{self.description}: máy chủ từ chối đăng nhập của '{s.smtp_user}' "
                 "(sai tên hoặc mật khẩu). Kiểm tra THIDUA_SMTP_USER / THIDUA_SMTP_PASSWORD."
+            ) from None
+        except UnicodeEncodeError:
+            raise TransportError(
+                f"{self.description}: tên đăng nhập hoặc mật khẩu SMTP có ký tự ngoài ASCII, "
+                "thư viện SMTP của Python không gửi được; đổi sang mật khẩu chỉ gồm ký tự ASCII."
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransportError(

@@ -1,0 +1,117 @@
+"""Who receives what: only units that owe something, naming what they owe; never a stranger."""
+
+import email
+from email.policy import default
+
+from tasks.completeness import completeness
+from tasks.compose import digest_mail, unit_mails
+from tasks.ledger import Key
+from tasks.mime import Mail, build, message_id
+from tests.conftest import local
+
+
+def round_of(sample, plan, stage, *when, milestone="so-ket"):
+    instant = local(plan, *when)
+    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, [milestone])
+    return table, unit_mails(plan, table, milestone, stage, instant)
+
+
+def parse(outgoing):
+    return email.message_from_bytes(outgoing.data, policy=default)
+
+
+def test_reminders_go_only_to_units_that_owe(sample, plan):
+    table, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    owing = set(table[table.missing.map(len) > 0].unit)
+    assert {m.key.recipient for m in mails} == owing
+    assert "STP-YBA" not in owing  # complete: never reminded
+
+
+def test_reminder_names_what_is_missing_and_the_deadline_with_weekday(sample, plan):
+    _, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    bka = next(m for m in mails if m.key.recipient == "STP-BKA")
+    assert bka.to == (("Sở Tư pháp tỉnh Bắc Kạn", "stp-bka@kvtd-tuphap.example"),)
+    assert "20/06/2021 (Chủ nhật)" in bka.subject
+    assert "- Báo cáo tóm tắt (không quá 3 trang A4)" in bka.text
+    assert "Hồ sơ đã nhận:\n- Báo cáo sơ kết" in bka.text
+    assert "là ngày nghỉ (Chủ nhật)" in bka.text
+    assert "(còn 2 ngày)" in bka.text
+    assert "<li>Báo cáo tóm tắt (không quá 3 trang A4)</li>" in bka.html
+    assert bka.cc == ()
+
+
+def test_overdue_copies_head_and_deputies_but_never_the_withdrawn_contact(sample, plan):
+    _, mails = round_of(sample, plan, "overdue-1", 2021, 6, 21, 8)
+    assert mails
+    active = {str(c.email) for c in plan.active_contacts}
+    withdrawn = next(str(c.email) for c in plan.contacts if not c.active)
+    for m in mails:
+        assert {a for _, a in m.cc} == active
+        assert withdrawn not in m.recipients and withdrawn not in m.text + m.html
+        assert "Vy Văn Luận" not in m.text + m.html
+        assert "Hạn đã qua 1 ngày" in m.text
+
+
+def test_overdue_round_skips_units_that_completed_late(sample, plan):
+    _, mails = round_of(sample, plan, "overdue-3", 2021, 6, 23, 8)
+    recipients = {m.key.recipient for m in mails}
+    assert "STP-PTH" not in recipients and "THADS-BGI" not in recipients
+    assert {"STP-LCH", "THADS-DBI", "STP-BKA", "STP-CBA"} == recipients
+
+
+def test_recipients_come_only_from_the_plan(sample, plan):
+    _, mails = round_of(sample, plan, "before-7", 2021, 6, 11, 8)
+    allowed = {str(u.email) for u in plan.units} | {str(c.email) for c in plan.active_contacts}
+    assert all(set(m.recipients) <= allowed for m in mails)
+
+
+def test_digest_lists_reminded_complete_problems_and_rejected_rows(sample, plan):
+    table, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    findings = [f.__dict__ for f in sample.data.findings]
+    outcome = {"sent": [m.key.recipient for m in mails], "skipped": [], "failed": []}
+    d = digest_mail(plan, table, "so-ket", "before-1", local(plan, 2021, 6, 18, 8), outcome, findings)
+    assert {a for _, a in d.to} == {str(c.email) for c in plan.active_contacts}
+    assert "21/28 đơn vị đủ hồ sơ" in d.subject
+    assert "- Sở Tư pháp tỉnh Bắc Kạn: còn thiếu Báo cáo tóm tắt" in d.text
+    assert 'Tab "Nộp hồ sơ", dòng 81' in d.text and "Hà Tây" in d.text
+    assert "Sở Tư pháp tỉnh Sơn La: Báo cáo tóm tắt: 5 trang" in d.text
+
+
+def sample_mail(subject="Nhắc gửi hồ sơ Sơ kết 6 tháng", name="Sở Tư pháp tỉnh Bắc Kạn"):
+    return Mail(Key("p", "so-ket", "STP-BKA", "before-3"), "reminder",
+                ((name, "stp-bka@kvtd-tuphap.example"),), (),
+                (("Phạm Thị Minh Lý", "head@kvtd-tuphap.example"),), subject,
+                "Kính gửi: <b>không phải HTML</b>", "<p>Kính gửi</p>")
+
+
+def test_crlf_in_data_cannot_inject_headers():
+    evil = sample_mail(subject="Nhắc\r\nBcc: victim@elsewhere.example\r\n\r\nbody",
+                       name="Sở\r\nBcc: other@elsewhere.example")
+    out = build(evil, "thidua@kvtd-tuphap.example", "thidua", "<id@x>", None)
+    msg = parse(out)
+    assert msg["Bcc"] is None
+    assert out.envelope_to == ["stp-bka@kvtd-tuphap.example"]
+    assert msg["Subject"] == "Nhắc Bcc: victim@elsewhere.example body"
+
+
+def test_redirect_sends_everything_to_one_address_and_notes_the_original():
+    out = build(sample_mail(), "thidua@kvtd-tuphap.example", "thidua", "<id@x>", "coordinator@test.example")
+    msg = parse(out)
+    assert out.envelope_to == ["coordinator@test.example"]
+    assert msg["To"].addresses[0].addr_spec == "coordinator@test.example"
+    assert "stp-bka@kvtd-tuphap.example" in msg["X-Thidua-Original-To"]
+
+
+def test_vietnamese_headers_survive_encoding_intact():
+    long_name = "Lý Thị Hương Giang, Chánh Văn phòng Sở Tư pháp tỉnh Tuyên Quang"
+    subject = "[KVTĐ Tư pháp miền núi phía Bắc] Quá hạn gửi hồ sơ Sơ kết 6 tháng — hạn trước ngày 20/06/2021"
+    msg = parse(build(sample_mail(subject, long_name), "thidua@kvtd-tuphap.example", "thidua", "<i@x>", None))
+    assert msg["Subject"] == subject
+    assert msg["To"].addresses[0].display_name == long_name
+
+
+def test_message_id_is_deterministic():
+    key = Key("kvtd-2021", "so-ket", "STP-BKA", "before-3")
+    assert message_id(key, "a@kvtd.example") == message_id(key, "a@kvtd.example")
+    assert message_id(key, "a@kvtd.example") != message_id(Key("kvtd-2021", "so-ket", "STP-BKA", "before-1"),
+                                                           "a@kvtd.example")

@@ -1,0 +1,87 @@
+"""Exactly once per (plan, milestone, unit, stage), across reruns and crashes."""
+
+import datetime as dt
+import email
+from email.policy import default
+
+import pytest
+
+from tasks.completeness import completeness
+from tasks.compose import unit_mails
+from tasks.delivery import deliver
+from tasks.ledger import Ledger
+from tasks.transport import FileOutbox
+from tests.conftest import local
+
+
+@pytest.fixture
+def round_mails(sample, plan):
+    instant = local(plan, 2021, 6, 18, 8)
+    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
+    return unit_mails(plan, table, "so-ket", "before-1", instant), instant
+
+
+def emls(settings):
+    return sorted(settings.outbox_dir.rglob("*.eml"))
+
+
+def test_second_run_sends_nothing(settings, round_mails):
+    mails, instant = round_mails
+    first = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
+    assert len(first.sent) == len(mails) == len(emls(settings))
+    stamps = {p: p.stat().st_mtime_ns for p in emls(settings)}
+    second = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
+    assert second.sent == [] and sorted(second.skipped) == sorted(first.sent)
+    assert {p: p.stat().st_mtime_ns for p in emls(settings)} == stamps
+
+
+def test_dry_run_renders_without_touching_ledger_or_outbox(settings, round_mails):
+    mails, instant = round_mails
+    outcome = deliver(mails, settings, None, FileOutbox(settings.outbox_dir), instant, dry_run=True)
+    assert len(outcome.previews) == len(mails) and outcome.sent == []
+    assert emls(settings) == []
+
+
+class Crash(BaseException):
+    """Stands for the process dying (kill -9, power cut): nothing after it runs."""
+
+
+def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settings, round_mails,
+                                                                          monkeypatch):
+    mails, instant = round_mails
+    ledger = Ledger(settings.ledger)
+    monkeypatch.setattr(ledger, "mark_sent", lambda key: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        deliver(mails, settings, ledger, FileOutbox(settings.outbox_dir), instant)
+    (written,) = emls(settings)  # the first message went out, its confirmation never landed
+    first_id = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
+
+    # a rerun within the claims' lease leaves them alone (the first run might still be sending)
+    busy = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
+    assert busy.sent == [] and len(busy.skipped) == len(mails)
+
+    rerun = deliver(mails, settings, Ledger(settings.ledger, lease=dt.timedelta(0)),
+                    FileOutbox(settings.outbox_dir), instant)
+    assert rerun.sent[0] == mails[0].key.recipient  # resent once...
+    again = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
+    assert again == first_id  # ...with the same Message-ID, so mail clients fold it
+    assert len(emls(settings)) == len(mails)
+    rows = {r["recipient"]: r for r in Ledger(settings.ledger).rows()}
+    assert rows[mails[0].key.recipient]["attempts"] == 2
+    assert all(r["status"] == "sent" for r in rows.values())
+
+
+def test_crash_between_claim_and_send_loses_nothing(settings, round_mails):
+    mails, instant = round_mails
+
+    class DiesBeforeSending(FileOutbox):
+        def send_batch(self, batch):
+            raise Crash()
+            yield  # pragma: no cover
+
+    with pytest.raises(Crash):
+        deliver(mails, settings, Ledger(settings.ledger), DiesBeforeSending(settings.outbox_dir), instant)
+    assert emls(settings) == []
+    rerun = deliver(mails, settings, Ledger(settings.ledger, lease=dt.timedelta(0)),
+                    FileOutbox(settings.outbox_dir), instant)
+    assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)

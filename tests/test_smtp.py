@@ -1,0 +1,92 @@
+"""The smtp transport end to end: yagmail against a real SMTP server with AUTH on loopback."""
+
+import email
+from email.policy import default
+
+import pytest
+
+from tasks.completeness import completeness
+from tasks.compose import unit_mails
+from tasks.delivery import deliver
+from tasks.ledger import Ledger
+from tasks.mime import message_id
+from tasks.settings import Settings
+from tasks.transport import SmtpTransport
+from tests.conftest import local
+from tests.smtp_server import smtp_server
+
+
+@pytest.fixture
+def overdue_round(sample, plan):
+    instant = local(plan, 2021, 6, 21, 8)
+    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
+    return unit_mails(plan, table, "so-ket", "overdue-1", instant), instant
+
+
+def smtp_settings(tmp_path, controller, password="thu-nghiem-S3cret", **extra) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var", mail_transport="smtp", smtp_host="127.0.0.1",
+        smtp_port=controller.port, smtp_security="none", smtp_user="thidua",
+        smtp_password=password, **extra,
+    )
+
+
+def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
+    mails, instant = overdue_round
+    with smtp_server() as (controller, recorder):
+        settings = smtp_settings(tmp_path, controller)
+        outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+    assert sorted(outcome.sent) == sorted(m.key.recipient for m in mails)
+    assert len(recorder.messages) == len(mails)
+    assert len({m.session for m in recorder.messages}) == 1 and recorder.logins == ["thidua"]
+
+    got = next(m for m in recorder.messages if "stp-bka@kvtd-tuphap.example" in m.rcpt_tos)
+    active = sorted(str(c.email) for c in plan.active_contacts)
+    assert sorted(got.rcpt_tos) == sorted(["stp-bka@kvtd-tuphap.example", *active])
+    msg = email.message_from_bytes(got.data, policy=default)
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ("Sở Tư pháp tỉnh Bắc Kạn", "stp-bka@kvtd-tuphap.example")]
+    assert sorted(a.addr_spec for a in msg["Cc"].addresses) == active
+    assert msg["Subject"] == (
+        "[KVTĐ Tư pháp miền núi phía Bắc] Quá hạn gửi hồ sơ Sơ kết 6 tháng: hạn trước ngày "
+        "20/06/2021 (Chủ nhật)")
+    key = next(m.key for m in mails if m.key.recipient == "STP-BKA")
+    assert msg["Message-ID"] == message_id(key, "thidua@kvtd-tuphap.example")
+    assert msg["Message-ID"].startswith("<so-ket.stp-bka.overdue-1.")
+    assert msg["Reply-To"].addresses[0].addr_spec == "dau-moi.truong-khu-vuc@kvtd-tuphap.example"
+    plain = msg.get_body(("plain",)).get_content()
+    assert "Kính gửi: Sở Tư pháp tỉnh Bắc Kạn" in plain and "<" not in plain.replace("<br", "")
+    assert "<br>" not in plain and "<p>" not in plain
+    assert "<p>" in msg.get_body(("html",)).get_content()
+
+    rows = Ledger(settings.ledger).rows()
+    assert {r["status"] for r in rows} == {"sent"}
+
+
+def test_wrong_password_is_a_clear_failure_and_the_rerun_sends_everything(tmp_path, overdue_round):
+    mails, instant = overdue_round
+    with smtp_server() as (controller, recorder):
+        bad = smtp_settings(tmp_path, controller, password="WrongPass123")
+        failed = deliver(mails, bad, Ledger(bad.ledger), SmtpTransport(bad), instant)
+        assert failed.sent == [] and len(failed.failed) == len(mails)
+        assert "từ chối đăng nhập" in failed.failed[0] and "WrongPass123" not in failed.failed[0]
+        assert recorder.messages == []
+        good = smtp_settings(tmp_path, controller)
+        rerun = deliver(mails, good, Ledger(good.ledger), SmtpTransport(good), instant)
+    assert len(rerun.sent) == len(mails) == len(recorder.messages)
+
+
+def test_server_down_is_reported_not_raised(tmp_path, overdue_round):
+    mails, instant = overdue_round
+    settings = Settings(data_dir=tmp_path / "var", mail_transport="smtp", smtp_host="127.0.0.1",
+                        smtp_port=1, smtp_security="none")
+    outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+    assert outcome.sent == [] and "không kết nối được" in outcome.failed[0]
+
+
+def test_redirect_delivers_every_message_to_the_one_address(tmp_path, overdue_round):
+    mails, instant = overdue_round
+    with smtp_server() as (controller, recorder):
+        settings = smtp_settings(tmp_path, controller, mail_redirect="kiem-thu@test.example")
+        deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+    assert {tuple(m.rcpt_tos) for m in recorder.messages} == {("kiem-thu@test.example",)}
