@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # The five Vietnamese tone marks as combining characters (huyền, sắc, hỏi, ngã, nặng).
 _TONE_MARKS = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
@@ -31,6 +32,7 @@ def _syllable_key(word: str) -> str:
     return unicodedata.normalize("NFC", base) + "".join(tones)
 
 
+@lru_cache(maxsize=65536)  # sheets repeat the same unit, milestone and kind names on every row
 def match_key(value: object) -> str:
     """A key for comparing names typed by people; punctuation around words is kept."""
     return " ".join(_syllable_key(w) for w in clean(value).casefold().split(" ") if w)

@@ -48,3 +48,16 @@ def write_plan(tmp_path: Path, edit) -> Path:
     path = tmp_path / "plan.yaml"
     path.write_text(edit(PLAN_PATH.read_text(encoding="utf-8")), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One temporary Prefect server for the whole session (it takes ~15 s to start)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -50,8 +50,12 @@ def smtp_server(user: str = "thidua", password: str = "thu-nghiem-S3cret"):
         return AuthResult(success=ok, handled=False)
 
     controller = Controller(
-        recorder, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-        auth_required=True, auth_require_tls=False,
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
     )
     controller.start()
     try:

@@ -10,8 +10,9 @@ HEADER = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số t
 
 
 def table_at(sample, plan, *when, milestone="so-ket"):
-    t = completeness(plan, sample.data.submissions, sample.data.registrations, local(plan, *when),
-                     [milestone])
+    t = completeness(
+        plan, sample.data.submissions, sample.data.registrations, local(plan, *when), [milestone]
+    )
     return t.set_index("unit")
 
 
@@ -20,10 +21,22 @@ def test_midyear_on_18_june_morning(sample, plan):
     assert len(t) == 28
     states = t["state"].to_dict()
     assert {u for u, s in states.items() if s == "missing"} == {
-        "STP-LCH", "THADS-DBI", "STP-PTH", "THADS-BGI", "THADS-TNG"}
+        "STP-LCH",
+        "THADS-DBI",
+        "STP-PTH",
+        "THADS-BGI",
+        "THADS-TNG",
+    }
     assert {u for u, s in states.items() if s == "incomplete"} == {"STP-BKA", "STP-CBA"}
     assert {u for u, s in states.items() if s == "on_time"} == set(t.index) - {
-        "STP-LCH", "THADS-DBI", "STP-PTH", "THADS-BGI", "THADS-TNG", "STP-BKA", "STP-CBA"}
+        "STP-LCH",
+        "THADS-DBI",
+        "STP-PTH",
+        "THADS-BGI",
+        "THADS-TNG",
+        "STP-BKA",
+        "STP-CBA",
+    }
     assert t.loc["STP-BKA", "missing"] == ["Báo cáo tóm tắt"]
     assert not t["overdue"].any()
 
@@ -50,16 +63,24 @@ def test_page_limit_and_duplicate_are_problems(sample, plan):
 
 
 def one_submission(plan, when):
-    raw = {"Nộp hồ sơ": [HEADER,
-                         [when, "STP-YBA", "so-ket", "Báo cáo sơ kết", "10", "", ""],
-                         [when, "STP-YBA", "so-ket", "Báo cáo tóm tắt", "3", "", ""]]}
+    raw = {
+        "Nộp hồ sơ": [
+            HEADER,
+            [when, "STP-YBA", "so-ket", "Báo cáo sơ kết", "10", "", ""],
+            [when, "STP-YBA", "so-ket", "Báo cáo tóm tắt", "3", "", ""],
+        ]
+    }
     data = normalise(plan, raw)
-    return completeness(plan, data.submissions, data.registrations, local(plan, 2021, 6, 25),
-                        ["so-ket"]).set_index("unit").loc["STP-YBA"]
+    return (
+        completeness(plan, data.submissions, data.registrations, local(plan, 2021, 6, 25), ["so-ket"])
+        .set_index("unit")
+        .loc["STP-YBA"]
+    )
 
 
-@pytest.mark.parametrize(("when", "state"), [("19/06/2021 23:59:59", "on_time"),
-                                              ("20/06/2021 00:00:00", "late")])
+@pytest.mark.parametrize(
+    ("when", "state"), [("19/06/2021 23:59:59", "on_time"), ("20/06/2021 00:00:00", "late")]
+)
 def test_deadline_is_before_the_day_as_the_plan_says(plan, when, state):
     assert one_submission(plan, when)["state"] == state
 
@@ -80,8 +101,7 @@ def test_dossier_required_only_from_units_registered_for_a_flag(sample, plan):
 
 
 def test_every_unit_and_every_unit_milestone(sample, plan):
-    t = completeness(plan, sample.data.submissions, sample.data.registrations,
-                     local(plan, 2021, 12, 31))
+    t = completeness(plan, sample.data.submissions, sample.data.registrations, local(plan, 2021, 12, 31))
     assert set(t.milestone) == {"dang-ky", "so-ket", "dien-hinh", "tong-ket"}
     assert len(t) == 4 * 28
     assert t.groupby("milestone").size().eq(28).all()

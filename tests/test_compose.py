@@ -78,15 +78,22 @@ def test_digest_lists_reminded_complete_problems_and_rejected_rows(sample, plan)
 
 
 def sample_mail(subject="Nhắc gửi hồ sơ Sơ kết 6 tháng", name="Sở Tư pháp tỉnh Bắc Kạn"):
-    return Mail(Key("p", "so-ket", "STP-BKA", "before-3"), "reminder",
-                ((name, "stp-bka@kvtd-tuphap.example"),), (),
-                (("Phạm Thị Minh Lý", "head@kvtd-tuphap.example"),), subject,
-                "Kính gửi: <b>không phải HTML</b>", "<p>Kính gửi</p>")
+    return Mail(
+        Key("p", "so-ket", "STP-BKA", "before-3"),
+        "reminder",
+        ((name, "stp-bka@kvtd-tuphap.example"),),
+        (),
+        (("Phạm Thị Minh Lý", "head@kvtd-tuphap.example"),),
+        subject,
+        "Kính gửi: <b>không phải HTML</b>",
+        "<p>Kính gửi</p>",
+    )
 
 
 def test_crlf_in_data_cannot_inject_headers():
-    evil = sample_mail(subject="Nhắc\r\nBcc: victim@elsewhere.example\r\n\r\nbody",
-                       name="Sở\r\nBcc: other@elsewhere.example")
+    evil = sample_mail(
+        subject="Nhắc\r\nBcc: victim@elsewhere.example\r\n\r\nbody", name="Sở\r\nBcc: other@elsewhere.example"
+    )
     out = build(evil, "thidua@kvtd-tuphap.example", "thidua", "<id@x>", None)
     msg = parse(out)
     assert msg["Bcc"] is None
@@ -113,5 +120,6 @@ def test_vietnamese_headers_survive_encoding_intact():
 def test_message_id_is_deterministic():
     key = Key("kvtd-2021", "so-ket", "STP-BKA", "before-3")
     assert message_id(key, "a@kvtd.example") == message_id(key, "a@kvtd.example")
-    assert message_id(key, "a@kvtd.example") != message_id(Key("kvtd-2021", "so-ket", "STP-BKA", "before-1"),
-                                                           "a@kvtd.example")
+    assert message_id(key, "a@kvtd.example") != message_id(
+        Key("kvtd-2021", "so-ket", "STP-BKA", "before-1"), "a@kvtd.example"
+    )

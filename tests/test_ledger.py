@@ -46,8 +46,7 @@ class Crash(BaseException):
     """Stands for the process dying (kill -9, power cut): nothing after it runs."""
 
 
-def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settings, round_mails,
-                                                                          monkeypatch):
+def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settings, round_mails, monkeypatch):
     mails, instant = round_mails
     ledger = Ledger(settings.ledger)
     monkeypatch.setattr(ledger, "mark_sent", lambda key: (_ for _ in ()).throw(Crash()))
@@ -60,8 +59,13 @@ def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settin
     busy = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
     assert busy.sent == [] and len(busy.skipped) == len(mails)
 
-    rerun = deliver(mails, settings, Ledger(settings.ledger, lease=dt.timedelta(0)),
-                    FileOutbox(settings.outbox_dir), instant)
+    rerun = deliver(
+        mails,
+        settings,
+        Ledger(settings.ledger, lease=dt.timedelta(0)),
+        FileOutbox(settings.outbox_dir),
+        instant,
+    )
     assert rerun.sent[0] == mails[0].key.recipient  # resent once...
     again = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
     assert again == first_id  # ...with the same Message-ID, so mail clients fold it
@@ -82,6 +86,11 @@ def test_crash_between_claim_and_send_loses_nothing(settings, round_mails):
     with pytest.raises(Crash):
         deliver(mails, settings, Ledger(settings.ledger), DiesBeforeSending(settings.outbox_dir), instant)
     assert emls(settings) == []
-    rerun = deliver(mails, settings, Ledger(settings.ledger, lease=dt.timedelta(0)),
-                    FileOutbox(settings.outbox_dir), instant)
+    rerun = deliver(
+        mails,
+        settings,
+        Ledger(settings.ledger, lease=dt.timedelta(0)),
+        FileOutbox(settings.outbox_dir),
+        instant,
+    )
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)

@@ -39,8 +39,11 @@ def test_malformed_date_is_rejected_not_dropped_silently(sample):
 
 def test_nfd_unit_name_is_resolved(sample):
     raw = WorkbookSource(SAMPLE).read_tabs()["Nộp hồ sơ"]
-    assert any(unicodedata.is_normalized("NFD", r[1]) and not r[1].isascii() for r in raw[1:]
-               if "Sơn La" in unicodedata.normalize("NFC", r[1]))
+    assert any(
+        unicodedata.is_normalized("NFD", r[1]) and not r[1].isascii()
+        for r in raw[1:]
+        if "Sơn La" in unicodedata.normalize("NFC", r[1])
+    )
     assert len(rows_of(sample, "THADS-SLA")) == 2
 
 
@@ -79,8 +82,12 @@ def test_headers_match_whatever_the_case_form_or_spacing(plan):
 
 def test_google_form_question_titles_map_through_the_plan(plan):
     header = ["Dấu thời gian", "Tên đơn vị", "Mốc", "Loại hồ sơ"]
-    raw = {"Nộp hồ sơ": [header, ["18/06/2021 09:00:00", "Sở Tư pháp tỉnh Yên Bái", "Sơ kết 6 tháng",
-                                  "Báo cáo tóm tắt"]]}
+    raw = {
+        "Nộp hồ sơ": [
+            header,
+            ["18/06/2021 09:00:00", "Sở Tư pháp tỉnh Yên Bái", "Sơ kết 6 tháng", "Báo cáo tóm tắt"],
+        ]
+    }
     data = normalise(plan, raw)
     assert list(data.submissions.unit) == ["STP-YBA"]
 

@@ -25,9 +25,14 @@ def overdue_round(sample, plan):
 
 def smtp_settings(tmp_path, controller, password="thu-nghiem-S3cret", **extra) -> Settings:
     return Settings(
-        data_dir=tmp_path / "var", mail_transport="smtp", smtp_host="127.0.0.1",
-        smtp_port=controller.port, smtp_security="none", smtp_user="thidua",
-        smtp_password=password, **extra,
+        data_dir=tmp_path / "var",
+        mail_transport="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_security="none",
+        smtp_user="thidua",
+        smtp_password=password,
+        **extra,
     )
 
 
@@ -45,11 +50,13 @@ def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
     assert sorted(got.rcpt_tos) == sorted(["stp-bka@kvtd-tuphap.example", *active])
     msg = email.message_from_bytes(got.data, policy=default)
     assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
-        ("Sở Tư pháp tỉnh Bắc Kạn", "stp-bka@kvtd-tuphap.example")]
+        ("Sở Tư pháp tỉnh Bắc Kạn", "stp-bka@kvtd-tuphap.example")
+    ]
     assert sorted(a.addr_spec for a in msg["Cc"].addresses) == active
     assert msg["Subject"] == (
         "[KVTĐ Tư pháp miền núi phía Bắc] Quá hạn gửi hồ sơ Sơ kết 6 tháng: hạn trước ngày "
-        "20/06/2021 (Chủ nhật)")
+        "20/06/2021 (Chủ nhật)"
+    )
     key = next(m.key for m in mails if m.key.recipient == "STP-BKA")
     assert msg["Message-ID"] == message_id(key, "thidua@kvtd-tuphap.example")
     assert msg["Message-ID"].startswith("<so-ket.stp-bka.overdue-1.")
@@ -78,8 +85,13 @@ def test_wrong_password_is_a_clear_failure_and_the_rerun_sends_everything(tmp_pa
 
 def test_server_down_is_reported_not_raised(tmp_path, overdue_round):
     mails, instant = overdue_round
-    settings = Settings(data_dir=tmp_path / "var", mail_transport="smtp", smtp_host="127.0.0.1",
-                        smtp_port=1, smtp_security="none")
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        mail_transport="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=1,
+        smtp_security="none",
+    )
     outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
     assert outcome.sent == [] and "không kết nối được" in outcome.failed[0]
 

@@ -1,0 +1,127 @@
+"""The `thidua` command as an operator types it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import write_plan
+
+runner = CliRunner()
+
+
+def thidua(*args, **env):
+    return runner.invoke(app, list(args), env={k: str(v) for k, v in env.items()})
+
+
+def test_status_json_lists_all_28_units_with_the_contract_fields():
+    result = thidua("status", "--milestone", "so-ket", "--at", "2021-06-18T08:00", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 28
+    assert {"unit", "unit_name", "milestone", "state", "overdue", "missing", "problems"} <= set(rows[0])
+    by_unit = {r["unit"]: r for r in rows}
+    assert by_unit["STP-LCH"]["state"] == "missing"
+    assert by_unit["STP-BKA"] == {
+        **by_unit["STP-BKA"],
+        "state": "incomplete",
+        "missing": ["Báo cáo tóm tắt"],
+        "overdue": False,
+    }
+    assert by_unit["STP-YBA"]["state"] == "on_time"
+    assert by_unit["STP-SLA"]["problems"] == ["Báo cáo tóm tắt: 5 trang, vượt giới hạn 3 trang A4"]
+
+
+def test_naive_at_is_vietnam_time():
+    # 19/06 23:30 in Hà Nội is before the deadline; the same wall time in UTC would be after it
+    local = json.loads(thidua("status", "--milestone", "so-ket", "--at", "2021-06-19T23:30", "--json").stdout)
+    utc = json.loads(
+        thidua("status", "--milestone", "so-ket", "--at", "2021-06-19T23:30+00:00", "--json").stdout
+    )
+    assert not any(r["overdue"] for r in local)
+    assert any(r["overdue"] for r in utc)
+
+
+def test_status_table_in_vietnamese():
+    result = thidua("status", "--milestone", "so-ket", "--at", "2021-06-18T08:00")
+    assert result.exit_code == 0
+    assert "Sơ kết 6 tháng" in result.stdout and "Chưa nộp" in result.stdout
+
+
+def test_unknown_milestone_and_bad_instant_are_clear_errors():
+    bad = thidua("status", "--milestone", "so-kett")
+    assert bad.exit_code == 1 and "không có mốc 'so-kett'" in bad.output and "Traceback" not in bad.output
+    bad = thidua("status", "--at", "18/06/2021")
+    assert bad.exit_code == 1 and "ISO 8601" in bad.output
+
+
+def test_check_passes_on_the_sample_and_warns_about_rows_and_days_off():
+    result = thidua("check")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "dòng 81" in out and "Hà Tây" in out
+    assert "20/06/2021 (Chủ nhật) rơi vào ngày nghỉ" in out
+    assert thidua("check", "--strict").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("code: STP-TQU", "code: STP-HGI", "duplicated STP-HGI"),
+        ("year: 2021", "year: [2021", "not valid YAML"),
+        ("owed_by: units", "owed_by: everyone", "milestones.0.owed_by"),
+    ],
+)
+def test_check_on_a_broken_plan_exits_1_without_traceback(tmp_path, old, new, message):
+    path = write_plan(tmp_path, lambda t: t.replace(old, new, 1))
+    result = thidua("check", THIDUA_PLAN=path)
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split()) and str(path) in result.output.replace("\n", "")
+    assert "Traceback" not in result.output
+
+
+def test_plan_deadline_outside_the_year_is_flagged(tmp_path):
+    path = write_plan(tmp_path, lambda t: t.replace("deadline: 2021-03-10", "deadline: 2020-03-10"))
+    result = thidua("check", THIDUA_PLAN=path)
+    assert result.exit_code == 0
+    assert "nằm ngoài năm kế hoạch 2021" in " ".join(result.output.split())
+
+
+def test_missing_workbook_is_a_clear_error(tmp_path):
+    result = thidua("status", THIDUA_SOURCE=tmp_path / "khong-co.xlsx")
+    assert result.exit_code == 1 and "Không tìm thấy tệp bảng tính" in result.output
+
+
+def test_broken_setting_is_named():
+    result = thidua("status", THIDUA_MAIL_TRANSPORT="pigeon")
+    assert result.exit_code == 1 and "THIDUA_MAIL_TRANSPORT" in result.output
+
+
+def test_run_on_a_day_without_triggers_says_what_comes_next():
+    result = thidua("run", "--at", "2021-06-12T09:00")
+    assert result.exit_code == 0
+    assert "Không có việc nào" in result.output and "17/06/2021 08:00 so-ket before-3" in result.output
+
+
+def test_replay_writes_mail_once(prefect_server, tmp_path):
+    first = thidua("replay", "--until", "2021-06-30")
+    assert first.exit_code == 0, first.output
+    outbox = tmp_path / "var" / "outbox"
+    files = {p: p.stat().st_mtime_ns for p in outbox.rglob("*.eml")}
+    kinds = {p.parent.name for p in files}
+    assert {"before-7", "before-3", "before-1", "overdue-1", "overdue-3"} <= kinds
+    assert len([p for p in files if p.stem == "digest"]) == 10  # one per round, 2 milestones
+    assert not any("tong-ket" in str(p) for p in files)  # --until stops before November
+    assert "Tổng kết lần chạy" in first.output
+
+    second = thidua("replay", "--until", "2021-06-30")
+    assert second.exit_code == 0
+    assert {p: p.stat().st_mtime_ns for p in outbox.rglob("*.eml")} == files
+
+
+def test_run_at_an_instant_sends_that_days_rounds(prefect_server, tmp_path):
+    result = thidua("run", "--at", "2021-06-21T09:00")
+    assert result.exit_code == 0, result.output
+    sent = sorted(p.stem for p in (tmp_path / "var/outbox/kvtd-tp-mnpb-2021/so-ket/overdue-1").glob("*.eml"))
+    assert sent == sorted(["STP-BKA", "STP-CBA", "STP-LCH", "STP-PTH", "THADS-BGI", "THADS-DBI", "digest"])
