@@ -16,10 +16,11 @@ from rich.text import Text
 
 from tasks.calendar import day_off_reason, triggers, triggers_on_day, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State
+from tasks.normalise import COLUMNS, REQUIRED_TABS
 from tasks.plan import Plan, PlanError, load_plan
 from tasks.rounds import Inputs, assess, load_inputs, parse_instant, status_records
 from tasks.settings import Settings
-from tasks.source import SourceError
+from tasks.source import TABS, SourceError
 
 app = typer.Typer(
     help="thidua: chạy kế hoạch năm của Khu vực thi đua (nhắc hạn, tổng hợp, báo cáo).",
@@ -115,15 +116,49 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     inputs = inputs_or_exit(s)
     data = inputs.data
     out.print(
-        f"[green]✓[/] Nguồn {inputs.source}: {len(data.submissions)} hồ sơ, "
+        f"[green]✓[/] Nguồn {inputs.source} đọc được: {len(data.submissions)} hồ sơ, "
         f"{len(data.registrations)} đăng ký, {len(data.scores)} bảng điểm, "
         f"{len(data.indicators)} số liệu"
     )
+    for tab in TABS:
+        if tab in inputs.tabs:
+            header = " · ".join(h for h in inputs.tabs[tab] if h.strip()) or "(trống)"
+            out.print(Text(f"  tab '{tab}': {header}"))
+        else:
+            needed = "bắt buộc" if tab in REQUIRED_TABS else "tuỳ chọn, bỏ qua"
+            warn(f"không có tab '{tab}' ({needed}); cột cần có: " + " · ".join(COLUMNS[tab]))
     for f in data.findings:
         what = "bỏ qua dòng" if f.dropped else "dòng vẫn được tính"
         warn(f"tab '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
     if strict and data.findings:
         raise typer.Exit(1)
+
+
+@app.command()
+def template(
+    out_file: Annotated[
+        str | None, typer.Option("--out", help="Ghi một tệp .xlsx mẫu có đủ các tab.")
+    ] = None,
+):
+    """In dòng tiêu đề của từng tab (hoặc ghi bảng tính mẫu) để lập bảng tính chung."""
+    if out_file is None:
+        for tab, columns in COLUMNS.items():
+            out.print(Text(f"{tab}\t" + "\t".join(columns)))
+        return
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for tab, columns in COLUMNS.items():
+        sheet = book.create_sheet(tab)
+        sheet.append(list(columns))
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.number_format = "@"
+    book.save(out_file)
+    out.print(
+        f"Đã ghi {out_file}: tải lên Google Drive và mở bằng Google Sheets để dùng làm bảng tính chung."
+    )
 
 
 @app.command()

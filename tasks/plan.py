@@ -159,6 +159,8 @@ class Plan(Strict):
     voting: Voting = Voting()
     units: list[Unit]
     header_aliases: dict[str, list[str]] = {}
+    spreadsheet: str | None = None  # Google Sheet key or URL (THIDUA_SOURCE overrides)
+    sheet_tabs: dict[str, str] = {}  # canonical tab -> its title in the sheet (a Form's tab)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -19,12 +19,15 @@ class Inputs:
     plan: Plan
     data: Normalised
     source: str
+    tabs: dict[str, list[str]]  # tab -> its header row, as read
 
 
 def load_inputs(settings: Settings) -> Inputs:
     plan = load_plan(settings.plan)
-    source = open_source(settings.source)
-    return Inputs(plan, normalise(plan, source.read_tabs()), source.description)
+    source = open_source(settings, plan)
+    raw = source.read_tabs()
+    headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
+    return Inputs(plan, normalise(plan, raw), source.description, headers)
 
 
 def assess(inputs: Inputs, instant: dt.datetime, milestones: list[str] | None = None):

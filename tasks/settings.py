@@ -9,13 +9,19 @@ from pydantic import EmailStr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
+SAMPLE_WORKBOOK = REPO / "config" / "sample-2021.xlsx"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THIDUA_", env_file=".env", extra="ignore")
 
     plan: Path = REPO / "config" / "plan-2021.yaml"
-    source: str = str(REPO / "config" / "sample-2021.xlsx")
+    # a .xlsx path, or a Google Sheet key or URL; unset: the plan's `spreadsheet`, else the sample
+    source: str | None = None
+    google_credentials: Path | None = None  # service-account JSON file
+    google_credentials_block: str | None = None  # or a Prefect Secret block holding that JSON
+    sheets_api_url: str = "https://sheets.googleapis.com"
+    sheets_max_wait: float = 60.0  # total back-off on 429/5xx/timeouts before giving up
     data_dir: Path = Path("var")
     ledger_url: str | None = None  # SQLAlchemy URL; default: SQLite file in the data directory
 
@@ -28,6 +34,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
     smtp_timeout: float = 30.0
+
+    def source_spec(self, plan_spreadsheet: str | None) -> str:
+        return self.source or plan_spreadsheet or str(SAMPLE_WORKBOOK)
 
     @property
     def outbox_dir(self) -> Path:

@@ -87,11 +87,18 @@ class WorkbookSource:
         return tabs
 
 
-def open_source(spec: str) -> Source:
-    """A source from THIDUA_SOURCE: a workbook path (a Google Sheet comes with its own issue)."""
+def open_source(settings, plan) -> Source:
+    """The source named by THIDUA_SOURCE or the plan: a .xlsx workbook or a Google Sheet."""
+    from tasks.gsheet import GoogleSheetSource, load_service_account, spreadsheet_key
+
+    spec = settings.source_spec(plan.spreadsheet)
     if spec.lower().endswith((".xlsx", ".xlsm")):
         return WorkbookSource(spec)
-    raise SourceError(
-        f"THIDUA_SOURCE='{spec}' không phải là tệp .xlsx. Nguồn Google Sheet chưa được hỗ trợ "
-        "trong phiên bản này: dùng tệp .xlsx có các tab " + ", ".join(TABS) + "."
-    )
+    key = spreadsheet_key(spec)
+    if key is None:
+        raise SourceError(
+            f"Nguồn '{spec}' không phải tệp .xlsx, đường dẫn Google Sheet hay khoá Google Sheet. "
+            "Đặt THIDUA_SOURCE là một trong ba dạng đó."
+        )
+    account = load_service_account(settings.google_credentials, settings.google_credentials_block)
+    return GoogleSheetSource(key, account, settings.sheets_api_url, plan.sheet_tabs, settings.sheets_max_wait)

@@ -125,3 +125,52 @@ def test_run_at_an_instant_sends_that_days_rounds(prefect_server, tmp_path):
     assert result.exit_code == 0, result.output
     sent = sorted(p.stem for p in (tmp_path / "var/outbox/kvtd-tp-mnpb-2021/so-ket/overdue-1").glob("*.eml"))
     assert sent == sorted(["STP-BKA", "STP-CBA", "STP-LCH", "STP-PTH", "THADS-BGI", "THADS-DBI", "digest"])
+
+
+def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
+    from tasks.source import WorkbookSource
+    from tests.conftest import SAMPLE
+    from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
+
+    tabs = WorkbookSource(SAMPLE).read_tabs()
+    del tabs["Phiếu bầu"]
+    with SheetsStandIn(tabs) as standin:
+        key = tmp_path / "sa.json"
+        key.write_text(json.dumps(standin.service_account))
+        env = {
+            "THIDUA_SOURCE": SPREADSHEET_ID,
+            "THIDUA_GOOGLE_CREDENTIALS": key,
+            "THIDUA_SHEETS_API_URL": standin.base_url,
+        }
+        result = thidua("check", **env)
+        status = thidua("status", "--milestone", "so-ket", "--at", "2021-06-18T08:00", "--json", **env)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert f"Nguồn Google Sheet {SPREADSHEET_ID} đọc được" in out
+    assert "tab 'Nộp hồ sơ': Thời gian nộp · Đơn vị · Mốc" in out
+    assert "không có tab 'Phiếu bầu' (tuỳ chọn, bỏ qua)" in out
+    assert len(json.loads(status.stdout)) == 28
+
+
+def test_unshared_sheet_is_a_clear_error_naming_the_account(tmp_path):
+    from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
+
+    with SheetsStandIn({}) as standin:
+        standin.fail(403)
+        key = tmp_path / "sa.json"
+        key.write_text(json.dumps(standin.service_account))
+        result = thidua(
+            "check",
+            THIDUA_SOURCE=SPREADSHEET_ID,
+            THIDUA_GOOGLE_CREDENTIALS=key,
+            THIDUA_SHEETS_API_URL=standin.base_url,
+        )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "thidua-reader@thidua-test.iam.gserviceaccount.com" in result.output.replace("\n", "")
+
+
+def test_template_workbook_is_a_valid_source(tmp_path):
+    path = tmp_path / "mau.xlsx"
+    assert thidua("template", "--out", path).exit_code == 0
+    result = thidua("check", THIDUA_SOURCE=path)
+    assert result.exit_code == 0 and "0 hồ sơ" in result.output
