@@ -211,6 +211,9 @@ def _print_round(t, result: dict) -> None:
     if not result["ok"]:
         out.print(f"[red]✗[/] {when} {t.milestone} {t.stage}: {result['error']}", highlight=False)
         return
+    if result.get("stale"):
+        out.print(f"[yellow]–[/] {when} {t.milestone} {t.stage}: bỏ qua ({result['stale']})", highlight=False)
+        return
     sent = len(result["sent"])
     previews = result.get("previews", 0)
     extra = (
@@ -294,10 +297,13 @@ def replay(
     totals: Counter = Counter()
     for r in results:
         kind = "thông báo quá hạn" if r["stage"].startswith("overdue") else "nhắc hạn"
+        if r["milestone"] not in {m.id for m in plan.milestones}:
+            kind = "nhắc hạn của Khu vực"
         totals[(r["milestone"], kind, "new")] += len(r.get("sent", []))
         totals[(r["milestone"], kind, "old")] += len(r.get("skipped", []))
         totals[(r["milestone"], kind, "err")] += len(r.get("failed", [])) + (not r["ok"])
-        totals[(r["milestone"], "tổng hợp cho đầu mối", "new")] += int(r.get("digest_sent", False))
+        if kind != "nhắc hạn của Khu vực":
+            totals[(r["milestone"], "tổng hợp cho đầu mối", "new")] += int(r.get("digest_sent", False))
     keys = dict.fromkeys((m, k) for m, k, _ in totals)
     for m, k in keys:
         table.add_row(

@@ -5,15 +5,26 @@ from __future__ import annotations
 import datetime as dt
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
+from flows.alerts import alert_coordinators
+from tasks.calendar import stale_reason
 from tasks.compose import DIGEST, digest_mail, owing, unit_mails
 from tasks.delivery import Outcome, deliver
 from tasks.ledger import Ledger
-from tasks.report_md import round_markdown
+from tasks.report_md import round_markdown, skipped_markdown, year_overview
 from tasks.rounds import Inputs, assess, load_inputs, parse_instant, table_for_humans
 from tasks.settings import Settings
 from tasks.transport import open_transport
+
+
+class RoundFailed(RuntimeError):
+    """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
 
 @task(name="đọc kế hoạch và bảng tính", retries=2, retry_delay_seconds=[10, 60])
@@ -22,15 +33,23 @@ def load(settings: Settings) -> Inputs:
 
 
 @task(name="tính tình trạng hồ sơ")
-def assess_task(inputs: Inputs, instant: dt.datetime, milestone: str):
-    return assess(inputs, instant, [milestone])
+def assess_task(inputs: Inputs, instant: dt.datetime):
+    return assess(inputs, instant)
 
 
 @task(name="gửi thư cho đơn vị")
 def send_unit_mail(inputs, table, milestone, stage, instant, settings, dry_run) -> Outcome:
     mails = unit_mails(inputs.plan, table, milestone, stage, instant)
     ledger = None if dry_run else Ledger(settings.ledger)
-    return deliver(mails, settings, ledger, open_transport(settings), instant, dry_run)
+    progress = None
+    if mails and not dry_run:
+        progress = create_progress_artifact(0.0, description=f"Đang gửi {len(mails)} thư {milestone} {stage}")
+
+    def on_progress(done: int, total: int) -> None:
+        if progress:
+            update_progress_artifact(progress, 100.0 * done / total)
+
+    return deliver(mails, settings, ledger, open_transport(settings), instant, dry_run, on_progress)
 
 
 @task(name="gửi bản tổng hợp cho đầu mối")
@@ -42,46 +61,74 @@ def send_digest(inputs, table, milestone, stage, instant, settings, dry_run, uni
 
 
 @task(name="đăng kết quả lên Prefect")
-def publish(inputs, table, milestone, stage, instant, units, digest, dry_run) -> str:
-    year = inputs.plan.year
+def publish(inputs, table, milestone, stage, instant, units, digest, dry_run, skipped=None) -> None:
+    plan = inputs.plan
+    rows = table[table["milestone"] == milestone]
     create_table_artifact(
-        key=f"{milestone}-{year}-completeness",
-        table=table_for_humans(table),
-        description=f"Tình trạng hồ sơ {inputs.plan.milestone(milestone).name} đến {instant:%d/%m/%Y %H:%M}",
+        key=f"{milestone}-{plan.year}-completeness",
+        table=table_for_humans(rows),
+        description=f"Tình trạng hồ sơ {plan.milestone(milestone).name} đến {instant:%d/%m/%Y %H:%M}",
     )
-    markdown = round_markdown(inputs, table, milestone, stage, instant, units, digest, dry_run)
-    create_markdown_artifact(key=f"{milestone}-{year}-round", markdown=markdown, description=f"Đợt {stage}")
-    return markdown
+    if skipped:
+        markdown = skipped_markdown(plan, milestone, stage, instant, skipped)
+    else:
+        markdown = round_markdown(inputs, rows, milestone, stage, instant, units, digest, dry_run)
+    create_markdown_artifact(
+        key=f"{milestone}-{plan.year}-round", markdown=markdown, description=f"Đợt {stage}"
+    )
+    create_markdown_artifact(
+        key=f"{plan.id}-tong-quan",
+        markdown=year_overview(plan, table, instant),
+        description=f"Tổng quan năm {plan.year}",
+    )
 
 
-@flow(name="milestone-round", log_prints=True)
+@flow(
+    name="milestone-round",
+    flow_run_name="{milestone}-{stage}",
+    on_failure=[alert_coordinators],
+    on_crashed=[alert_coordinators],
+)
 def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: bool = False) -> dict:
     """Send one round of a milestone: reminders (before-N) or overdue notices (overdue-N) to the
-    units that still owe something, then the coordinators' digest; publish the table."""
+    units that still owe something, then the coordinators' digest; publish the table. A round
+    that runs late (after a restart) does nothing once the next round is due; it says so."""
     logger = get_run_logger()
     settings = Settings()
     inputs = load(settings)
     plan = inputs.plan
     milestone = plan.milestone(milestone).id
     instant = parse_instant(at, plan)
-    table = assess_task(inputs, instant, milestone)
+    table = assess_task(inputs, instant)
+    summary = {
+        "milestone": milestone,
+        "stage": stage,
+        "at": instant.isoformat(),
+        "sent": [],
+        "skipped": [],
+        "failed": [],
+        "digest_sent": False,
+        "previews": 0,
+        "owing": int(len(owing(table, milestone, stage))),
+        "findings": len(inputs.data.findings),
+    }
+    reason = stale_reason(plan, milestone, stage, instant)
+    if reason:
+        logger.warning("Bỏ qua đợt %s %s: %s", milestone, stage, reason)
+        publish(inputs, table, milestone, stage, instant, None, None, dry_run, skipped=reason)
+        return {**summary, "stale": reason}
     units = send_unit_mail(inputs, table, milestone, stage, instant, settings, dry_run)
     digest = send_digest(inputs, table, milestone, stage, instant, settings, dry_run, units)
     publish(inputs, table, milestone, stage, instant, units, digest, dry_run)
     for failure in units.failed + digest.failed:
         logger.error("Gửi không thành công: %s", failure)
-    summary = {
-        "milestone": milestone,
-        "stage": stage,
-        "at": instant.isoformat(),
-        "owing": int(len(owing(table, milestone, stage))),
-        "sent": units.sent,
-        "skipped": units.skipped,
-        "failed": units.failed + digest.failed,
-        "digest_sent": DIGEST in digest.sent,
-        "previews": len(units.previews) + len(digest.previews),
-        "findings": len(inputs.data.findings),
-    }
+    summary.update(
+        sent=units.sent,
+        skipped=units.skipped,
+        failed=units.failed + digest.failed,
+        digest_sent=DIGEST in digest.sent,
+        previews=len(units.previews) + len(digest.previews),
+    )
     logger.info(
         "%s %s: %d đơn vị còn thiếu, gửi %d thư, bỏ qua %d (đã gửi trước), lỗi %d",
         milestone,
@@ -97,7 +144,3 @@ def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: 
             f"{milestone}-{plan.year}-round); chạy lại đợt này sẽ chỉ gửi những thư còn thiếu."
         )
     return summary
-
-
-class RoundFailed(RuntimeError):
-    """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from flows.milestone import milestone_round
+from flows.obligation import obligation_round
 from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
 
@@ -23,9 +24,11 @@ def run_rounds(
     """Run each round as a flow run; a failed round is reported and the others carry on."""
     results = []
     for t in trigger_list:
-        state = milestone_round(
-            t.milestone, t.stage, at=at or t.at.isoformat(), dry_run=dry_run, return_state=True
-        )
+        when = at or t.at.isoformat()
+        if t.action == "obligation":
+            state = obligation_round(t.milestone, t.stage, at=when, dry_run=dry_run, return_state=True)
+        else:
+            state = milestone_round(t.milestone, t.stage, at=when, dry_run=dry_run, return_state=True)
         if state.is_completed():
             result = {**state.result(), "ok": True}
         else:

@@ -57,51 +57,95 @@ def shift_to_working_day(plan: Plan, day: dt.date, direction: int) -> dt.date:
 @dataclass(frozen=True, order=True)
 class Trigger:
     """One dated action: a reminder round (`before-N`) or an overdue round (`overdue-N`) of a
-    milestone, each followed by the coordinators' digest."""
+    milestone, each followed by the coordinators' digest; or (action `obligation`) a reminder to
+    the coordinators of something the area itself owes the Ministry (then `milestone` is the
+    obligation's id)."""
 
     at: dt.datetime
     milestone: str
     stage: str
     nominal_day: dt.date  # the day the rule gives, before the working-day shift
+    action: str = "reminder"  # reminder | overdue | obligation
 
     @property
     def kind(self) -> str:
-        return "overdue" if self.stage.startswith("overdue") else "reminder"
+        return self.action
 
     @property
     def shifted(self) -> bool:
         return self.at.date() != self.nominal_day
 
 
-def stage_name(kind: str, days: int) -> str:
-    return f"{'before' if kind == 'reminder' else 'overdue'}-{days}"
+def obligation_deadline(plan: Plan, obligation) -> dt.date | None:
+    """The area's own deadline: a fixed date, or N days after a milestone's deadline or the end
+    of its period (the latest the plan allows, since the real launch or inspection date is not
+    known in advance)."""
+    if obligation.deadline:
+        return obligation.deadline
+    m = plan.milestone(obligation.after_milestone)
+    anchor = m.deadline or (m.period.end if m.period else None)
+    return anchor + dt.timedelta(days=obligation.days_after) if anchor else None
+
+
+def _rounds(plan: Plan, ident: str, deadline: dt.date, kinds: tuple[str, ...]) -> list[Trigger]:
+    """ "Before" rounds move to the previous working day, overdue rounds to the next one (moving an
+    overdue notice earlier could send it before the deadline). When two rounds land on the same
+    day, only the one closer to the deadline is kept."""
+    by_day: dict[dt.date, Trigger] = {}
+    rounds = [("before", d, -1) for d in sorted(plan.reminders.before_days, reverse=True)]
+    if "overdue" in kinds:
+        rounds += [("overdue", d, +1) for d in sorted(plan.reminders.overdue_days)]
+    for kind, days, direction in rounds:
+        nominal = deadline + dt.timedelta(days=days * (1 if kind == "overdue" else -1))
+        day = shift_to_working_day(plan, nominal, direction)
+        at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
+        if kind == "overdue" and at < plan.due_instant(deadline):
+            continue
+        action = kinds[0] if kind == "before" else "overdue"
+        # later rounds of the loop are closer to (or past) the deadline: they win the day
+        by_day[day] = Trigger(at, ident, f"{kind}-{days}", nominal, action)
+    return list(by_day.values())
 
 
 def triggers(plan: Plan) -> list[Trigger]:
-    """Every reminder and overdue round of the year, in time order.
-
-    "Before" rounds move to the previous working day, overdue rounds to the next one (moving an
-    overdue notice earlier could send it before the deadline). When two rounds of one milestone
-    land on the same day, only the one closer to the deadline is kept.
-    """
+    """Every dated action of the year, in time order: reminder and overdue rounds of the
+    milestones units owe, and reminders of the area's own obligations to its coordinators."""
     out: list[Trigger] = []
-    send_time = plan.reminders.send_time
     for m in plan.milestones:
-        if not (m.units_owe and m.deadline):
-            continue
-        by_day: dict[dt.date, Trigger] = {}
-        rounds = [("reminder", d, -1) for d in sorted(plan.reminders.before_days, reverse=True)]
-        rounds += [("overdue", d, +1) for d in sorted(plan.reminders.overdue_days)]
-        for kind, days, direction in rounds:
-            nominal = m.deadline + dt.timedelta(days=days * (1 if kind == "overdue" else -1))
-            day = shift_to_working_day(plan, nominal, direction)
-            at = dt.datetime.combine(day, send_time, tzinfo=plan.tz)
-            if kind == "overdue" and at < plan.due_instant(m.deadline):
-                continue
-            # later rounds of the loop are closer to (or past) the deadline: they win the day
-            by_day[day] = Trigger(at, m.id, stage_name(kind, days), nominal)
-        out.extend(by_day.values())
+        if m.units_owe and m.deadline:
+            out += _rounds(plan, m.id, m.deadline, ("reminder", "overdue"))
+    for ob in plan.area_obligations:
+        deadline = obligation_deadline(plan, ob)
+        if deadline:
+            out += _rounds(plan, ob.id, deadline, ("obligation",))
     return sorted(out)
+
+
+def stale_reason(plan: Plan, milestone: str, stage: str, now: dt.datetime) -> str | None:
+    """Why a round that runs late (after a restart, a queue) should not act any more, or None.
+
+    A round is stale once the next round of the same milestone is due, and a "before" round once
+    the deadline has passed: a unit must not get "3 days left" after the "1 day left" mail.
+    """
+    mine = sorted(t for t in triggers(plan) if t.milestone == milestone)
+    current = next((t for t in mine if t.stage == stage), None)
+    if current is None:
+        return None
+    later = [t for t in mine if t.at > current.at and t.at <= now]
+    if later:
+        newer = later[-1]
+        return f"đợt {newer.stage} lúc {vn_datetime(newer.at)} đã đến hạn, đợt {stage} không còn ý nghĩa"
+    deadline = _deadline_of(plan, milestone)
+    if stage.startswith("before") and deadline and now >= plan.due_instant(deadline):
+        return f"hạn {vn_date_weekday(deadline)} đã qua, không gửi thư nhắc trước hạn"
+    return None
+
+
+def _deadline_of(plan: Plan, ident: str) -> dt.date | None:
+    for ob in plan.area_obligations:
+        if ob.id == ident:
+            return obligation_deadline(plan, ob)
+    return plan.milestone(ident).deadline
 
 
 def triggers_on_day(plan: Plan, instant: dt.datetime) -> list[Trigger]:

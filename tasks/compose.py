@@ -9,6 +9,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tasks.calendar import day_off_reason, vn_date_weekday, vn_datetime
+from tasks.ics import milestone_ics
 from tasks.ledger import Key
 from tasks.mime import Mail
 from tasks.plan import Plan
@@ -92,6 +93,7 @@ def unit_mails(
     base = _base_context(plan, milestone, instant)
     m = plan.milestone(milestone)
     local_day = instant.astimezone(plan.tz).date()
+    ics = milestone_ics(plan, milestone) if m.deadline else None
     mails = []
     for row in owing(table, milestone, stage).itertuples():
         unit = plan.unit(row.unit)
@@ -106,6 +108,7 @@ def unit_mails(
         }
         subject, text, html = render(kind, context)
         cc = _contact_addresses(plan, {"head", "deputy"}) if kind == "overdue" else ()
+        attachments = ((f"han-{milestone}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
         mails.append(
             Mail(
                 key=Key(plan.id, milestone, unit.code, stage),
@@ -116,6 +119,7 @@ def unit_mails(
                 subject=subject,
                 text=text,
                 html=html,
+                attachments=attachments,
             )
         )
     return mails
@@ -156,3 +160,60 @@ def digest_mail(
     subject, text, html = render("digest", context)
     to = _contact_addresses(plan, {"head", "deputy"})
     return Mail(Key(plan.id, milestone, DIGEST, stage), "digest", to, (), (), subject, text, html)
+
+
+def obligation_mail(
+    plan: Plan, obligation_id: str, stage: str, instant: dt.datetime, table: pd.DataFrame | None
+) -> Mail:
+    """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
+    of the milestone the obligation compiles."""
+    from tasks.calendar import obligation_deadline
+
+    ob = next(o for o in plan.area_obligations if o.id == obligation_id)
+    deadline = obligation_deadline(plan, ob)
+    local_day = instant.astimezone(plan.tz).date()
+    context = {
+        **_base_context(plan, ob.about or plan.milestones[0].id, instant),
+        "obligation_name": ob.name,
+        "deadline": vn_date_weekday(deadline),
+        "deadline_day_off": day_off_reason(plan, deadline),
+        "days_left": (deadline - local_day).days,
+        "estimated": plan.milestone(ob.after_milestone).name if ob.after_milestone else None,
+        "about_name": plan.milestone(ob.about).name if ob.about else "",
+        "counts": None,
+        "owing": [],
+    }
+    if ob.about and table is not None:
+        rows = table[table["milestone"] == ob.about]
+        counts = rows["state"].value_counts().to_dict()
+        context["counts"] = {s: counts.get(s, 0) for s in ("on_time", "late", "incomplete", "missing")}
+        context["owing"] = [r.unit_name for r in rows.itertuples() if r.missing]
+    subject, text, html = render("obligation", context)
+    to = _contact_addresses(plan, {"head", "deputy"})
+    return Mail(Key(plan.id, obligation_id, "area", stage), "obligation", to, (), (), subject, text, html)
+
+
+def alert_mail(
+    plan: Plan,
+    what: str,
+    run_id: str,
+    run_name: str,
+    state: str,
+    error: str,
+    run_url: str,
+    instant: dt.datetime,
+) -> Mail:
+    """Tells the active coordinators that a scheduled run failed, with where to look."""
+    context = {
+        "area_short_name": plan.area_short_name,
+        "what": what,
+        "run_name": run_name,
+        "state": state,
+        "error": error[:1500],
+        "run_url": run_url,
+        "as_of": vn_datetime(instant.astimezone(plan.tz)),
+    }
+    subject, text, html = render("alert", context)
+    to = _contact_addresses(plan, {"head", "deputy"})
+    key = Key(plan.id, what.split(" ")[0], f"alert-{run_id}"[:50], what.split(" ")[-1])
+    return Mail(key, "alert", to, (), (), subject, text, html)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
@@ -35,6 +36,7 @@ def deliver(
     transport: Transport,
     instant: dt.datetime,
     dry_run: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
     outcome = Outcome()
     sender = str(settings.mail_from)
@@ -60,7 +62,7 @@ def deliver(
     if not batch:
         return outcome
     try:
-        for result in transport.send_batch(batch):
+        for done, result in enumerate(transport.send_batch(batch), start=1):
             key = result.outgoing.mail.key
             if result.accepted:
                 ledger.mark_sent(key)
@@ -69,6 +71,8 @@ def deliver(
             else:
                 ledger.mark_failed(key, result.error)
                 outcome.failed.append(f"{key.recipient}: {result.error}")
+            if on_progress:
+                on_progress(done, len(batch))
     except TransportError as exc:
         for out in batch:
             if out.mail.key.recipient not in outcome.sent:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from email import encoders
 from email.header import Header
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -27,6 +29,7 @@ class Mail:
     subject: str
     text: str
     html: str
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, MIME type, content)
 
     @property
     def recipients(self) -> list[str]:
@@ -65,7 +68,22 @@ def build(
 ) -> Outgoing:
     """Standard-library MIME with a real text/plain alternative (yagmail's own is HTML).
     `date` is the instant of the round, so a replayed year carries the dates it would have had."""
-    msg = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(mail.text, "plain", "utf-8"))
+    body.attach(MIMEText(mail.html, "html", "utf-8"))
+    if mail.attachments:
+        msg = MIMEMultipart("mixed")
+        msg.attach(body)
+        for name, mimetype, content in mail.attachments:
+            maintype, subtype = mimetype.split("/", 1)
+            params = {"charset": "utf-8"} if maintype == "text" else {}
+            part = MIMEBase(maintype, subtype, **params)
+            part.set_payload(content)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=one_line(name))
+            msg.attach(part)
+    else:
+        msg = body
     msg["From"] = _addresses(((sender_name, sender),))
     if redirect:
         msg["To"] = formataddr(("thidua (chuyển hướng)", one_line(redirect)))
@@ -87,6 +105,4 @@ def build(
         one_line(p) for p in (mail.key.plan, mail.key.milestone, mail.key.recipient, mail.key.stage)
     )
     msg["Auto-Submitted"] = "auto-generated"
-    msg.attach(MIMEText(mail.text, "plain", "utf-8"))
-    msg.attach(MIMEText(mail.html, "html", "utf-8"))
     return Outgoing(mail, msg_id, envelope, msg.as_bytes(policy=WIRE))

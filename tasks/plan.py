@@ -73,6 +73,7 @@ class AreaObligation(Strict):
     deadline: dt.date | None = None
     after_milestone: str | None = None
     days_after: int | None = Field(default=None, ge=0)
+    about: str | None = None  # the milestone whose submissions the area compiles for it
 
     @model_validator(mode="after")
     def _one_anchor(self) -> AreaObligation:
@@ -215,10 +216,10 @@ class Plan(Strict):
                 problems.append(f"leadership: '{unit}' is not a member unit's code")
         ids = {m.id for m in self.milestones}
         for i, ob in enumerate(self.area_obligations):
-            if ob.after_milestone and ob.after_milestone not in ids:
-                problems.append(
-                    f"area_obligations[{i}].after_milestone: unknown milestone '{ob.after_milestone}'"
-                )
+            for key in ("after_milestone", "about"):
+                value = getattr(ob, key)
+                if value and value not in ids:
+                    problems.append(f"area_obligations[{i}].{key}: unknown milestone '{value}'")
         if not any(c.active and c.role == "head" for c in self.contacts):
             problems.append("contacts: no active contact with role 'head'")
         if problems:

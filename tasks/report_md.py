@@ -66,3 +66,42 @@ def round_markdown(
         lines += ["", "## Dòng bảng tính không đọc được", "", "| Tab | Dòng | Lý do |", "|---|---|---|"]
         lines += [f"| {_cell(f.tab)} | {f.row} | {_cell(f.reason)} |" for f in findings]
     return "\n".join(lines) + "\n"
+
+
+def skipped_markdown(plan, milestone: str, stage: str, instant: dt.datetime, reason: str) -> str:
+    m = plan.milestone(milestone)
+    return (
+        f"# {m.name}: đợt {stage_label(stage)} — KHÔNG GỬI\n\n"
+        f"Lần chạy lúc {vn_datetime(instant.astimezone(plan.tz))} bị trễ so với lịch: {reason}. "
+        "Không có thư nào được gửi.\n"
+    )
+
+
+def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
+    """The latest state of every milestone of the year, and what comes next."""
+    from tasks.calendar import triggers
+
+    local = instant.astimezone(plan.tz)
+    lines = [
+        f"# {plan.area_short_name}: tổng quan năm {plan.year}",
+        "",
+        f"Cập nhật lúc {vn_datetime(local)}.",
+        "",
+        "| Mốc | Hạn | Đúng hạn | Muộn | Chưa đủ | Chưa nộp | Quá hạn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in plan.milestones:
+        rows = table[table["milestone"] == m.id]
+        if rows.empty:
+            continue
+        c = rows["state"].value_counts()
+        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định"
+        lines.append(
+            f"| {m.name} | {deadline} | {int(c.get('on_time', 0))} | {int(c.get('late', 0))} | "
+            f"{int(c.get('incomplete', 0))} | {int(c.get('missing', 0))} | {int(rows['overdue'].sum())} |"
+        )
+    upcoming = [t for t in triggers(plan) if t.at > local][:5]
+    if upcoming:
+        lines += ["", "## Sắp tới", ""]
+        lines += [f"- {vn_datetime(t.at)}: {t.milestone} {t.stage}" for t in upcoming]
+    return "\n".join(lines) + "\n"

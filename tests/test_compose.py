@@ -123,3 +123,16 @@ def test_message_id_is_deterministic():
     assert message_id(key, "a@kvtd.example") != message_id(
         Key("kvtd-2021", "so-ket", "STP-BKA", "before-1"), "a@kvtd.example"
     )
+
+
+def test_reminder_carries_its_deadline_as_ics(sample, plan):
+    from icalendar import Calendar
+
+    _, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    msg = parse(build(mails[0], "thidua@kvtd-tuphap.example", "thidua", "<i@x>", None))
+    (att,) = list(msg.iter_attachments())
+    assert att.get_filename() == "han-so-ket-2021.ics" and att.get_content_type() == "text/calendar"
+    (event,) = Calendar.from_ical(att.get_content()).walk("VEVENT")
+    assert str(event["dtstart"].dt) == "2021-06-19"  # "trước ngày 20/06": the last day is the 19th
+    assert "Sơ kết 6 tháng" in str(event["summary"])
+    assert msg.get_body(("plain",)).get_content().startswith("Kính gửi")

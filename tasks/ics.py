@@ -1,0 +1,81 @@
+"""iCalendar (.ics) files of the plan's deadlines, for units and coordinators to import."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from icalendar import Alarm, Calendar, Event
+
+from tasks.calendar import obligation_deadline, vn_date_weekday
+from tasks.plan import Milestone, Plan
+
+
+def last_day(plan: Plan, deadline: dt.date) -> dt.date:
+    """The last day a submission is on time ("trước ngày X" means by the day before X)."""
+    return (plan.due_instant(deadline) - dt.timedelta(seconds=1)).date()
+
+
+def _calendar(plan: Plan) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", "-//thidua//Khu vuc thi dua//VI")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"{plan.area_short_name}: hạn {plan.year}")
+    cal.add("x-wr-timezone", plan.timezone)
+    return cal
+
+
+def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: str) -> Event:
+    day = last_day(plan, deadline)
+    event = Event()
+    event.add("uid", f"{uid}@{plan.id}.thidua")
+    event.add("summary", summary)
+    event.add("dtstart", day)
+    event.add("dtend", day + dt.timedelta(days=1))
+    event.add("dtstamp", dt.datetime(plan.year, 1, 1, tzinfo=dt.UTC))  # stable across runs
+    event.add("description", description)
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", summary)
+    alarm.add("trigger", dt.timedelta(days=-1))
+    event.add_component(alarm)
+    return event
+
+
+def milestone_event(plan: Plan, m: Milestone) -> Event:
+    docs = "; ".join(d.kind for d in m.documents)
+    return _event(
+        plan,
+        m.id,
+        f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
+        m.deadline,
+        f"Theo Kế hoạch số {plan.document_number}: gửi về Trưởng, Phó trưởng Khu vực thi đua trước "
+        f"ngày {vn_date_weekday(m.deadline)}. Hồ sơ: {docs}.",
+    )
+
+
+def milestone_ics(plan: Plan, milestone: str) -> bytes:
+    cal = _calendar(plan)
+    cal.add_component(milestone_event(plan, plan.milestone(milestone)))
+    return cal.to_ical()
+
+
+def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
+    """Every dated deadline units owe, and (for coordinators) the area's own obligations."""
+    cal = _calendar(plan)
+    for m in plan.milestones:
+        if m.units_owe and m.deadline:
+            cal.add_component(milestone_event(plan, m))
+    if include_area:
+        for ob in plan.area_obligations:
+            deadline = obligation_deadline(plan, ob)
+            if deadline:
+                cal.add_component(
+                    _event(
+                        plan,
+                        ob.id,
+                        f"Hạn của Khu vực: {ob.name}",
+                        deadline,
+                        f"Trưởng Khu vực thi đua thực hiện trước ngày {vn_date_weekday(deadline)}.",
+                    )
+                )
+    return cal.to_ical()
