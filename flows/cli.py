@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tasks.calendar import day_off_reason, triggers, triggers_on_day, vn_date_weekday
+from tasks.calendar import WEEKDAYS, day_off_reason, triggers, triggers_on_day, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State
 from tasks.normalise import COLUMNS, REQUIRED_TABS
 from tasks.plan import Plan, PlanError, load_plan
@@ -132,6 +133,94 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
         warn(f"tab '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
     if strict and data.findings:
         raise typer.Exit(1)
+
+
+@app.command()
+def calendar(
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
+    ics: Annotated[str | None, typer.Option("--ics", help="Ghi tệp .ics các hạn để nhập vào lịch.")] = None,
+):
+    """Mọi việc theo lịch của năm kế hoạch, theo thứ tự thời gian."""
+    s = settings()
+    plan = plan_or_exit(s)
+    items = [
+        {
+            "at": t.at.isoformat(),
+            "milestone": t.milestone,
+            "action": t.action,
+            "stage": t.stage,
+            "nominal_day": t.nominal_day.isoformat(),
+            "shifted": t.shifted,
+            "description": describe_trigger(plan, t),
+        }
+        for t in triggers(plan)
+    ]
+    if ics:
+        from tasks.ics import deadlines_ics
+
+        Path(ics).write_bytes(deadlines_ics(plan))
+        err.print(f"Đã ghi {ics}")
+    if as_json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"Lịch việc năm {plan.year} ({plan.document_number})")
+    for col in ("Thời điểm", "Mốc", "Đợt", "Việc"):
+        table.add_column(col, overflow="fold")
+    for t, item in zip(triggers(plan), items, strict=True):
+        when = f"{t.at:%d/%m/%Y %H:%M} ({WEEKDAYS[t.at.weekday()]})"
+        if t.shifted:
+            when += f"\n[dim]dời từ {t.nominal_day:%d/%m}[/]"
+        table.add_row(when, t.milestone, t.stage, item["description"])
+    out.print(table)
+
+
+def describe_trigger(plan: Plan, t) -> str:
+    if t.action == "obligation":
+        ob = next(o for o in plan.area_obligations if o.id == t.milestone)
+        return f"Nhắc Trưởng, Phó trưởng Khu vực: {ob.name}"
+    m = plan.milestone(t.milestone)
+    if t.action == "overdue":
+        return (
+            f"Thông báo quá hạn {m.name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"
+        )
+    return f"Nhắc đơn vị còn thiếu hồ sơ {m.name} và gửi bản tổng hợp cho đầu mối"
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Cổng của máy chủ Prefect cục bộ (khi chưa có PREFECT_API_URL).")
+    ] = 4200,
+):
+    """Chạy tự động theo lịch: mỗi mốc một deployment trên máy chủ Prefect."""
+    import os
+
+    s = settings()
+    plan = plan_or_exit(s)
+    _prefect(s)
+    from flows.local_server import ServerError, local_prefect_server
+
+    if os.environ.get("PREFECT_API_URL"):
+        _serve(plan, os.environ["PREFECT_API_URL"])
+        return
+    try:
+        with local_prefect_server(port, s.data_dir / "prefect-server.log") as api_url:
+            os.environ["PREFECT_API_URL"] = api_url
+            os.environ.setdefault("PREFECT_UI_URL", api_url.removesuffix("/api"))
+            _serve(plan, api_url)
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+
+
+def _serve(plan: Plan, api_url: str) -> None:
+    from flows.serve import deployments, serve_plan
+
+    count = sum(len(d.schedules or []) for d in deployments(plan))
+    out.print(
+        f"Đang chạy theo lịch {plan.document_number}: {count} việc. Giao diện Prefect: "
+        f"{api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)"
+    )
+    serve_plan(plan)
 
 
 @app.command()

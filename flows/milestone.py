@@ -20,6 +20,7 @@ from tasks.ledger import Ledger
 from tasks.report_md import round_markdown, skipped_markdown, year_overview
 from tasks.rounds import Inputs, assess, load_inputs, parse_instant, table_for_humans
 from tasks.settings import Settings
+from tasks.source import SourceUnavailable
 from tasks.transport import open_transport
 
 
@@ -27,7 +28,20 @@ class RoundFailed(RuntimeError):
     """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
 
-@task(name="đọc kế hoạch và bảng tính", retries=2, retry_delay_seconds=[10, 60])
+def _transient(task, task_run, state) -> bool:
+    """Retry only a source that did not answer; a wrong key or a missing tab will not heal."""
+    try:
+        state.result()
+    except SourceUnavailable:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+@task(
+    name="đọc kế hoạch và bảng tính", retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=_transient
+)
 def load(settings: Settings) -> Inputs:
     return load_inputs(settings)
 

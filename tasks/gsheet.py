@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from tasks.source import TABS, RawTabs, SourceError
+from tasks.source import TABS, RawTabs, SourceError, SourceUnavailable
 from tasks.text import match_key
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
@@ -154,7 +154,7 @@ class GoogleSheetSource:
                 problem, retry_after = f"đổi token thất bại: {exc}", None
             wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
             if waited + wait > self.max_wait:
-                raise SourceError(
+                raise SourceUnavailable(
                     f"Google Sheets API không trả lời được khi {what} sau {attempt} lần thử trong "
                     f"{waited:.0f} giây (lỗi cuối: {problem}). "
                     + (

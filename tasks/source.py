@@ -28,6 +28,10 @@ class SourceError(Exception):
     """The source cannot be read; the message says what is wrong and what to do."""
 
 
+class SourceUnavailable(SourceError):
+    """The source did not answer in time (quota, server errors, network): worth a later retry."""
+
+
 class Source(Protocol):
     description: str
 

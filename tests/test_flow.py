@@ -38,3 +38,17 @@ def test_dry_run_sends_and_records_nothing(prefect_server, tmp_path):
     assert summary["sent"] == [] and summary["previews"] == summary["owing"] + 1
     assert not (tmp_path / "var" / "outbox").exists()
     assert "CHẠY THỬ" in Artifact.get("so-ket-2021-round").data
+
+
+def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, monkeypatch, plan):
+    monkeypatch.setenv("THIDUA_SOURCE", str(tmp_path / "mat-tep.xlsx"))
+    state = milestone_round("so-ket", "before-1", at="2021-06-18T08:00", return_state=True)
+    assert state.is_failed()
+    (alert,) = (tmp_path / "var" / "outbox").rglob("alert-*.eml")
+    msg = email.message_from_bytes(alert.read_bytes(), policy=default)
+    assert msg["Subject"].endswith("LỖI: đợt so-ket before-1 không chạy xong")
+    assert sorted(a.addr_spec for a in msg["To"].addresses) == sorted(
+        str(c.email) for c in plan.active_contacts
+    )
+    body = msg.get_body(("plain",)).get_content()
+    assert "Không tìm thấy tệp bảng tính" in body and "mat-tep.xlsx" in body

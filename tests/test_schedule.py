@@ -1,0 +1,179 @@
+"""Unattended operation against a real `prefect server start` on loopback.
+
+The 2021 plan lies in the past and a Prefect server schedules only future runs, so the plan is
+moved to 2027, which has the same calendar as 2021 (1 January a Friday, no 29 February): every
+weekday, including Sunday 20/06, is the same. The server is told to schedule 400 days ahead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from icalendar import Calendar
+
+from flows.local_server import local_prefect_server
+from tasks.calendar import triggers
+from tasks.plan import load_plan
+from tasks.settings import REPO
+from tests.conftest import write_plan
+from tests.smtp_server import free_port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-server")
+    env = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    with local_prefect_server(free_port(), home / "server.log", timeout=180, extra_env=env) as api:
+        yield api
+
+
+@pytest.fixture
+def plan_2027(tmp_path):
+    path = write_plan(tmp_path, lambda t: t.replace("2021", "2027"))
+    return path, load_plan(path)
+
+
+def api_post(api, path, body):
+    response = httpx.post(f"{api}{path}", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def scheduled_runs(api):
+    runs = api_post(
+        api, "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 200}
+    )
+    names = {d["id"]: d["name"] for d in api_post(api, "/deployments/filter", {"limit": 50})}
+    return {
+        (
+            names[r["deployment_id"]],
+            dt.datetime.fromisoformat(r["expected_start_time"]),
+            json.dumps(r["parameters"], sort_keys=True),
+        )
+        for r in runs
+    }
+
+
+def start_serve(api, plan_path, data_dir):
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api,
+        "THIDUA_PLAN": str(plan_path),
+        "THIDUA_DATA_DIR": str(data_dir),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError("timed out")
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_2027, tmp_path):
+    path, plan = plan_2027
+    expected = {t for t in triggers(plan)}
+    serve = start_serve(server, path, tmp_path / "var")
+    try:
+        runs = wait_for(lambda: (r := scheduled_runs(server)) and len(r) >= len(expected) and r)
+    finally:
+        stop(serve)
+    deployments = {d["name"]: d for d in api_post(server, "/deployments/filter", {"limit": 50})}
+    assert set(deployments) == {"dang-ky-2027", "so-ket-2027", "tong-ket-2027", "nghia-vu-khu-vuc-2027"}
+    assert "nam-2027" in deployments["so-ket-2027"]["tags"]
+    tz = plan.tz
+    want = set()
+    for t in expected:
+        name = "nghia-vu-khu-vuc-2027" if t.action == "obligation" else f"{t.milestone}-2027"
+        key = "obligation" if t.action == "obligation" else "milestone"
+        want.add((name, t.at, json.dumps({key: t.milestone, "stage": t.stage}, sort_keys=True)))
+    assert {(n, at.astimezone(tz), p) for n, at, p in runs} == want
+    # 20/06/2027 is a Sunday, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
+    before_1 = next(at for n, at, p in runs if n == "so-ket-2027" and '"before-1"' in p)
+    assert before_1.astimezone(tz) == dt.datetime(2027, 6, 18, 8, 0, tzinfo=tz)
+
+    # after SIGTERM nothing is paused and no scheduled run was deleted
+    assert not any(d["paused"] for d in api_post(server, "/deployments/filter", {"limit": 50}))
+    assert scheduled_runs(server) == runs
+    serve = start_serve(server, path, tmp_path / "var")
+    try:
+        time.sleep(8)
+        assert scheduled_runs(server) == runs  # re-registering neither loses nor doubles a run
+    finally:
+        stop(serve)
+
+
+def test_calendar_json_and_ics_against_the_plan(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    ics_path = tmp_path / "han.ics"
+    result = CliRunner().invoke(app, ["calendar", "--json", "--ics", str(ics_path)])
+    assert result.exit_code == 0
+    items = json.loads(result.stdout)
+    assert [i["at"] for i in items] == sorted(i["at"] for i in items)
+    so_ket = {i["stage"]: i for i in items if i["milestone"] == "so-ket"}
+    assert so_ket["before-1"]["at"] == "2021-06-18T08:00:00+07:00" and so_ket["before-1"]["shifted"]
+    assert so_ket["overdue-1"]["at"] == "2021-06-21T08:00:00+07:00"
+    assert {i["action"] for i in items} == {"reminder", "overdue", "obligation"}
+    area = [i for i in items if i["milestone"] == "bao-cao-so-ket-khu-vuc"]
+    assert area[-1]["at"] == "2021-07-02T08:00:00+07:00"  # before 05/07 (a Monday), not the weekend
+
+    events = {
+        str(e["uid"]).split("@")[0]: e for e in Calendar.from_ical(ics_path.read_bytes()).walk("VEVENT")
+    }
+    assert events["so-ket"]["dtstart"].dt == dt.date(2021, 6, 19)
+    assert events["dang-ky"]["dtstart"].dt == dt.date(2021, 2, 19)
+    assert events["tong-ket"]["dtstart"].dt == dt.date(2021, 11, 9)
+    assert events["bao-cao-tong-ket-khu-vuc"]["dtstart"].dt == dt.date(2021, 12, 14)
+
+
+def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.milestone import milestone_round
+
+    late = milestone_round("so-ket", "before-3", at="2021-06-18T09:00")  # before-1 was due at 08:00
+    assert "before-1" in late["stale"] and late["sent"] == []
+    after_deadline = milestone_round("so-ket", "before-1", at="2021-06-20T10:00")
+    assert "đã qua" in after_deadline["stale"]
+    assert not (tmp_path / "var" / "outbox").exists()
+    assert "KHÔNG GỬI" in Artifact.get("so-ket-2021-round").data
+    on_time = milestone_round("so-ket", "before-1", at="2021-06-18T09:00")
+    assert "stale" not in on_time and len(on_time["sent"]) == 7
