@@ -22,6 +22,11 @@ Sơ kết 6 tháng (due before 20/06/2021, a Sunday); at 08:00 on 18/06/2021:
 Tổng kết năm (before 10/11/2021): the six units registered for a flag owe the nomination
 dossier; THADS-LCA forgets the council minutes; STP-YBA's tham luận has 4 pages (limit 2).
 Số liệu: a value written with a decimal comma ("1,5"); Chấm điểm: "95,5".
+Phiếu bầu: 26 ballots. Sector flag (26 cast, more than half = 14): STP-YBA 25, STP-TQU 22 pass,
+STP-PTH 11 fails; THADS-LCA 24, THADS-YBA 20, THADS-TNG 14 pass; Chi cục Bảo Thắng 21 passes,
+Lục Yên 13 fails (exactly half). Ballot 25 names "Sở Tư pháp tỉnh Hà Tây" (invalid), so valid
+counts are one lower for candidates it approved. Government flag: ballot 26 approves three
+(quota 2: invalid). Advanced models: two persons nominated.
 """
 
 from __future__ import annotations
@@ -161,6 +166,38 @@ def submissions(rng: random.Random) -> list[list[object]]:
     return rows
 
 
+def ballots() -> list[list[str]]:
+    """26 ballots (STP-LCH and THADS-DBI absent). Candidate c is approved on ballots `on[c]`."""
+    flag, gov, model = "Cờ thi đua ngành Tư pháp", "Cờ thi đua của Chính phủ", "Điển hình tiên tiến"
+    first = lambda n: set(range(1, n + 1))  # noqa: E731
+    names = {u.code: u.name for u in PLAN.units}
+    on = {
+        flag: {
+            names["STP-YBA"]: first(25),
+            names["STP-TQU"]: first(22),
+            names["STP-PTH"]: first(11),
+            names["THADS-LCA"]: first(24),
+            names["THADS-YBA"]: first(20),
+            names["THADS-TNG"]: first(14),
+            "Chi cục THADS huyện Bảo Thắng": first(21),
+            "Chi cục THADS huyện Lục Yên": first(13),
+        },
+        gov: {
+            names["STP-YBA"]: first(19) | {26},
+            names["THADS-LCA"]: first(16) | {26},
+            names["STP-TQU"]: set(range(18, 27)),
+        },  # ballot 26 approves three: over the quota of 2
+        model: {"Đồng chí Nguyễn Văn An": first(23), "Đồng chí Trần Thị Bình": first(18)},
+    }
+    rows = []
+    for number in range(1, 27):
+        for category, candidates in on.items():
+            for name, approved in candidates.items():
+                rows.append([str(number), category, name, "x" if number in approved else ""])
+    rows.append(["25", flag, "Sở Tư pháp tỉnh Hà Tây", "x"])  # not proposed: ballot 25 is invalid
+    return rows
+
+
 def main(out: Path = OUT) -> None:
     rng = random.Random(2021)
     book = Workbook()
@@ -172,7 +209,7 @@ def main(out: Path = OUT) -> None:
     for row in submissions(rng):
         sheet.append(row)
 
-    sheet = book.create_sheet("Đăng ký")
+    sheet = registrations = book.create_sheet("Đăng ký")
     sheet.append(header["Đăng ký"])
     for u in PLAN.units:
         title = "Cờ thi đua ngành Tư pháp" if u.code in FLAG_UNITS else "Tập thể lao động xuất sắc"
@@ -201,8 +238,17 @@ def main(out: Path = OUT) -> None:
     sheet.append(["Đoàn 2", "STP-TQU", "STP-HGI", "20/09/2021", "22/09/2021"])
     sheet.append(["Đoàn 2", "STP-TQU", "THADS-HGI", "20/09/2021", "22/09/2021"])
 
+    for code, nominee in (
+        ("THADS-LCA", "Chi cục THADS huyện Bảo Thắng"),
+        ("THADS-YBA", "Chi cục THADS huyện Lục Yên"),
+    ):
+        registrations.append([code, "Cờ thi đua ngành Tư pháp", nominee])
+    registrations.append(["THADS-LCA", "Điển hình tiên tiến", "Đồng chí Nguyễn Văn An"])
+    registrations.append(["STP-YBA", "Điển hình tiên tiến", "Đồng chí Trần Thị Bình"])
     sheet = book.create_sheet("Phiếu bầu")
     sheet.append(header["Phiếu bầu"])
+    for row in ballots():
+        sheet.append(row)
 
     book.properties.created = book.properties.modified = dt.datetime(2021, 12, 1)
     book.save(out)

@@ -224,6 +224,50 @@ def _serve(plan: Plan, api_url: str) -> None:
 
 
 @app.command()
+def tally(
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
+    day: Annotated[str | None, typer.Option(help="Ngày hội nghị (ISO), ghi trên biên bản.")] = None,
+    present: Annotated[int | None, typer.Option(help="Số đơn vị thành viên có mặt.")] = None,
+):
+    """Kiểm phiếu bình xét thi đua (tab Phiếu bầu) và lập biên bản kiểm phiếu."""
+    s = settings()
+    plan_or_exit(s)
+    inputs_or_exit(s)
+    _prefect(s)
+    from flows.conference import conference_tally
+    from tasks.tally import BLOCK_NAMES
+
+    state = conference_tally(day=day, units_present=present, return_state=True)
+    if not state.is_completed():
+        raise fail(state.message or "kiểm phiếu không thành công")
+    result = state.result()
+    if as_json:
+        sys.stdout.write(
+            json.dumps({k: v for k, v in result.items() if k != "docx"}, ensure_ascii=False, indent=2) + "\n"
+        )
+        return
+    for title, blocks in result["categories"].items():
+        table = Table(title=title)
+        for col in ("Khối", "Ứng viên", "Số phiếu", "Đạt", "Đề nghị"):
+            table.add_column(col)
+        for block, r in blocks.items():
+            for c in r["candidates"]:
+                table.add_row(
+                    BLOCK_NAMES[block],
+                    c["unit_name"],
+                    f"{c['votes']}/{c['of']}",
+                    "✓" if c["passed"] else "",
+                    "✓" if c["selected"] else "",
+                )
+        out.print(table)
+    for b in result["invalid_ballots"]:
+        warn(f"phiếu số {b['number']} ({b['category']}) không hợp lệ: {b['reason']}")
+    for t in result["ties"]:
+        warn(f"bỏ phiếu lại: {t['category']}, {t['unit_name']} ({t['votes']} phiếu)")
+    out.print(f"Biên bản: {result['docx']}")
+
+
+@app.command()
 def template(
     out_file: Annotated[
         str | None, typer.Option("--out", help="Ghi một tệp .xlsx mẫu có đủ các tab.")

@@ -128,7 +128,9 @@ class Award(Strict):
 
 class Voting(Strict):
     threshold: Literal["more_than_half", "at_least_half"] = "more_than_half"
-    denominator: Literal["member_units", "valid_ballots"] = "member_units"
+    # units_present: ballots cast (one per member unit present) unless `units_present` is given
+    denominator: Literal["units_present", "member_units", "valid_ballots"] = "units_present"
+    units_present: int | None = Field(default=None, gt=0)
     tie_at_quota_edge: Literal["revote"] = "revote"
 
 

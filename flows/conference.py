@@ -1,0 +1,32 @@
+"""The conference flow: count the ballots, write the vote minutes, publish them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from flows.milestone import load
+from tasks.minutes import minutes_docx, minutes_markdown
+from tasks.settings import Settings
+from tasks.tally import count
+
+
+@flow(name="conference-tally", flow_run_name="kiem-phieu-{day}")
+def conference_tally(day: str | None = None, units_present: int | None = None) -> dict:
+    """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
+    writes the minutes (DOCX) under the data directory and publishes them as an artifact."""
+    settings = Settings()
+    inputs = load(settings)
+    plan = inputs.plan
+    when = dt.date.fromisoformat(day) if day else dt.datetime.now(plan.tz).date()
+    tally = count(plan, inputs.data.ballots, inputs.data.registrations, units_present)
+    path = minutes_docx(
+        plan, tally, when, settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{plan.year}.docx"
+    )
+    markdown = minutes_markdown(plan, tally, when)
+    create_markdown_artifact(
+        key=f"kiem-phieu-{plan.year}", markdown=markdown, description="Biên bản kiểm phiếu"
+    )
+    return {**tally.as_json(), "docx": str(path)}

@@ -1,0 +1,88 @@
+"""The vote minutes (Biên bản kiểm phiếu): DOCX and Markdown from a tally."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tasks.documents import header_context, render_docx
+from tasks.plan import Plan
+from tasks.tally import BLOCK_NAMES, Tally
+
+
+def threshold_words(plan: Plan) -> str:
+    rule = {"more_than_half": "quá một nửa", "at_least_half": "từ một nửa trở lên"}[plan.voting.threshold]
+    of = {
+        "units_present": "số đơn vị thành viên có mặt (số phiếu phát ra)",
+        "member_units": f"tổng số {len(plan.units)} đơn vị thành viên",
+        "valid_ballots": "số phiếu hợp lệ",
+    }[plan.voting.denominator]
+    return f"{rule} {of}"
+
+
+def rows(tally: Tally) -> list[dict]:
+    out = []
+    for r in tally.results:
+        for c in r.candidates:
+            tied = any(t["unit_name"] == c["unit_name"] and t["category"] == r.category for t in tally.ties)
+            outcome = (
+                "Đề nghị"
+                if c["selected"]
+                else "Bỏ phiếu lại"
+                if tied
+                else ("Đạt, ngoài chỉ tiêu" if c["passed"] else "Không đạt")
+            )
+            out.append(
+                {
+                    "category": r.category,
+                    "block": BLOCK_NAMES[r.block],
+                    "name": c["unit_name"],
+                    "votes": f"{c['votes']}/{c['of']} phiếu",
+                    "outcome": outcome,
+                }
+            )
+    return out
+
+
+def categories(plan: Plan, tally: Tally) -> list[dict]:
+    out = []
+    for i, award in enumerate(plan.awards, start=1):
+        cast = tally.ballots_cast.get(award.title, 0)
+        invalid = sum(b["category"] == award.title for b in tally.invalid_ballots)
+        out.append(
+            {"index": i, "title": award.title, "cast": cast, "valid": cast - invalid, "invalid": invalid}
+        )
+    return out
+
+
+def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
+    context = {
+        **header_context(plan, day),
+        "threshold_words": threshold_words(plan),
+        "categories": categories(plan, tally),
+        "rows": rows(tally),
+        "invalid": tally.invalid_ballots,
+        "ties": [{**t, "block": BLOCK_NAMES[t["block"]], "name": t["unit_name"]} for t in tally.ties],
+    }
+    return render_docx("bien-ban-kiem-phieu.docx", context, out)
+
+
+def minutes_markdown(plan: Plan, tally: Tally, day: dt.date) -> str:
+    lines = [f"# Biên bản kiểm phiếu năm {day.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
+    for c in categories(plan, tally):
+        lines.append(f"- {c['title']}: {c['cast']} phiếu, {c['valid']} hợp lệ, {c['invalid']} không hợp lệ")
+    lines += ["", "| Danh hiệu | Khối | Ứng viên | Số phiếu | Kết quả |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['category']} | {r['block']} | {r['name']} | {r['votes']} | {r['outcome']} |"
+        for r in rows(tally)
+    ]
+    if tally.invalid_ballots:
+        lines += ["", "## Phiếu không hợp lệ", ""]
+        lines += [f"- Phiếu số {b['number']} ({b['category']}): {b['reason']}" for b in tally.invalid_ballots]
+    if tally.ties:
+        lines += ["", "## Đề nghị bỏ phiếu lại", ""]
+        lines += [
+            f"- {t['category']}, {BLOCK_NAMES[t['block']]}: {t['unit_name']} ({t['votes']} phiếu)"
+            for t in tally.ties
+        ]
+    return "\n".join(lines) + "\n"
