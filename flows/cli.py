@@ -175,6 +175,9 @@ def calendar(
 
 
 def describe_trigger(plan: Plan, t) -> str:
+    if t.action == "report":
+        report = next(r for r in plan.reports if r.kind == t.milestone)
+        return f"Lập dự thảo {report.name} và gửi Trưởng, Phó trưởng Khu vực"
     if t.action == "obligation":
         ob = next(o for o in plan.area_obligations if o.id == t.milestone)
         return f"Nhắc Trưởng, Phó trưởng Khu vực: {ob.name}"
@@ -221,6 +224,34 @@ def _serve(plan: Plan, api_url: str) -> None:
         f"{api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)"
     )
     serve_plan(plan)
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="midyear (sơ kết 6 tháng) hoặc yearend (tổng kết năm).")],
+    at: Annotated[str | None, typer.Option(help="Tổng hợp đến thời điểm này (ISO 8601).")] = None,
+    out_dir: Annotated[
+        str | None, typer.Option("--out", help="Thư mục ghi báo cáo (mặc định var/reports).")
+    ] = None,
+    send: Annotated[bool, typer.Option(help="Gửi dự thảo cho Trưởng, Phó trưởng Khu vực.")] = False,
+):
+    """Lập dự thảo báo cáo sơ kết / tổng kết của Khu vực (DOCX + phụ lục XLSX)."""
+    s = settings()
+    plan = plan_or_exit(s)
+    if kind not in {r.kind for r in plan.reports}:
+        raise fail(
+            f"loại báo cáo '{kind}' không có trong kế hoạch (có: {', '.join(r.kind for r in plan.reports)})"
+        )
+    inputs_or_exit(s)
+    instant = instant_or_exit(at, plan)
+    _prefect(s)
+    from flows.report import area_report
+
+    state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send=send, return_state=True)
+    if not state.is_completed():
+        raise fail(state.message or "lập báo cáo không thành công")
+    result = state.result()
+    out.print(f"Đã ghi {result['docx']} và {result['xlsx']}")
 
 
 @app.command()
@@ -344,6 +375,10 @@ def _print_round(t, result: dict) -> None:
     if not result["ok"]:
         out.print(f"[red]✗[/] {when} {t.milestone} {t.stage}: {result['error']}", highlight=False)
         return
+    if result.get("docx"):
+        sent = "đã gửi Trưởng, Phó trưởng" if result["sent"] else "không gửi thư mới"
+        out.print(f"[green]✓[/] {when} báo cáo {t.milestone}: {result['docx']} ({sent})", highlight=False)
+        return
     if result.get("stale"):
         out.print(f"[yellow]–[/] {when} {t.milestone} {t.stage}: bỏ qua ({result['stale']})", highlight=False)
         return
@@ -430,12 +465,14 @@ def replay(
     totals: Counter = Counter()
     for r in results:
         kind = "thông báo quá hạn" if r["stage"].startswith("overdue") else "nhắc hạn"
-        if r["milestone"] not in {m.id for m in plan.milestones}:
+        if r["stage"] == "compile":
+            kind = "dự thảo báo cáo"
+        elif r["milestone"] not in {m.id for m in plan.milestones}:
             kind = "nhắc hạn của Khu vực"
         totals[(r["milestone"], kind, "new")] += len(r.get("sent", []))
         totals[(r["milestone"], kind, "old")] += len(r.get("skipped", []))
         totals[(r["milestone"], kind, "err")] += len(r.get("failed", [])) + (not r["ok"])
-        if kind != "nhắc hạn của Khu vực":
+        if kind not in ("nhắc hạn của Khu vực", "dự thảo báo cáo"):
             totals[(r["milestone"], "tổng hợp cho đầu mối", "new")] += int(r.get("digest_sent", False))
     keys = dict.fromkeys((m, k) for m, k, _ in totals)
     for m, k in keys:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flows.milestone import milestone_round
 from flows.obligation import obligation_round
+from flows.report import area_report
 from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
 
@@ -25,12 +26,23 @@ def run_rounds(
     results = []
     for t in trigger_list:
         when = at or t.at.isoformat()
-        if t.action == "obligation":
+        if t.action == "report":
+            state = area_report(t.milestone, at=when, dry_run=dry_run, return_state=True)
+        elif t.action == "obligation":
             state = obligation_round(t.milestone, t.stage, at=when, dry_run=dry_run, return_state=True)
         else:
             state = milestone_round(t.milestone, t.stage, at=when, dry_run=dry_run, return_state=True)
         if state.is_completed():
-            result = {**state.result(), "ok": True}
+            result = {
+                "milestone": t.milestone,
+                "stage": t.stage,
+                "at": when,
+                "owing": 0,
+                "skipped": [],
+                "digest_sent": False,
+                **state.result(),
+                "ok": True,
+            }
         else:
             result = {
                 "milestone": t.milestone,

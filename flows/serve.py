@@ -7,6 +7,7 @@ from prefect.schedules import RRule
 
 from flows.milestone import milestone_round
 from flows.obligation import obligation_round
+from flows.report import area_report
 from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
 
@@ -49,6 +50,25 @@ def deployments(plan: Plan) -> list:
                 schedules=[_schedule(plan, t, "obligation") for t in area],
                 tags=[f"nam-{plan.year}", "nghia-vu-khu-vuc", plan.id],
                 parameters={"obligation": area[0].milestone, "stage": area[0].stage},
+            )
+        )
+    reports = [t for t in all_triggers if t.action == "report"]
+    if reports:
+        out.append(
+            area_report.to_deployment(
+                name=f"bao-cao-{plan.year}",
+                description=f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
+                schedules=[
+                    RRule(
+                        f"RDATE:{t.at:%Y%m%dT%H%M%S}",
+                        timezone=plan.timezone,
+                        slug=f"bao-cao-{t.milestone}",
+                        parameters={"kind": t.milestone},
+                    )
+                    for t in reports
+                ],
+                tags=[f"nam-{plan.year}", "bao-cao", plan.id],
+                parameters={"kind": reports[0].milestone},
             )
         )
     return out

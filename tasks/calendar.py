@@ -65,7 +65,7 @@ class Trigger:
     milestone: str
     stage: str
     nominal_day: dt.date  # the day the rule gives, before the working-day shift
-    action: str = "reminder"  # reminder | overdue | obligation
+    action: str = "reminder"  # reminder | overdue | obligation | report (milestone = report kind)
 
     @property
     def kind(self) -> str:
@@ -118,6 +118,13 @@ def triggers(plan: Plan) -> list[Trigger]:
         deadline = obligation_deadline(plan, ob)
         if deadline:
             out += _rounds(plan, ob.id, deadline, ("obligation",))
+    for report in plan.reports:
+        mine = [t for t in out if t.milestone == report.milestone]
+        if mine:
+            nominal = max(t.at for t in mine).date() + dt.timedelta(days=1)
+            day = shift_to_working_day(plan, nominal, +1)
+            at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
+            out.append(Trigger(at, report.kind, "compile", nominal, "report"))
     return sorted(out)
 
 
@@ -142,6 +149,8 @@ def stale_reason(plan: Plan, milestone: str, stage: str, now: dt.datetime) -> st
 
 
 def _deadline_of(plan: Plan, ident: str) -> dt.date | None:
+    if any(r.kind == ident for r in plan.reports):
+        return None  # a report drafted late is still worth having
     for ob in plan.area_obligations:
         if ob.id == ident:
             return obligation_deadline(plan, ob)

@@ -217,3 +217,46 @@ def alert_mail(
     to = _contact_addresses(plan, {"head", "deputy"})
     key = Key(plan.id, what.split(" ")[0], f"alert-{run_id}"[:50], what.split(" ")[-1])
     return Mail(key, "alert", to, (), (), subject, text, html)
+
+
+def report_mail(plan: Plan, data, docx_path, xlsx_path, instant: dt.datetime) -> Mail:
+    """The compiled draft, as attachments, to the active Head and Deputy contacts."""
+    from tasks.calendar import obligation_deadline
+
+    ob = next(o for o in plan.area_obligations if o.id == data.report.obligation)
+    flagged = [f"{c['name']}: {c['dossier']}" for c in data.flag_candidates if c["dossier"] != "Đủ"]
+    context = {
+        **_base_context(plan, data.report.milestone, instant),
+        "report_name": data.report.name,
+        "year": plan.year,
+        "deadline": vn_date_weekday(obligation_deadline(plan, ob)),
+        "docx_name": docx_path.name,
+        "xlsx_name": xlsx_path.name,
+        "blocks": data.discipline_blocks,
+        "flagged": flagged + data.page_problems,
+    }
+    subject, text, html = render("report", context)
+    attachments = (
+        (
+            docx_path.name,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            docx_path.read_bytes(),
+        ),
+        (
+            xlsx_path.name,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx_path.read_bytes(),
+        ),
+    )
+    to = _contact_addresses(plan, {"head", "deputy"})
+    return Mail(
+        Key(plan.id, data.report.kind, "report", "compile"),
+        "report",
+        to,
+        (),
+        (),
+        subject,
+        text,
+        html,
+        attachments,
+    )

@@ -109,6 +109,20 @@ class Unit(Strict):
         return [self.code, self.name, *short, *self.aliases]
 
 
+class Report(Strict):
+    """A compiled area report: its milestone, and the obligation towards Vụ TĐKT it serves."""
+
+    kind: Literal["midyear", "yearend"]
+    name: str
+    milestone: str
+    obligation: str
+
+
+class Indicator(Strict):
+    name: str
+    aggregate: Literal["sum", "mean"] = "sum"  # a rate is averaged over units, a count summed
+
+
 class Reminders(Strict):
     send_time: dt.time = dt.time(8, 0)
     before_days: list[int] = [7, 3, 1]
@@ -156,6 +170,8 @@ class Plan(Strict):
     titles: list[Title] = []
     milestones: list[Milestone]
     area_obligations: list[AreaObligation] = []
+    reports: list[Report] = []
+    indicators: list[Indicator] = []  # how the Số liệu tab's indicators add up; unlisted: sum
     contacts: list[Contact]
     leadership: Leadership
     awards: list[Award] = []
@@ -222,6 +238,12 @@ class Plan(Strict):
                 value = getattr(ob, key)
                 if value and value not in ids:
                     problems.append(f"area_obligations[{i}].{key}: unknown milestone '{value}'")
+        obligations = {o.id for o in self.area_obligations}
+        for i, r in enumerate(self.reports):
+            if r.milestone not in ids:
+                problems.append(f"reports[{i}].milestone: unknown milestone '{r.milestone}'")
+            if r.obligation not in obligations:
+                problems.append(f"reports[{i}].obligation: unknown area obligation '{r.obligation}'")
         if not any(c.active and c.role == "head" for c in self.contacts):
             problems.append("contacts: no active contact with role 'head'")
         if problems:

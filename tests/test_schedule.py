@@ -114,11 +114,20 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_202
     finally:
         stop(serve)
     deployments = {d["name"]: d for d in api_post(server, "/deployments/filter", {"limit": 50})}
-    assert set(deployments) == {"dang-ky-2027", "so-ket-2027", "tong-ket-2027", "nghia-vu-khu-vuc-2027"}
+    assert set(deployments) == {
+        "dang-ky-2027",
+        "so-ket-2027",
+        "tong-ket-2027",
+        "nghia-vu-khu-vuc-2027",
+        "bao-cao-2027",
+    }
     assert "nam-2027" in deployments["so-ket-2027"]["tags"]
     tz = plan.tz
     want = set()
     for t in expected:
+        if t.action == "report":
+            want.add(("bao-cao-2027", t.at, json.dumps({"kind": t.milestone})))
+            continue
         name = "nghia-vu-khu-vuc-2027" if t.action == "obligation" else f"{t.milestone}-2027"
         key = "obligation" if t.action == "obligation" else "milestone"
         want.add((name, t.at, json.dumps({key: t.milestone, "stage": t.stage}, sort_keys=True)))
@@ -151,7 +160,9 @@ def test_calendar_json_and_ics_against_the_plan(tmp_path):
     so_ket = {i["stage"]: i for i in items if i["milestone"] == "so-ket"}
     assert so_ket["before-1"]["at"] == "2021-06-18T08:00:00+07:00" and so_ket["before-1"]["shifted"]
     assert so_ket["overdue-1"]["at"] == "2021-06-21T08:00:00+07:00"
-    assert {i["action"] for i in items} == {"reminder", "overdue", "obligation"}
+    assert {i["action"] for i in items} == {"reminder", "overdue", "obligation", "report"}
+    reports = {i["milestone"]: i["at"] for i in items if i["action"] == "report"}
+    assert reports == {"midyear": "2021-06-24T08:00:00+07:00", "yearend": "2021-11-16T08:00:00+07:00"}
     area = [i for i in items if i["milestone"] == "bao-cao-so-ket-khu-vuc"]
     assert area[-1]["at"] == "2021-07-02T08:00:00+07:00"  # before 05/07 (a Monday), not the weekend
 

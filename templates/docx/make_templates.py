@@ -55,7 +55,7 @@ def header_block(doc, number_prefix: str) -> None:
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     para(left, "{{ issuer }}", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
     r = right.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    r.bold, r.font.size = True, Pt(13)
+    r.bold, r.font.size = True, Pt(12)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
     left, right = table.rows[1].cells
@@ -64,6 +64,17 @@ def header_block(doc, number_prefix: str) -> None:
     r = right.paragraphs[0].add_run("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}")
     r.italic, r.font.size = True, Pt(14)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_widths(table, [6.5, 10])
+
+
+def set_widths(table, widths_cm: list[float]) -> None:
+    """Cell widths for Word, grid widths for LibreOffice (which reads only the grid)."""
+    table.autofit = False
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_cm, strict=True):
+        col.set(qn("w:w"), str(int(Cm(width).twips)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(width)
 
 
 def signature_block(doc) -> None:
@@ -82,6 +93,7 @@ def signature_block(doc) -> None:
     para(right, "", align=WD_ALIGN_PARAGRAPH.CENTER)
     para(right, "", align=WD_ALIGN_PARAGRAPH.CENTER)
     para(right, "{{ signer_name }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    set_widths(table, [8, 8.5])
 
 
 def loop_table(doc, headers: list[str], loop: str, cells: list[str], widths: list[float]):
@@ -95,10 +107,10 @@ def loop_table(doc, headers: list[str], loop: str, cells: list[str], widths: lis
     for i, text in enumerate(cells):
         table.rows[2].cells[i].paragraphs[0].add_run(text)
     table.rows[3].cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    set_widths(table, widths)
     for row in table.rows:
-        for i, w in enumerate(widths):
-            row.cells[i].width = Cm(w)
-            for p in row.cells[i].paragraphs:
+        for cell in row.cells:
+            for p in cell.paragraphs:
                 for run in p.runs:
                     run.font.size = Pt(12)
     return table
@@ -160,6 +172,140 @@ def minutes_template() -> None:
     doc.save(HERE / "bien-ban-kiem-phieu.docx")
 
 
+def heading(doc, text):
+    return para(doc, text, bold=True, indent=True)
+
+
+def to_write(doc, title):
+    """A section the Head writes: clearly marked, so that no draft goes out unfinished."""
+    heading(doc, title)
+    para(doc, "[PHẦN DO TRƯỞNG KHU VỰC THI ĐUA VIẾT — xoá dòng này khi hoàn thiện]", italic=True, indent=True)
+
+
+def report_template() -> None:
+    doc = base_document()
+    header_block(doc, "BC-KVTĐ")
+    para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "{{ report_name }} {{ year }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "của {{ area_name }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(
+        doc,
+        "[DỰ THẢO do hệ thống thidua tổng hợp từ bảng tính chung đến {{ as_of }}; Trưởng Khu vực "
+        "thi đua rà soát, hoàn thiện trước khi ký]",
+        italic=True,
+        size=12,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    para(
+        doc,
+        "Thực hiện Kế hoạch số {{ plan_number }}, {{ area_name }} báo cáo {{ report_name_lower }} "
+        "{{ year }} như sau:",
+        indent=True,
+    )
+    heading(doc, "I. VIỆC THỰC HIỆN CHẾ ĐỘ THÔNG TIN, BÁO CÁO CỦA CÁC ĐƠN VỊ")
+    para(
+        doc, "Hạn gửi báo cáo về Trưởng, Phó trưởng Khu vực thi đua: trước ngày {{ deadline }}.", indent=True
+    )
+    para(doc, "{%p for b in blocks %}")
+    para(
+        doc,
+        "- {{ b.block }}: {{ b.total }} đơn vị; gửi đúng hạn {{ b.on_time }}, gửi muộn {{ b.late }}, "
+        "chưa đủ hồ sơ {{ b.incomplete }}, chưa gửi {{ b.missing }}.",
+        indent=True,
+    )
+    para(doc, "{%p endfor %}")
+    para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    loop_table(
+        doc,
+        ["Khối", "Đơn vị", "Tình trạng", "Ngày gửi", "Còn thiếu"],
+        "u in units",
+        ["{{ u.block }}", "{{ u.unit }}", "{{ u.state }}", "{{ u.date }}", "{{ u.missing }}"],
+        [3, 5, 2.5, 2.5, 3.5],
+    )
+    para(doc, "{%p if page_problems %}")
+    para(doc, "Văn bản vượt số trang quy định:", indent=True)
+    para(doc, "{%p for p in page_problems %}")
+    para(doc, "- {{ p }}.", indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
+    loop_table(
+        doc,
+        ["Chỉ tiêu", "Khối Sở Tư pháp", "Khối Cục THADS", "Toàn Khu vực"],
+        "i in indicators",
+        ["{{ i.indicator }}", "{{ i.stp }}", "{{ i.thads }}", "{{ i.total }}"],
+        [7, 3, 3, 3],
+    )
+    para(doc, "Số liệu chi tiết của từng đơn vị: xem Phụ lục (tệp Excel kèm theo).", italic=True, indent=True)
+    para(doc, "{%p if yearend %}")
+    heading(doc, "III. KẾT QUẢ TỰ CHẤM ĐIỂM")
+    loop_table(
+        doc,
+        ["Khối", "Thứ tự", "Đơn vị", "Tổng điểm tự chấm"],
+        "r in ranking",
+        ["{{ r.block }}", "{{ r.rank }}", "{{ r.unit }}", "{{ r.score }}"],
+        [4, 2, 7, 3],
+    )
+    heading(doc, "IV. ĐĂNG KÝ THI ĐUA VÀ ĐỀ NGHỊ KHEN THƯỞNG")
+    loop_table(
+        doc,
+        ["Danh hiệu", "Số đăng ký"],
+        "r in registrations",
+        ["{{ r.title }}", "{{ r.registered }}"],
+        [10, 4],
+    )
+    para(
+        doc,
+        "Đề nghị Cờ thi đua ngành Tư pháp (trong chỉ tiêu: {{ flag_quotas }}; xếp theo điểm tự chấm; "
+        "đơn vị chưa đủ hồ sơ đề nghị không được tính):",
+        indent=True,
+    )
+    loop_table(
+        doc,
+        ["Khối", "Tập thể", "Điểm", "Hồ sơ đề nghị", "Kết quả"],
+        "c in flag_candidates",
+        ["{{ c.block }}", "{{ c.name }}", "{{ c.score }}", "{{ c.dossier }}", "{{ c.outcome }}"],
+        [3, 5, 1.5, 4, 2.5],
+    )
+    para(
+        doc,
+        "Đề nghị Cờ thi đua của Chính phủ (không quá {{ gov_quota }} tập thể dẫn đầu trong số được đề "
+        "xuất Cờ thi đua ngành Tư pháp):",
+        indent=True,
+    )
+    loop_table(
+        doc,
+        ["Tập thể", "Điểm", "Kết quả"],
+        "c in gov_candidates",
+        ["{{ c.name }}", "{{ c.score }}", "{{ c.outcome }}"],
+        [9, 2, 3],
+    )
+    para(doc, "Điển hình tiên tiến được đề nghị:", indent=True)
+    para(doc, "{%p for m in models %}")
+    para(doc, "- {{ m.name }} (do {{ m.proposed_by }} đề nghị).", indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    heading(doc, "{{ assess_number }}. ĐÁNH GIÁ CHUNG")
+    para(doc, "{%p if notes %}")
+    para(
+        doc,
+        "[Ghi chú của các đơn vị trên bảng tính, để tham khảo khi viết — xoá khi hoàn thiện:]",
+        italic=True,
+        indent=True,
+    )
+    para(doc, "{%p for n in notes %}")
+    para(doc, "- {{ n.unit }} ({{ n.kind }}): {{ n.note }}", italic=True, indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    to_write(doc, "1. Ưu điểm")
+    to_write(doc, "2. Tồn tại, hạn chế và nguyên nhân")
+    to_write(doc, "3. Phương hướng, nhiệm vụ {{ next_period }}")
+    para(doc, "Trên đây là {{ report_name_lower }} {{ year }} của {{ area_name }}./.", indent=True)
+    signature_block(doc)
+    doc.save(HERE / "bao-cao.docx")
+
+
 if __name__ == "__main__":
     minutes_template()
+    report_template()
     print(f"wrote templates in {HERE}")

@@ -1,0 +1,59 @@
+"""Counting the pages of a submitted document, when its link can be read (PDF or DOCX)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+MAX_BYTES = 30 * 1024 * 1024
+_PAGES = re.compile(rb"<Pages>(\d+)</Pages>")
+
+
+def _count(data: bytes) -> int | None:
+    if data.startswith(b"%PDF"):
+        from pypdf import PdfReader
+
+        try:
+            return len(PdfReader(io.BytesIO(data)).pages)
+        except Exception:  # a damaged PDF: fall back to the declared count
+            return None
+    if data.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                m = _PAGES.search(z.read("docProps/app.xml"))  # Word stores its page count here
+                return int(m.group(1)) if m else None
+        except (KeyError, zipfile.BadZipFile):
+            return None
+    return None
+
+
+def count_pages(link: str, base_dir: Path | None = None, timeout: float = 10.0) -> int | None:
+    """Pages of the document at `link` (a local path, file:// or http(s) URL), or None when it
+    cannot be read: the caller then uses the page count the unit declared."""
+    if not link:
+        return None
+    url = urlparse(link)
+    try:
+        if url.scheme in ("http", "https"):
+            with httpx.stream("GET", link, timeout=timeout, follow_redirects=True) as response:
+                if response.status_code != 200:
+                    return None
+                data = b""
+                for chunk in response.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_BYTES:
+                        return None
+            return _count(data)
+        path = Path(unquote(url.path)) if url.scheme == "file" else Path(link)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if path.is_file() and path.stat().st_size <= MAX_BYTES:
+            return _count(path.read_bytes())
+    except (httpx.HTTPError, OSError):
+        return None
+    return None

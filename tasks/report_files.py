@@ -1,0 +1,183 @@
+"""A compiled report written out: DOCX (docxtpl, with a timeliness chart), XLSX annex, Markdown."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.calendar import vn_datetime
+from tasks.documents import DOCX_TEMPLATES, header_context
+from tasks.reports import ReportData
+from tasks.tally import BLOCK_NAMES
+
+STATE_COLUMNS = [
+    ("on_time", "Đúng hạn", "#2e7d32"),
+    ("late", "Muộn", "#f9a825"),
+    ("incomplete", "Chưa đủ", "#ef6c00"),
+    ("missing", "Chưa gửi", "#c62828"),
+]
+
+
+def timeliness_chart(data: ReportData) -> bytes:
+    """Stacked bars per block: on time, late, incomplete, missing (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 2.2), dpi=150)
+    labels = [b["block"] for b in data.discipline_blocks]
+    left = [0] * len(labels)
+    for key, label, color in STATE_COLUMNS:
+        values = [b[key] for b in data.discipline_blocks]
+        ax.barh(labels, values, left=left, color=color, label=label)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_title("Tình hình gửi báo cáo theo khối (số đơn vị)", fontsize=10)
+    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _context(data: ReportData) -> dict:
+    plan, local = data.plan, data.instant.astimezone(data.plan.tz)
+    flag = next((a for a in plan.awards if a.quotas and not a.among), None)
+    gov = next((a for a in plan.awards if a.among), None)
+    return {
+        **header_context(plan, local.date()),
+        "report_name": data.report.name,
+        "report_name_lower": data.report.name[0].lower() + data.report.name[1:],
+        "as_of": vn_datetime(local),
+        "deadline": data.deadline,
+        "blocks": data.discipline_blocks,
+        "units": data.discipline_units,
+        "page_problems": data.page_problems,
+        "indicators": [
+            {
+                "indicator": i["indicator"],
+                "stp": i["so-tu-phap"],
+                "thads": i["cuc-thads"],
+                "total": i["total"],
+            }
+            for i in data.indicator_blocks
+        ],
+        "yearend": data.yearend,
+        "ranking": data.ranking,
+        "registrations": data.registrations,
+        "flag_candidates": data.flag_candidates,
+        "flag_quotas": ", ".join(f"{BLOCK_NAMES[b]} {q}" for b, q in flag.quotas.items()) if flag else "",
+        "gov_candidates": data.gov_candidates,
+        "gov_quota": gov.quotas.get("all", 0) if gov else 0,
+        "models": data.models,
+        "notes": data.notes,
+        "assess_number": "V" if data.yearend else "III",
+        "next_period": f"năm {plan.year + 1}" if data.yearend else "6 tháng cuối năm",
+    }
+
+
+def write_docx(data: ReportData, out: Path) -> Path:
+    from docx.shared import Cm
+    from docxtpl import DocxTemplate, InlineImage
+
+    doc = DocxTemplate(DOCX_TEMPLATES / "bao-cao.docx")
+    context = _context(data)
+    context["chart"] = InlineImage(doc, io.BytesIO(timeliness_chart(data)), width=Cm(15))
+    doc.render(context, autoescape=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(out)
+    return out
+
+
+def write_xlsx(data: ReportData, out: Path) -> Path:
+    """The annex: every table of the report, one sheet each, Vietnamese headers."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheets = {
+        "Tình trạng gửi": pd.DataFrame(data.discipline_units).rename(
+            columns={
+                "block": "Khối",
+                "unit": "Đơn vị",
+                "state": "Tình trạng",
+                "date": "Ngày gửi",
+                "missing": "Còn thiếu",
+            }
+        ),
+        "Chỉ tiêu theo khối": pd.DataFrame(data.indicator_blocks).rename(
+            columns={
+                "indicator": "Chỉ tiêu",
+                "so-tu-phap": "Khối Sở Tư pháp",
+                "cuc-thads": "Khối Cục THADS",
+                "total": "Toàn Khu vực",
+            }
+        ),
+        "Chỉ tiêu theo đơn vị": data.indicator_units.rename(columns={"block": "Khối", "unit_name": "Đơn vị"}),
+    }
+    if data.yearend:
+        sheets["Tự chấm điểm"] = pd.DataFrame(data.ranking).rename(
+            columns={"block": "Khối", "rank": "Thứ tự", "unit": "Đơn vị", "score": "Tổng điểm"}
+        )
+        sheets["Đề nghị Cờ thi đua"] = (
+            pd.DataFrame(data.flag_candidates)
+            .drop(columns=["quota", "code"], errors="ignore")
+            .rename(
+                columns={
+                    "block": "Khối",
+                    "name": "Tập thể",
+                    "score": "Điểm",
+                    "dossier": "Hồ sơ đề nghị",
+                    "outcome": "Kết quả",
+                }
+            )
+        )
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for column in sheet.columns:
+                width = max(len(str(c.value or "")) for c in column)
+                sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
+    return out
+
+
+def to_markdown(data: ReportData) -> str:
+    c = _context(data)
+    lines = [
+        f"# {data.report.name} {data.plan.year} (dự thảo)",
+        "",
+        f"Tổng hợp đến {c['as_of']}; hạn gửi của đơn vị: trước ngày {data.deadline}.",
+        "",
+        "| Khối | Số đơn vị | Đúng hạn | Muộn | Chưa đủ | Chưa gửi |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b['block']} | {b['total']} | {b['on_time']} | {b['late']} | {b['incomplete']} | {b['missing']} |"
+        for b in data.discipline_blocks
+    ]
+    if data.page_problems:
+        lines += ["", "**Vượt số trang:**", ""] + [f"- {p}" for p in data.page_problems]
+    lines += [
+        "",
+        "## Chỉ tiêu",
+        "",
+        "| Chỉ tiêu | Khối Sở Tư pháp | Khối Cục THADS | Toàn Khu vực |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {i['indicator']} | {i['stp']} | {i['thads']} | {i['total']} |" for i in c["indicators"]]
+    if data.yearend:
+        lines += [
+            "",
+            "## Đề nghị Cờ thi đua ngành Tư pháp",
+            "",
+            "| Khối | Tập thể | Điểm | Hồ sơ | Kết quả |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {x['block']} | {x['name']} | {x['score']} | {x['dossier']} | {x['outcome']} |"
+            for x in data.flag_candidates
+        ]
+        lines += ["", "## Đề nghị Cờ thi đua của Chính phủ", ""]
+        lines += [f"- {x['name']} ({x['score']} điểm): {x['outcome']}" for x in data.gov_candidates]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,271 @@
+"""The compiled reports, opened back as a reader would: DOCX (python-docx), XLSX (openpyxl), PDF."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import docx
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader, PdfWriter
+
+from tasks.pages import count_pages
+from tasks.report_files import write_docx, write_xlsx
+from tasks.reports import compile_report
+from tasks.rounds import assess
+from tests.conftest import SAMPLE, local
+
+
+@pytest.fixture(scope="module")
+def yearend(sample, plan):
+    at = local(plan, 2021, 11, 16, 8)
+    return compile_report(plan, sample, assess(sample, at), "yearend", at)
+
+
+@pytest.fixture(scope="module")
+def yearend_docx(yearend, tmp_path_factory):
+    return write_docx(yearend, tmp_path_factory.mktemp("r") / "bao-cao-tong-ket-2021.docx")
+
+
+def all_text(document) -> str:
+    parts = [p.text for p in document.paragraphs]
+    parts += [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def table_with(document, header: str):
+    return next(t for t in document.tables if t.rows[0].cells[0].text == header)
+
+
+def test_header_block_and_layout_of_nghi_dinh_30(yearend_docx):
+    d = docx.Document(yearend_docx)
+    section = d.sections[0]
+    assert round(section.page_width.cm, 1) == 21.0 and round(section.page_height.cm, 1) == 29.7
+    margins = [round(m.cm, 1) for m in (section.top_margin, section.left_margin, section.right_margin)]
+    assert 2.0 <= margins[0] <= 2.5 and 3.0 <= margins[1] <= 3.5 and 1.5 <= margins[2] <= 2.0
+    assert d.styles["Normal"].font.name == "Times New Roman" and d.styles["Normal"].font.size.pt in (13, 14)
+    left, right = (c.text for c in d.tables[0].rows[0].cells)
+    assert "KHU VỰC THI ĐUA KHỐI CƠ QUAN TƯ PHÁP CÁC TỈNH MIỀN NÚI PHÍA BẮC" in left
+    assert right == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    number, place = (c.text for c in d.tables[0].rows[1].cells)
+    assert number.startswith("Số:") and number.endswith("/BC-KVTĐ")
+    assert place == "Yên Bái, ngày 16 tháng 11 năm 2021"
+    assert d.tables[0].rows[1].cells[1].paragraphs[0].runs[0].italic
+    text = all_text(d)
+    assert "BÁO CÁO" in text and "TRƯỞNG KHU VỰC THI ĐUA" in text and "Nơi nhận:" in text
+    assert "- Lưu: VT, VP." in text
+    assert "{{" not in text and "{%" not in text
+    assert len(d.inline_shapes) == 1  # the timeliness chart
+
+
+def test_discipline_figures_match_the_sample(yearend):
+    blocks = {b["block"]: b for b in yearend.discipline_blocks}
+    assert blocks["Sở Tư pháp"] == {
+        "block": "Sở Tư pháp",
+        "total": 14,
+        "on_time": 12,
+        "late": 1,
+        "incomplete": 0,
+        "missing": 1,
+    }
+    assert blocks["Cục Thi hành án dân sự"] == {
+        "block": "Cục Thi hành án dân sự",
+        "total": 14,
+        "on_time": 12,
+        "late": 0,
+        "incomplete": 1,
+        "missing": 1,
+    }
+
+
+def test_indicator_sums_match_the_sheet(yearend_docx):
+    # hand computation straight from the workbook's cells, independent of normalise
+    book = load_workbook(SAMPLE, read_only=True)
+    rows = list(book["Số liệu"].iter_rows(values_only=True))[1:]
+    expected = {"so-tu-phap": 0, "cuc-thads": 0}
+    for unit, milestone, indicator, value in rows:
+        if milestone == "tong-ket" and indicator == "Số tập thể được khen thưởng":
+            expected["so-tu-phap" if unit.startswith("STP") else "cuc-thads"] += int(value)
+    table = table_with(docx.Document(yearend_docx), "Chỉ tiêu")
+    row = next(
+        [c.text for c in r.cells] for r in table.rows if r.cells[0].text == "Số tập thể được khen thưởng"
+    )
+    assert row[1:] == [str(expected["so-tu-phap"]), str(expected["cuc-thads"]), str(sum(expected.values()))]
+    rate = next([c.text for c in r.cells] for r in table.rows if r.cells[0].text.startswith("Tỷ lệ"))
+    assert rate[0].endswith("(bình quân)") and "," in rate[3]  # a rate is averaged, decimal comma
+
+
+def test_quota_logic_and_flagged_candidate(yearend, yearend_docx):
+    by_name = {c["name"]: c for c in yearend.flag_candidates}
+    lca = by_name["Cục Thi hành án dân sự tỉnh Lào Cai"]
+    assert lca["dossier"] == "THIẾU: Biên bản họp Hội đồng thi đua, khen thưởng"
+    assert lca["outcome"] == "Chưa đủ hồ sơ"  # flagged, not silently kept
+    stp = [c for c in yearend.flag_candidates if c["block"] == "Sở Tư pháp" and c["outcome"] == "Đề xuất"]
+    assert 0 < len(stp) <= 4
+    scores = [float(c["score"].replace(",", ".")) for c in stp]
+    assert scores == sorted(scores, reverse=True)
+    gov = [c["name"] for c in yearend.gov_candidates if c["outcome"] == "Đề xuất"]
+    proposed = {c["name"] for c in yearend.flag_candidates if c["outcome"] == "Đề xuất"}
+    assert len(gov) == 2 and set(gov) <= proposed
+    table = table_with(docx.Document(yearend_docx), "Khối")  # the first 'Khối' table is discipline
+    assert table is not None
+    text = all_text(docx.Document(yearend_docx))
+    assert "THIẾU: Biên bản họp Hội đồng thi đua, khen thưởng" in text
+    assert "[PHẦN DO TRƯỞNG KHU VỰC THI ĐUA VIẾT" in text
+
+
+def test_xlsx_annex(yearend, tmp_path):
+    path = write_xlsx(yearend, tmp_path / "phu-luc.xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames == [
+        "Tình trạng gửi",
+        "Chỉ tiêu theo khối",
+        "Chỉ tiêu theo đơn vị",
+        "Tự chấm điểm",
+        "Đề nghị Cờ thi đua",
+    ]
+    status = list(book["Tình trạng gửi"].iter_rows(values_only=True))
+    assert status[0] == ("Khối", "Đơn vị", "Tình trạng", "Ngày gửi", "Còn thiếu") and len(status) == 29
+    assert ("Sở Tư pháp", "Sở Tư pháp tỉnh Hà Giang", "Nộp muộn", "12/11/2021", None) in status
+    per_unit = list(book["Chỉ tiêu theo đơn vị"].iter_rows(values_only=True))
+    assert per_unit[0][:2] == ("Khối", "Đơn vị") and len(per_unit) == 29
+    flags = list(book["Đề nghị Cờ thi đua"].iter_rows(values_only=True))
+    assert any(r[1] == "Cục Thi hành án dân sự tỉnh Lào Cai" and r[3].startswith("THIẾU") for r in flags)
+
+
+def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, plan, tmp_path):
+    at = local(plan, 2021, 6, 24, 8)
+    data = compile_report(plan, sample, assess(sample, at), "midyear", at)
+    text = all_text(docx.Document(write_docx(data, tmp_path / "so-ket.docx")))
+    assert "Báo cáo sơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021" in text
+    assert "KẾT QUẢ TỰ CHẤM ĐIỂM" not in text and "Cờ thi đua" not in text
+    assert "Cục Thi hành án dân sự tỉnh Yên Bái (Báo cáo sơ kết): Bản sửa lại, thay bản trước" in text
+    assert "0913483228" not in text  # a phone number in Ghi chú is not a note for the report
+    assert "Sở Tư pháp tỉnh Sơn La: Báo cáo tóm tắt 5 trang (đơn vị khai), vượt giới hạn 3 trang A4" in text
+
+
+def make_pdf(path, pages):
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    with open(path, "wb") as f:
+        writer.write(f)
+
+
+def test_pages_are_counted_from_local_and_downloadable_files(tmp_path):
+    make_pdf(tmp_path / "tom-tat.pdf", 5)
+    d = docx.Document()
+    d.add_paragraph("x")
+    d.core_properties.title = "Tham luận"
+    d.save(tmp_path / "tham-luan.docx")
+    # Word records the page count in docProps/app.xml; python-docx does not, so write it as Word would
+    with (
+        zipfile.ZipFile(tmp_path / "tham-luan.docx") as src,
+        zipfile.ZipFile(tmp_path / "w.docx", "w") as dst,
+    ):
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/app.xml":
+                data = b"<Properties><Pages>4</Pages></Properties>"
+            dst.writestr(item, data)
+    (tmp_path / "w.docx").replace(tmp_path / "tham-luan.docx")
+    assert count_pages(str(tmp_path / "tom-tat.pdf")) == 5
+    assert count_pages("tom-tat.pdf", base_dir=tmp_path) == 5
+    assert count_pages((tmp_path / "tham-luan.docx").as_uri()) == 4
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        assert count_pages(f"{base}/tom-tat.pdf") == 5
+        assert count_pages(f"{base}/khong-co.pdf") is None
+    finally:
+        server.shutdown()
+    (tmp_path / "hong.pdf").write_bytes(b"%PDF-1.4 broken")
+    assert count_pages(str(tmp_path / "hong.pdf")) is None
+    assert count_pages("") is None
+
+
+def test_measured_pages_override_the_declared_count(sample, plan, tmp_path):
+    from tasks.normalise import normalise
+    from tasks.rounds import Inputs
+
+    make_pdf(tmp_path / "tom-tat.pdf", 5)
+    header = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
+    raw = {
+        "Nộp hồ sơ": [
+            header,
+            [
+                "10/06/2021 09:00",
+                "STP-YBA",
+                "so-ket",
+                "Báo cáo tóm tắt",
+                "2",
+                str(tmp_path / "tom-tat.pdf"),
+                "",
+            ],
+        ]
+    }
+    inputs = Inputs(plan, normalise(plan, raw), "test", {})
+    at = local(plan, 2021, 6, 24)
+    data = compile_report(plan, inputs, assess(inputs, at), "midyear", at)
+    assert data.page_problems == [
+        "Sở Tư pháp tỉnh Yên Bái: Báo cáo tóm tắt 5 trang (đếm từ tệp), vượt giới hạn 3 trang A4"
+    ]
+
+
+def test_docx_converts_to_pdf_with_libreoffice(yearend_docx, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is missing: .ci/run must install it")
+        pytest.skip("LibreOffice not installed here (CI installs it)")
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(yearend_docx),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    pdf = PdfReader(tmp_path / "bao-cao-tong-ket-2021.pdf")
+    assert len(pdf.pages) >= 3
+    # pypdf splits Vietnamese letters from their stacked marks, so check text without them
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "184/KH-KVT" in text and "VT, VP." in text and "/BC-KVT" in text and "YÊN BÁI" in text
+
+
+def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_path, plan):
+    import email
+    from email.policy import default
+
+    from prefect.artifacts import Artifact
+
+    from flows.report import area_report
+
+    result = area_report("yearend", at="2021-11-16T08:00")
+    assert result["sent"] == ["report"]
+    (mail,) = (tmp_path / "var" / "outbox").rglob("report.eml")
+    msg = email.message_from_bytes(mail.read_bytes(), policy=default)
+    assert sorted(a.addr_spec for a in msg["To"].addresses) == sorted(
+        str(c.email) for c in plan.active_contacts
+    )
+    assert "trước ngày 15/12/2021 (Thứ Tư)" in msg["Subject"]
+    names = sorted(p.get_filename() for p in msg.iter_attachments())
+    assert names == ["bao-cao-tong-ket-2021-phu-luc.xlsx", "bao-cao-tong-ket-2021.docx"]
+    assert "Cục Thi hành án dân sự tỉnh Lào Cai: THIẾU" in msg.get_body(("plain",)).get_content()
+    assert "Đề xuất" in Artifact.get("bao-cao-tong-ket-2021").data
+    again = area_report("yearend", at="2021-11-16T08:00")
+    assert again["sent"] == []  # the ledger: the draft is sent once
