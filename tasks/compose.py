@@ -17,6 +17,7 @@ from tasks.settings import REPO
 
 TEMPLATES = REPO / "templates" / "mail"
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
+MAX_FINDINGS_IN_MAIL = 30  # a sheet full of junk must not become a mail of 10,000 lines
 
 
 @cache
@@ -153,9 +154,11 @@ def digest_mail(
         "reminded": reminded,
         "skipped": [names[c] for c in outcome.get("skipped", [])],
         "failed": outcome.get("failed", []),
+        "partial": outcome.get("partial", []),
         "complete": [r.unit_name for r in rows.itertuples() if not r.missing],
         "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
-        "findings": findings,
+        "findings": findings[:MAX_FINDINGS_IN_MAIL],
+        "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
     }
     subject, text, html = render("digest", context)
     to = _contact_addresses(plan, {"head", "deputy"})

@@ -22,11 +22,12 @@ class Outcome:
     sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # sent by an earlier run, or in progress
     failed: list[str] = field(default_factory=list)  # "recipient: reason"
+    partial: list[str] = field(default_factory=list)  # accepted, but some addresses refused
     previews: list[Outgoing] = field(default_factory=list)  # dry run: rendered, not sent
     where: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed}
+        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed, "partial": self.partial}
 
 
 def deliver(
@@ -65,8 +66,10 @@ def deliver(
         for done, result in enumerate(transport.send_batch(batch), start=1):
             key = result.outgoing.mail.key
             if result.accepted:
-                ledger.mark_sent(key)
+                ledger.mark_sent(key, result.error or None)
                 outcome.sent.append(key.recipient)
+                if result.error:  # resending would duplicate it for those who got it
+                    outcome.partial.append(f"{key.recipient}: {result.error}")
                 outcome.where[key.recipient] = result.where
             else:
                 ledger.mark_failed(key, result.error)

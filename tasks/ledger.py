@@ -147,9 +147,12 @@ class Ledger:
             return None
         return Claim(key, row.message_id, retry=row.status == "claimed")
 
-    def mark_sent(self, key: Key) -> None:
+    def mark_sent(self, key: Key, note: str | None = None) -> None:
+        """`note`: what the server said about recipients it refused while accepting the others."""
         with self.engine.begin() as conn:
-            conn.execute(update(deliveries).where(self._where(key)).values(status="sent", sent_at=_now()))
+            conn.execute(
+                update(deliveries).where(self._where(key)).values(status="sent", sent_at=_now(), error=note)
+            )
 
     def mark_failed(self, key: Key, error: str) -> None:
         with self.engine.begin() as conn:

@@ -136,6 +136,11 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
+            for row in sheet.iter_rows():
+                for cell in row:
+                    # text typed into the shared sheet ("=IMPORTXML(…)") stays text, never a formula
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"
             for column in sheet.columns:
                 width = max(len(str(c.value or "")) for c in column)
                 sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)

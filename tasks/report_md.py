@@ -12,7 +12,8 @@ from tasks.compose import stage_label
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Sheet text inside a Markdown table: inert (no table breaks, no HTML)."""
+    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def round_markdown(
@@ -56,6 +57,8 @@ def round_markdown(
     failures = units.failed + digest.failed
     if failures:
         lines += ["", "## Gửi không thành công", ""] + [f"- {_cell(f)}" for f in failures]
+    if units.partial:
+        lines += ["", "## Đã gửi, một số địa chỉ từ chối nhận", ""] + [f"- {_cell(f)}" for f in units.partial]
     complete = [r.unit_name for r in rows.itertuples() if not r.missing]
     lines += ["", f"## Đã đủ hồ sơ ({len(complete)})", "", ", ".join(complete) or "(chưa có)"]
     problems = [f"- {_cell(r.unit_name)}: {_cell(p)}" for r in rows.itertuples() for p in r.problems]
@@ -64,7 +67,9 @@ def round_markdown(
     findings = inputs.data.findings
     if findings:
         lines += ["", "## Dòng bảng tính không đọc được", "", "| Tab | Dòng | Lý do |", "|---|---|---|"]
-        lines += [f"| {_cell(f.tab)} | {f.row} | {_cell(f.reason)} |" for f in findings]
+        lines += [f"| {_cell(f.tab)} | {f.row} | {_cell(f.reason)} |" for f in findings[:200]]
+        if len(findings) > 200:
+            lines.append(f"\n… và {len(findings) - 200} dòng khác (xem `thidua check`).")
     return "\n".join(lines) + "\n"
 
 

@@ -112,7 +112,7 @@ class SmtpTransport:
         try:
             for i, out in enumerate(batch):
                 try:
-                    refused = client.smtp.sendmail(sender, out.envelope_to, out.data)
+                    refused = self._send_one(client, sender, out)
                 except smtplib.SMTPRecipientsRefused as exc:
                     yield Result(out, False, _refusal(exc.recipients), self.description)
                     continue
@@ -134,6 +134,16 @@ class SmtpTransport:
             # closing a dead connection must not hide the real outcome
             with contextlib.suppress(Exception):
                 client.close()
+
+    @staticmethod
+    def _send_one(client, sender: str, out: Outgoing) -> dict:
+        """sendmail on the batch's connection; a temporary (4xx) answer is tried once more."""
+        try:
+            return client.smtp.sendmail(sender, out.envelope_to, out.data)
+        except smtplib.SMTPResponseException as exc:
+            if not 400 <= exc.smtp_code < 500:
+                raise
+        return client.smtp.sendmail(sender, out.envelope_to, out.data)
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -49,7 +49,7 @@ class Crash(BaseException):
 def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settings, round_mails, monkeypatch):
     mails, instant = round_mails
     ledger = Ledger(settings.ledger)
-    monkeypatch.setattr(ledger, "mark_sent", lambda key: (_ for _ in ()).throw(Crash()))
+    monkeypatch.setattr(ledger, "mark_sent", lambda key, note=None: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
         deliver(mails, settings, ledger, FileOutbox(settings.outbox_dir), instant)
     (written,) = emls(settings)  # the first message went out, its confirmation never landed
