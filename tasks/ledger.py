@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateTable
 
 metadata = MetaData()
 deliveries = Table(
@@ -86,7 +87,9 @@ class Ledger:
             Path(database.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         self.lease = lease
-        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
+            conn.execute(CreateTable(deliveries, if_not_exists=True))
         self.token = uuid.uuid4().hex  # identifies this run's claims
 
     def _where(self, key: Key):

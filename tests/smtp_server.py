@@ -36,9 +36,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Faulty(Recorder):
+    """Injects the faults a real server produces: 550 for some recipients, a 451 once for others,
+    a connection dropped at the Nth message."""
+
+    refuse: set[str] = field(default_factory=set)
+    busy_once: set[str] = field(default_factory=set)
+    drop_at: int | None = None
+    data_calls: int = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 Hộp thư không tồn tại"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_calls += 1
+        if self.drop_at is not None and self.data_calls == self.drop_at:
+            server.transport.close()  # no reply: the client sees the connection go
+            return "421 closing"
+        busy = self.busy_once & set(envelope.rcpt_tos)
+        if busy:
+            self.busy_once -= busy
+            return "451 4.3.0 Thử lại sau"
+        return await super().handle_DATA(server, session, envelope)
+
+
 @contextmanager
-def smtp_server(user: str = "thidua", password: str = "thu-nghiem-S3cret"):
-    recorder = Recorder()
+def smtp_server(user: str = "thidua", password: str = "thu-nghiem-S3cret", recorder: Recorder | None = None):
+    recorder = recorder or Recorder()
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (
