@@ -18,7 +18,7 @@ from tasks.compose import DIGEST, digest_mail, owing, unit_mails
 from tasks.delivery import Outcome, deliver
 from tasks.ledger import Ledger
 from tasks.report_md import round_markdown, skipped_markdown, year_overview
-from tasks.rounds import Inputs, assess, load_inputs, parse_instant, table_for_humans
+from tasks.rounds import Inputs, assess, load_inputs, parse_instant, round_summary, table_for_humans
 from tasks.settings import Settings
 from tasks.source import SourceUnavailable
 from tasks.transport import open_transport
@@ -114,18 +114,13 @@ def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: 
     milestone = plan.milestone(milestone).id
     instant = parse_instant(at, plan)
     table = assess_task(inputs, instant)
-    summary = {
-        "milestone": milestone,
-        "stage": stage,
-        "at": instant.isoformat(),
-        "sent": [],
-        "skipped": [],
-        "failed": [],
-        "digest_sent": False,
-        "previews": 0,
-        "owing": int(len(owing(table, milestone, stage))),
-        "findings": len(inputs.data.findings),
-    }
+    summary = round_summary(
+        milestone,
+        stage,
+        instant,
+        owing=int(len(owing(table, milestone, stage))),
+        findings=len(inputs.data.findings),
+    )
     reason = stale_reason(plan, milestone, stage, instant)
     if reason:
         logger.warning("Bỏ qua đợt %s %s: %s", milestone, stage, reason)

@@ -11,7 +11,7 @@ from tasks.calendar import stale_reason
 from tasks.compose import obligation_mail
 from tasks.delivery import deliver
 from tasks.ledger import Ledger
-from tasks.rounds import parse_instant
+from tasks.rounds import parse_instant, round_summary
 from tasks.settings import Settings
 from tasks.transport import open_transport
 
@@ -30,17 +30,7 @@ def obligation_round(obligation: str, stage: str, at: str | None = None, dry_run
     inputs = load(settings)
     plan = inputs.plan
     instant = parse_instant(at, plan)
-    summary = {
-        "milestone": obligation,
-        "stage": stage,
-        "at": instant.isoformat(),
-        "sent": [],
-        "skipped": [],
-        "failed": [],
-        "digest_sent": False,
-        "previews": 0,
-        "owing": 0,
-    }
+    summary = round_summary(obligation, stage, instant)
     reason = stale_reason(plan, obligation, stage, instant)
     if reason:
         logger.warning("Bỏ qua nhắc hạn %s %s: %s", obligation, stage, reason)

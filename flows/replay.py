@@ -10,6 +10,7 @@ from flows.obligation import obligation_round
 from flows.report import area_report
 from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
+from tasks.rounds import round_summary
 
 
 def due_triggers(plan: Plan, until: dt.date | None) -> list[Trigger]:
@@ -33,24 +34,12 @@ def run_rounds(
         else:
             state = milestone_round(t.milestone, t.stage, at=when, dry_run=dry_run, return_state=True)
         if state.is_completed():
-            result = {
-                "milestone": t.milestone,
-                "stage": t.stage,
-                "at": when,
-                "owing": 0,
-                "skipped": [],
-                "digest_sent": False,
-                **state.result(),
-                "ok": True,
-            }
+            result = {**state.result(), "ok": True}
         else:
-            result = {
-                "milestone": t.milestone,
-                "stage": t.stage,
-                "at": t.at.isoformat(),
-                "ok": False,
-                "error": state.message or str(state.type),
-            }
+            instant = dt.datetime.fromisoformat(when)
+            result = round_summary(
+                t.milestone, t.stage, instant, ok=False, error=state.message or str(state.type)
+            )
         results.append(result)
         if on_done:
             on_done(t, result)

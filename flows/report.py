@@ -14,7 +14,7 @@ from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.report_files import to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.rounds import parse_instant
+from tasks.rounds import parse_instant, round_summary
 from tasks.settings import Settings
 from tasks.transport import open_transport
 
@@ -43,7 +43,7 @@ def area_report(
     docx_path = write_docx(data, folder / f"{stem}.docx")
     xlsx_path = write_xlsx(data, folder / f"{stem}-phu-luc.xlsx")
     create_markdown_artifact(key=f"{stem}", markdown=to_markdown(data), description=data.report.name)
-    result = {"kind": kind, "docx": str(docx_path), "xlsx": str(xlsx_path), "sent": [], "failed": []}
+    result = round_summary(kind, "compile", instant, kind=kind, docx=str(docx_path), xlsx=str(xlsx_path))
     if send:
         mail = report_mail(plan, data, docx_path, xlsx_path, instant)
         ledger = None if dry_run else Ledger(settings.ledger)

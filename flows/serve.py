@@ -3,6 +3,8 @@ schedules are the plan's triggers, served against a Prefect server."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prefect.schedules import RRule
 
 from flows.milestone import milestone_round
@@ -12,63 +14,78 @@ from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
 
 
-def _schedule(plan: Plan, t: Trigger, parameter: str) -> RRule:
-    # RDATE wall-clock times are read in `timezone`; one schedule per trigger so each run has its
-    # own parameters and a slug a coordinator can read
-    return RRule(
-        f"RDATE:{t.at:%Y%m%dT%H%M%S}",
-        timezone=plan.timezone,
-        slug=f"{t.milestone}-{t.stage}",
-        parameters={parameter: t.milestone, "stage": t.stage},
+def _deployment(
+    flow,
+    plan: Plan,
+    name: str,
+    description: str,
+    tag: str,
+    scheduled: list[Trigger],
+    parameters: Callable[[Trigger], dict],
+    slug: Callable[[Trigger], str],
+):
+    """One deployment whose schedules are `scheduled`: an RRule RDATE per trigger, so each run has
+    its own parameters and a slug a coordinator can read. RDATE wall-clock times are read in the
+    plan's time zone."""
+    schedules = [
+        RRule(f"RDATE:{t.at:%Y%m%dT%H%M%S}", timezone=plan.timezone, slug=slug(t), parameters=parameters(t))
+        for t in scheduled
+    ]
+    return flow.to_deployment(
+        name=name,
+        description=description,
+        schedules=schedules,
+        tags=[f"nam-{plan.year}", tag, plan.id],
+        parameters=parameters(scheduled[0]),
     )
 
 
 def deployments(plan: Plan) -> list:
-    """RunnerDeployments named `<milestone>-<year>` and `nghia-vu-khu-vuc-<year>`."""
+    """`<milestone>-<year>` per milestone units owe, `nghia-vu-khu-vuc-<year>` for the area's own
+    deadlines, `bao-cao-<year>` for the compiled reports."""
     out = []
     all_triggers = triggers(plan)
     for m in plan.milestones:
-        mine = [t for t in all_triggers if t.milestone == m.id and t.action != "obligation"]
-        if not mine:
-            continue
-        out.append(
-            milestone_round.to_deployment(
-                name=f"{m.id}-{plan.year}",
-                description=f"{m.name} {plan.year}: nhắc hạn và thông báo quá hạn theo Kế hoạch số "
-                f"{plan.document_number}",
-                schedules=[_schedule(plan, t, "milestone") for t in mine],
-                tags=[f"nam-{plan.year}", m.id, plan.id],
-                parameters={"milestone": m.id, "stage": mine[0].stage},
+        mine = [t for t in all_triggers if t.milestone == m.id and t.action in ("reminder", "overdue")]
+        if mine:
+            out.append(
+                _deployment(
+                    milestone_round,
+                    plan,
+                    f"{m.id}-{plan.year}",
+                    f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.document_number})",
+                    m.id,
+                    mine,
+                    lambda t: {"milestone": t.milestone, "stage": t.stage},
+                    lambda t: f"{t.milestone}-{t.stage}",
+                )
             )
-        )
     area = [t for t in all_triggers if t.action == "obligation"]
     if area:
         out.append(
-            obligation_round.to_deployment(
-                name=f"nghia-vu-khu-vuc-{plan.year}",
-                description=f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
-                schedules=[_schedule(plan, t, "obligation") for t in area],
-                tags=[f"nam-{plan.year}", "nghia-vu-khu-vuc", plan.id],
-                parameters={"obligation": area[0].milestone, "stage": area[0].stage},
+            _deployment(
+                obligation_round,
+                plan,
+                f"nghia-vu-khu-vuc-{plan.year}",
+                f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
+                "nghia-vu-khu-vuc",
+                area,
+                lambda t: {"obligation": t.milestone, "stage": t.stage},
+                lambda t: f"{t.milestone}-{t.stage}",
             )
         )
     reports = [t for t in all_triggers if t.action == "report"]
     if reports:
         out.append(
-            area_report.to_deployment(
-                name=f"bao-cao-{plan.year}",
-                description=f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
-                schedules=[
-                    RRule(
-                        f"RDATE:{t.at:%Y%m%dT%H%M%S}",
-                        timezone=plan.timezone,
-                        slug=f"bao-cao-{t.milestone}",
-                        parameters={"kind": t.milestone},
-                    )
-                    for t in reports
-                ],
-                tags=[f"nam-{plan.year}", "bao-cao", plan.id],
-                parameters={"kind": reports[0].milestone},
+            _deployment(
+                area_report,
+                plan,
+                f"bao-cao-{plan.year}",
+                f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
+                "bao-cao",
+                reports,
+                lambda t: {"kind": t.milestone},
+                lambda t: f"bao-cao-{t.milestone}",
             )
         )
     return out

@@ -45,6 +45,22 @@ def parse_instant(text: str | None, plan: Plan) -> dt.datetime:
     return moment.replace(tzinfo=plan.tz) if moment.tzinfo is None else moment
 
 
+def round_summary(milestone: str, stage: str, instant: dt.datetime, **values) -> dict:
+    """What a round (or report, or area reminder) did, in the shape replay and the CLI print."""
+    return {
+        "milestone": milestone,
+        "stage": stage,
+        "at": instant.isoformat(),
+        "sent": [],
+        "skipped": [],
+        "failed": [],
+        "digest_sent": False,
+        "previews": 0,
+        "owing": 0,
+        **values,
+    }
+
+
 def table_for_humans(table: pd.DataFrame) -> list[dict]:
     """The completeness table with Vietnamese headers, as the Prefect UI and reports show it."""
     return [

@@ -43,6 +43,16 @@ def local(plan: Plan, *args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=plan.tz)
 
 
+def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021, 6, 18, 8)):
+    """The sample's so-ket round at `when`: its unit mails and the instant."""
+    from tasks.completeness import completeness
+    from tasks.compose import unit_mails
+
+    instant = local(plan, *when)
+    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
+    return unit_mails(plan, table, "so-ket", stage, instant), instant
+
+
 def write_plan(tmp_path: Path, edit) -> Path:
     """A copy of the shipped plan with `edit(text) -> text` applied."""
     path = tmp_path / "plan.yaml"

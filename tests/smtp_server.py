@@ -65,7 +65,8 @@ class Faulty(Recorder):
 
 
 @contextmanager
-def smtp_server(user: str = "thidua", password: str = "thu-nghiem-S3cret", recorder: Recorder | None = None):
+def smtp_server(user: str = "thidua", password: str | None = None, recorder: Recorder | None = None):
+    password = password or PASSWORD
     recorder = recorder or Recorder()
 
     def authenticator(server, session, envelope, mechanism, auth_data):
@@ -90,3 +91,22 @@ def smtp_server(user: str = "thidua", password: str = "thu-nghiem-S3cret", recor
         yield controller, recorder
     finally:
         controller.stop()
+
+
+PASSWORD = "thu-nghiem-S3cret"
+
+
+def smtp_settings(tmp_path, controller, password: str = PASSWORD, **extra):
+    """Settings of the smtp transport against the loopback server, without TLS, with login."""
+    from tasks.settings import Settings
+
+    return Settings(
+        data_dir=tmp_path / "var",
+        mail_transport="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_security="none",
+        smtp_user="thidua",
+        smtp_password=password,
+        **extra,
+    )

@@ -6,19 +6,15 @@ from email.policy import default
 
 import pytest
 
-from tasks.completeness import completeness
-from tasks.compose import unit_mails
 from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.transport import FileOutbox
-from tests.conftest import local
+from tests.conftest import round_mails
 
 
-@pytest.fixture
-def round_mails(sample, plan):
-    instant = local(plan, 2021, 6, 18, 8)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
-    return unit_mails(plan, table, "so-ket", "before-1", instant), instant
+@pytest.fixture(name="round_mails")
+def before_1(sample, plan):
+    return round_mails(sample, plan)
 
 
 def emls(settings):

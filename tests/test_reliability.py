@@ -12,35 +12,13 @@ from pathlib import Path
 import pytest
 
 from tasks.completeness import completeness
-from tasks.compose import digest_mail, unit_mails
+from tasks.compose import digest_mail
 from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
-from tasks.settings import Settings
 from tasks.transport import FileOutbox, SmtpTransport
-from tests.conftest import local
-from tests.smtp_server import Faulty, smtp_server
-
-PASSWORD = "thu-nghiem-S3cret"
-
-
-def round_mails(sample, plan, stage="before-1", when=(2021, 6, 18, 8)):
-    instant = local(plan, *when)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
-    return unit_mails(plan, table, "so-ket", stage, instant), instant
-
-
-def smtp(tmp_path, controller, **extra):
-    return Settings(
-        data_dir=tmp_path / "var",
-        mail_transport="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=controller.port,
-        smtp_security="none",
-        smtp_user="thidua",
-        smtp_password=PASSWORD,
-        **extra,
-    )
+from tests.conftest import local, round_mails
+from tests.smtp_server import Faulty, smtp_server, smtp_settings
 
 
 def received_by(recorder, address):
@@ -58,7 +36,7 @@ def test_recipient_refused_mid_batch_then_rerun_sends_exactly_the_rest(tmp_path,
     mails, instant = round_mails(sample, plan)
     recorder = Faulty(refuse={"stp-cba@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
-        settings = smtp(tmp_path, controller)
+        settings = smtp_settings(tmp_path, controller)
         first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
         assert [f.split(":")[0] for f in first.failed] == ["STP-CBA"] and "550" in first.failed[0]
         assert len(first.sent) == len(mails) - 1  # the batch carried on after the refusal
@@ -74,7 +52,7 @@ def test_unit_refused_but_contacts_accepted_is_not_resent(tmp_path, sample, plan
     mails, instant = round_mails(sample, plan, "overdue-1", (2021, 6, 21, 8))
     recorder = Faulty(refuse={"stp-lch@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
-        settings = smtp(tmp_path, controller)
+        settings = smtp_settings(tmp_path, controller)
         first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
         rerun = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
     assert "STP-LCH" in first.sent and first.partial[0].startswith("STP-LCH: ")
@@ -86,7 +64,7 @@ def test_temporary_failure_then_success(tmp_path, sample, plan):
     mails, instant = round_mails(sample, plan)
     recorder = Faulty(busy_once={"stp-bka@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
-        settings = smtp(tmp_path, controller)
+        settings = smtp_settings(tmp_path, controller)
         outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
     assert outcome.failed == [] and "STP-BKA" in outcome.sent
     assert len(received_by(recorder, "stp-bka@kvtd-tuphap.example")) == 1
@@ -96,7 +74,7 @@ def test_connection_dropped_mid_batch(tmp_path, sample, plan):
     mails, instant = round_mails(sample, plan)
     recorder = Faulty(drop_at=3)
     with smtp_server(recorder=recorder) as (controller, _):
-        settings = smtp(tmp_path, controller)
+        settings = smtp_settings(tmp_path, controller)
         first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
         assert len(first.sent) == 2 and len(first.failed) == len(mails) - 2
         assert all("mất kết nối SMTP" in f for f in first.failed)
@@ -225,16 +203,8 @@ def every_output(root: Path) -> bytes:
 def test_smtp_password_never_appears_in_any_output(tmp_path, sample, plan, capsys, caplog):
     secret = "KHONG-DUOC-LO-9f3a"
     mails, instant = round_mails(sample, plan)
-    with smtp_server(password=PASSWORD) as (controller, _):
-        wrong = Settings(
-            data_dir=tmp_path / "var",
-            mail_transport="smtp",
-            smtp_host="127.0.0.1",
-            smtp_port=controller.port,
-            smtp_security="none",
-            smtp_user="thidua",
-            smtp_password=secret,
-        )
+    with smtp_server() as (controller, _):
+        wrong = smtp_settings(tmp_path, controller, password=secret)
         outcome = deliver(mails, wrong, Ledger(wrong.ledger), SmtpTransport(wrong), instant)
     assert outcome.failed and secret not in repr(wrong) and secret not in str(wrong.model_dump())
     captured = capsys.readouterr()

@@ -5,35 +5,18 @@ from email.policy import default
 
 import pytest
 
-from tasks.completeness import completeness
-from tasks.compose import unit_mails
 from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.mime import message_id
 from tasks.settings import Settings
 from tasks.transport import SmtpTransport
-from tests.conftest import local
-from tests.smtp_server import smtp_server
+from tests.conftest import round_mails
+from tests.smtp_server import smtp_server, smtp_settings
 
 
 @pytest.fixture
 def overdue_round(sample, plan):
-    instant = local(plan, 2021, 6, 21, 8)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
-    return unit_mails(plan, table, "so-ket", "overdue-1", instant), instant
-
-
-def smtp_settings(tmp_path, controller, password="thu-nghiem-S3cret", **extra) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "var",
-        mail_transport="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=controller.port,
-        smtp_security="none",
-        smtp_user="thidua",
-        smtp_password=password,
-        **extra,
-    )
+    return round_mails(sample, plan, "overdue-1", (2021, 6, 21, 8))
 
 
 def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
