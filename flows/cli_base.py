@@ -1,0 +1,74 @@
+"""The `thidua` command line: the Typer app and what every command shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.text import Text
+
+from tasks.plan import Plan, PlanError, load_plan
+from tasks.rounds import Inputs, load_inputs, parse_instant
+from tasks.settings import Settings
+from tasks.source import SourceError
+
+app = typer.Typer(
+    help="thidua: chạy kế hoạch năm của Khu vực thi đua (nhắc hạn, tổng hợp, báo cáo).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+STATE_STYLE = {"on_time": "green", "late": "yellow", "incomplete": "red", "missing": "bold red"}
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(Text.assemble(("Lỗi: ", "bold red"), message))
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    out.print(Text.assemble(("Cảnh báo ", "yellow"), message))
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"cấu hình không hợp lệ ({problems}). Sửa biến môi trường hoặc tệp .env.") from None
+
+
+def plan_or_exit(s: Settings) -> Plan:
+    try:
+        return load_plan(s.plan)
+    except PlanError as exc:
+        for problem in exc.problems:
+            err.print(Text.assemble(("Lỗi kế hoạch ", "bold red"), f"{exc.path}: {problem}"))
+        raise typer.Exit(1) from None
+
+
+def inputs_or_exit(s: Settings) -> Inputs:
+    plan_or_exit(s)
+    try:
+        return load_inputs(s)
+    except SourceError as exc:
+        raise fail(str(exc)) from None
+
+
+def instant_or_exit(text: str | None, plan: Plan) -> dt.datetime:
+    try:
+        return parse_instant(text, plan)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}") from None
+
+
+def _prefect(s: Settings) -> None:
+    from flows.prefect_env import configure
+
+    configure(s.data_dir)

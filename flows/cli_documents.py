@@ -1,0 +1,94 @@
+"""Commands that write documents: report, tally."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flows.cli_base import (
+    _prefect,
+    app,
+    fail,
+    inputs_or_exit,
+    instant_or_exit,
+    out,
+    plan_or_exit,
+    settings,
+    warn,
+)
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="midyear (sơ kết 6 tháng) hoặc yearend (tổng kết năm).")],
+    at: Annotated[str | None, typer.Option(help="Tổng hợp đến thời điểm này (ISO 8601).")] = None,
+    out_dir: Annotated[
+        str | None, typer.Option("--out", help="Thư mục ghi báo cáo (mặc định var/reports).")
+    ] = None,
+    send: Annotated[bool, typer.Option(help="Gửi dự thảo cho Trưởng, Phó trưởng Khu vực.")] = False,
+):
+    """Lập dự thảo báo cáo sơ kết / tổng kết của Khu vực (DOCX + phụ lục XLSX)."""
+    s = settings()
+    plan = plan_or_exit(s)
+    if kind not in {r.kind for r in plan.reports}:
+        raise fail(
+            f"loại báo cáo '{kind}' không có trong kế hoạch (có: {', '.join(r.kind for r in plan.reports)})"
+        )
+    inputs_or_exit(s)
+    instant = instant_or_exit(at, plan)
+    _prefect(s)
+    from flows.report import area_report
+
+    state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send=send, return_state=True)
+    if not state.is_completed():
+        raise fail(state.message or "lập báo cáo không thành công")
+    result = state.result()
+    out.print(f"Đã ghi {result['docx']} và {result['xlsx']}")
+
+
+@app.command()
+def tally(
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
+    day: Annotated[str | None, typer.Option(help="Ngày hội nghị (ISO), ghi trên biên bản.")] = None,
+    present: Annotated[int | None, typer.Option(help="Số đơn vị thành viên có mặt.")] = None,
+):
+    """Kiểm phiếu bình xét thi đua (tab Phiếu bầu) và lập biên bản kiểm phiếu."""
+    s = settings()
+    plan_or_exit(s)
+    inputs_or_exit(s)
+    _prefect(s)
+    from flows.conference import conference_tally
+    from tasks.tally import BLOCK_NAMES
+
+    state = conference_tally(day=day, units_present=present, return_state=True)
+    if not state.is_completed():
+        raise fail(state.message or "kiểm phiếu không thành công")
+    result = state.result()
+    if as_json:
+        sys.stdout.write(
+            json.dumps({k: v for k, v in result.items() if k != "docx"}, ensure_ascii=False, indent=2) + "\n"
+        )
+        return
+    for title, blocks in result["categories"].items():
+        table = Table(title=title)
+        for col in ("Khối", "Ứng viên", "Số phiếu", "Đạt", "Đề nghị"):
+            table.add_column(col)
+        for block, r in blocks.items():
+            for c in r["candidates"]:
+                table.add_row(
+                    BLOCK_NAMES[block],
+                    c["unit_name"],
+                    f"{c['votes']}/{c['of']}",
+                    "✓" if c["passed"] else "",
+                    "✓" if c["selected"] else "",
+                )
+        out.print(table)
+    for b in result["invalid_ballots"]:
+        warn(f"phiếu số {b['number']} ({b['category']}) không hợp lệ: {b['reason']}")
+    for t in result["ties"]:
+        warn(f"bỏ phiếu lại: {t['category']}, {t['unit_name']} ({t['votes']} phiếu)")
+    out.print(f"Biên bản: {result['docx']}")

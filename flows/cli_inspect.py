@@ -1,0 +1,216 @@
+"""Commands that look: check, status, calendar, template."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from flows.cli_base import (
+    STATE_STYLE,
+    app,
+    err,
+    fail,
+    inputs_or_exit,
+    instant_or_exit,
+    out,
+    plan_or_exit,
+    settings,
+    warn,
+)
+from tasks.calendar import WEEKDAYS, day_off_reason, triggers, vn_date_weekday
+from tasks.completeness import STATE_LABELS, State
+from tasks.normalise import COLUMNS, REQUIRED_TABS
+from tasks.plan import Plan
+from tasks.rounds import assess, status_records
+from tasks.source import TABS
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """Things in a valid plan a coordinator should look at: deadlines on days off or outside
+    the plan year, milestones with no date."""
+    warnings = []
+    dated = [(f"milestones[{m.id}].deadline", m.deadline) for m in plan.milestones]
+    dated += [(f"area_obligations[{o.id}].deadline", o.deadline) for o in plan.area_obligations]
+    for key, day in dated:
+        if day is None:
+            continue
+        if day.year != plan.year:
+            warnings.append(f"{key}: {day:%d/%m/%Y} nằm ngoài năm kế hoạch {plan.year} (gõ nhầm năm?)")
+        reason = day_off_reason(plan, day)
+        if reason:
+            warnings.append(
+                f"{key}: hạn {vn_date_weekday(day)} rơi vào ngày nghỉ ({reason}); hạn giữ nguyên, "
+                "thư nhắc sẽ lưu ý đơn vị"
+            )
+    for m in plan.milestones:
+        if m.units_owe and m.deadline is None:
+            warnings.append(
+                f"milestones[{m.id}].deadline: chưa có hạn, nên chưa có thư nhắc; điền ngày khi có "
+                "hướng dẫn cụ thể"
+            )
+    return warnings
+
+
+@app.command()
+def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bảng tính là lỗi.")] = False):
+    """Kiểm tra kế hoạch và bảng tính; mã thoát 1 nếu có lỗi phải sửa."""
+    s = settings()
+    plan = plan_or_exit(s)
+    out.print(
+        f"[green]✓[/] Kế hoạch {s.plan}: {plan.document_number}, {len(plan.units)} đơn vị, "
+        f"{len(plan.milestones)} mốc, {len(plan.active_contacts)} đầu mối đang hoạt động"
+    )
+    for w in plan_warnings(plan):
+        warn(f"{s.plan}: {w}")
+    inputs = inputs_or_exit(s)
+    data = inputs.data
+    out.print(
+        f"[green]✓[/] Nguồn {inputs.source} đọc được: {len(data.submissions)} hồ sơ, "
+        f"{len(data.registrations)} đăng ký, {len(data.scores)} bảng điểm, "
+        f"{len(data.indicators)} số liệu"
+    )
+    for tab in TABS:
+        if tab in inputs.tabs:
+            header = " · ".join(h for h in inputs.tabs[tab] if h.strip()) or "(trống)"
+            out.print(Text(f"  tab '{tab}': {header}"))
+        else:
+            needed = "bắt buộc" if tab in REQUIRED_TABS else "tuỳ chọn, bỏ qua"
+            warn(f"không có tab '{tab}' ({needed}); cột cần có: " + " · ".join(COLUMNS[tab]))
+    for f in data.findings:
+        what = "bỏ qua dòng" if f.dropped else "dòng vẫn được tính"
+        warn(f"tab '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
+    if strict and data.findings:
+        raise typer.Exit(1)
+
+
+@app.command()
+def calendar(
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
+    ics: Annotated[str | None, typer.Option("--ics", help="Ghi tệp .ics các hạn để nhập vào lịch.")] = None,
+):
+    """Mọi việc theo lịch của năm kế hoạch, theo thứ tự thời gian."""
+    s = settings()
+    plan = plan_or_exit(s)
+    items = [
+        {
+            "at": t.at.isoformat(),
+            "milestone": t.milestone,
+            "action": t.action,
+            "stage": t.stage,
+            "nominal_day": t.nominal_day.isoformat(),
+            "shifted": t.shifted,
+            "description": describe_trigger(plan, t),
+        }
+        for t in triggers(plan)
+    ]
+    if ics:
+        from tasks.ics import deadlines_ics
+
+        Path(ics).write_bytes(deadlines_ics(plan))
+        err.print(f"Đã ghi {ics}")
+    if as_json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"Lịch việc năm {plan.year} ({plan.document_number})")
+    for col in ("Thời điểm", "Mốc", "Đợt", "Việc"):
+        table.add_column(col, overflow="fold")
+    for t, item in zip(triggers(plan), items, strict=True):
+        when = f"{t.at:%d/%m/%Y %H:%M} ({WEEKDAYS[t.at.weekday()]})"
+        if t.shifted:
+            when += f"\n[dim]dời từ {t.nominal_day:%d/%m}[/]"
+        table.add_row(when, t.milestone, t.stage, item["description"])
+    out.print(table)
+
+
+def describe_trigger(plan: Plan, t) -> str:
+    if t.action == "report":
+        report = next(r for r in plan.reports if r.kind == t.milestone)
+        return f"Lập dự thảo {report.name} và gửi Trưởng, Phó trưởng Khu vực"
+    if t.action == "obligation":
+        ob = next(o for o in plan.area_obligations if o.id == t.milestone)
+        return f"Nhắc Trưởng, Phó trưởng Khu vực: {ob.name}"
+    m = plan.milestone(t.milestone)
+    if t.action == "overdue":
+        return (
+            f"Thông báo quá hạn {m.name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"
+        )
+    return f"Nhắc đơn vị còn thiếu hồ sơ {m.name} và gửi bản tổng hợp cho đầu mối"
+
+
+@app.command()
+def template(
+    out_file: Annotated[
+        str | None, typer.Option("--out", help="Ghi một tệp .xlsx mẫu có đủ các tab.")
+    ] = None,
+):
+    """In dòng tiêu đề của từng tab (hoặc ghi bảng tính mẫu) để lập bảng tính chung."""
+    if out_file is None:
+        for tab, columns in COLUMNS.items():
+            out.print(Text(f"{tab}\t" + "\t".join(columns)))
+        return
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for tab, columns in COLUMNS.items():
+        sheet = book.create_sheet(tab)
+        sheet.append(list(columns))
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.number_format = "@"
+    book.save(out_file)
+    out.print(
+        f"Đã ghi {out_file}: tải lên Google Drive và mở bằng Google Sheets để dùng làm bảng tính chung."
+    )
+
+
+@app.command()
+def status(
+    milestone: Annotated[str | None, typer.Option(help="Mã mốc, ví dụ so-ket.")] = None,
+    at: Annotated[str | None, typer.Option(help="Thời điểm ISO 8601; không múi giờ = giờ VN.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
+):
+    """Bảng tình trạng hồ sơ của từng đơn vị ở từng mốc, tại một thời điểm."""
+    s = settings()
+    inputs = inputs_or_exit(s)
+    plan = inputs.plan
+    wanted = None
+    if milestone:
+        try:
+            wanted = [plan.milestone(milestone).id]
+        except KeyError as exc:
+            raise fail(f"--milestone: {exc.args[0]}") from None
+        if not plan.milestone(wanted[0]).units_owe:
+            raise fail(f"--milestone: mốc '{wanted[0]}' không do các đơn vị nộp hồ sơ")
+    instant = instant_or_exit(at, plan)
+    table = assess(inputs, instant, wanted)
+    if as_json:
+        sys.stdout.write(json.dumps(status_records(table), ensure_ascii=False, indent=2) + "\n")
+        return
+    for mid, rows in table.groupby("milestone", sort=False):
+        m = plan.milestone(mid)
+        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định"
+        t = Table(title=f"{m.name} — hạn trước ngày {deadline} — tại {instant:%d/%m/%Y %H:%M}")
+        for col in ("Mã", "Đơn vị", "Tình trạng", "Còn thiếu", "Vấn đề"):
+            t.add_column(col, overflow="fold")
+        for r in rows.itertuples():
+            label = STATE_LABELS[State(r.state)] + (" · quá hạn" if r.overdue else "")
+            t.add_row(
+                r.unit,
+                r.unit_name,
+                f"[{STATE_STYLE[r.state]}]{label}[/]",
+                "; ".join(r.missing),
+                "; ".join(r.problems),
+            )
+        out.print(t)
+        counts = Counter(rows["state"])
+        out.print("  " + " · ".join(f"{STATE_LABELS[x]}: {counts.get(x.value, 0)}" for x in State))
+    if inputs.data.findings:
+        out.print(f"[yellow]{len(inputs.data.findings)} dòng bảng tính có vấn đề: xem `thidua check`.")
