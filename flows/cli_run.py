@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 from collections import Counter
 from typing import Annotated
 
@@ -37,6 +38,9 @@ def serve(
     _prefect(s)
     from flows.local_server import ServerError, local_prefect_server
 
+    # systemctl stop / kill send SIGTERM: leave through the same door as Ctrl+C, so that the
+    # local server started below is stopped too instead of being orphaned
+    signal.signal(signal.SIGTERM, _interrupt)
     if os.environ.get("PREFECT_API_URL"):
         _serve(plan, os.environ["PREFECT_API_URL"])
         return
@@ -49,15 +53,23 @@ def serve(
         raise fail(str(exc)) from None
 
 
-def _serve(plan: Plan, api_url: str) -> None:
-    from flows.serve import deployments, serve_plan
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
-    count = sum(len(d.schedules or []) for d in deployments(plan))
+
+def _serve(plan: Plan, api_url: str) -> None:
+    from flows.serve import serve_plan
+
+    out.print(f"Đang chạy theo lịch {plan.document_number}: {len(triggers(plan))} việc.", soft_wrap=True)
     out.print(
-        f"Đang chạy theo lịch {plan.document_number}: {count} việc. Giao diện Prefect: "
-        f"{api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)"
+        f"Giao diện Prefect: {api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)",
+        soft_wrap=True,
+        highlight=False,
     )
-    serve_plan(plan)
+    try:
+        serve_plan(plan)
+    except KeyboardInterrupt:
+        out.print("Đã dừng. Các lần chạy theo lịch vẫn được giữ trên máy chủ Prefect.")
 
 
 def _print_round(t, result: dict) -> None:

@@ -188,3 +188,45 @@ def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
     assert "KHÔNG GỬI" in Artifact.get("so-ket-2021-round").data
     on_time = milestone_round("so-ket", "before-1", at="2021-06-18T09:00")
     assert "stale" not in on_time and len(on_time["sent"]) == 7
+
+
+def test_serve_without_a_server_starts_one_and_stops_it_on_exit(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(
+        {
+            "THIDUA_DATA_DIR": str(tmp_path / "var"),
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+    )
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        line = serve.stdout.readline()
+        while "Giao diện Prefect" not in line:
+            assert line, "serve ended before printing the UI address"
+            line = serve.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in line
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json() is True
+        names = wait_for(
+            lambda: (
+                {
+                    d["name"]
+                    for d in api_post(f"http://127.0.0.1:{port}/api", "/deployments/filter", {"limit": 50})
+                }
+                or None
+            )
+        )
+        assert "so-ket-2021" in names
+    finally:
+        stop(serve)
+    with pytest.raises(httpx.HTTPError):  # the child server went with it
+        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
