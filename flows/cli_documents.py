@@ -89,6 +89,8 @@ def tally(
         out.print(table)
     for b in result["invalid_ballots"]:
         warn(f"phiếu số {b['number']} ({b['category']}) không hợp lệ: {b['reason']}")
+    for p in result["problems"]:
+        warn(p)
     for t in result["ties"]:
         warn(f"bỏ phiếu lại: {t['category']}, {t['unit_name']} ({t['votes']} phiếu)")
     out.print(f"Biên bản: {result['docx']}")

@@ -76,6 +76,8 @@ def minutes_markdown(plan: Plan, tally: Tally, day: dt.date) -> str:
         f"| {r['category']} | {r['block']} | {r['name']} | {r['votes']} | {r['outcome']} |"
         for r in rows(tally)
     ]
+    if tally.problems:
+        lines += ["", "## Cần kiểm tra", ""] + [f"- {p}" for p in tally.problems]
     if tally.invalid_ballots:
         lines += ["", "## Phiếu không hợp lệ", ""]
         lines += [f"- Phiếu số {b['number']} ({b['category']}): {b['reason']}" for b in tally.invalid_ballots]

@@ -48,6 +48,7 @@ class Tally:
     invalid_ballots: list[dict]  # number, category, reason
     ties: list[dict]  # category, block, unit_name, votes
     ballots_cast: dict[str, int]
+    problems: list[str] = field(default_factory=list)  # the count as a whole needs a look
 
     def as_json(self) -> dict:
         categories: dict[str, dict] = {}
@@ -60,6 +61,7 @@ class Tally:
         return {
             "categories": categories,
             "invalid_ballots": self.invalid_ballots,
+            "problems": self.problems,
             "ties": self.ties,
             "ballots_cast": self.ballots_cast,
         }
@@ -203,7 +205,16 @@ def count(
             ]
             selected_by_title[cat] |= {c.name for c in selected}
             results.append(result)
-    return Tally(results, invalid, ties, {a.title: len(approvals[a.title]) for a in plan.awards})
+    cast = {a.title: len(approvals[a.title]) for a in plan.awards}
+    # one ballot per member unit present: more ballots than that means a ballot was entered twice
+    most = units_present or plan.voting.units_present or len(plan.units)
+    problems = [
+        f"{title}: {n} phiếu, nhiều hơn số đơn vị thành viên có thể bỏ phiếu ({most}); "
+        "kiểm tra lại việc nhập phiếu"
+        for title, n in cast.items()
+        if n > most
+    ]
+    return Tally(results, invalid, ties, cast, problems)
 
 
 def _block_of(pool: list[Candidate], name: str) -> str:

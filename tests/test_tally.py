@@ -229,3 +229,12 @@ def test_tally_command_on_the_sample_writes_json_and_minutes(prefect_server, tmp
         "Đề nghị",
     ] in rows
     assert all("{%" not in cell for row in rows for cell in row)
+
+
+def test_more_ballots_than_member_units_is_reported(plan, regs):
+    tally = count(plan, ballots(votes_for({"STP-YBA": 20}, 30)), regs)
+    assert tally.problems == [
+        "Cờ thi đua ngành Tư pháp: 30 phiếu, nhiều hơn số đơn vị thành viên có thể bỏ phiếu (28); "
+        "kiểm tra lại việc nhập phiếu"
+    ]
+    assert count(plan, ballots(votes_for({"STP-YBA": 20}, 28)), regs).problems == []
