@@ -62,6 +62,7 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
         "categories": categories(plan, tally),
         "rows": rows(tally),
         "invalid": tally.invalid_ballots,
+        "problems": tally.problems,
         "ties": [{**t, "block": BLOCK_NAMES[t["block"]], "name": t["unit_name"]} for t in tally.ties],
     }
     return render_docx("bien-ban-kiem-phieu.docx", context, out)

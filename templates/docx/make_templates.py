@@ -151,6 +151,12 @@ def minutes_template() -> None:
         [3.5, 3, 5, 2.5, 2.5],
     )
     para(doc, "")
+    para(doc, "{%p if problems %}")
+    para(doc, "Cần kiểm tra:", bold=True, indent=True)
+    para(doc, "{%p for p in problems %}")
+    para(doc, "- {{ p }}.", indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
     para(doc, "{%p if invalid %}")
     para(doc, "Phiếu không hợp lệ:", bold=True, indent=True)
     para(doc, "{%p for b in invalid %}")
