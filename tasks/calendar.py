@@ -54,6 +54,19 @@ def shift_to_working_day(plan: Plan, day: dt.date, direction: int) -> dt.date:
     return day
 
 
+def last_day(plan: Plan, deadline: dt.date) -> dt.date:
+    """The last day a submission is on time ("trước ngày X" means by the day before X)."""
+    return (plan.due_instant(deadline) - dt.timedelta(seconds=1)).date()
+
+
+def working_day_note(plan: Plan, deadline: dt.date) -> str | None:
+    """When the last allowed day is a day off, the last working day before it, in words."""
+    day = last_day(plan, deadline)
+    if is_working_day(plan, day):
+        return None
+    return vn_date_weekday(shift_to_working_day(plan, day, -1))
+
+
 @dataclass(frozen=True, order=True)
 class Trigger:
     """One dated action: a reminder round (`before-N`) or an overdue round (`overdue-N`) of a

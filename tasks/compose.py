@@ -8,7 +8,7 @@ from functools import cache
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks.calendar import day_off_reason, vn_date_weekday, vn_datetime
+from tasks.calendar import vn_date_weekday, vn_datetime, working_day_note
 from tasks.ics import milestone_ics
 from tasks.ledger import Key
 from tasks.mime import Mail
@@ -61,7 +61,7 @@ def _base_context(plan: Plan, milestone: str, instant: dt.datetime) -> dict:
         "document_number": plan.document_number,
         "milestone_name": m.name,
         "deadline": vn_date_weekday(m.deadline) if m.deadline else "(chưa ấn định)",
-        "deadline_day_off": day_off_reason(plan, m.deadline) if m.deadline else None,
+        "last_working_day": working_day_note(plan, m.deadline) if m.deadline else None,
         "as_of": vn_datetime(local),
         "instructions": plan.submission_instructions,
         "contacts": plan.active_contacts,
@@ -179,7 +179,7 @@ def obligation_mail(
         **_base_context(plan, ob.about or plan.milestones[0].id, instant),
         "obligation_name": ob.name,
         "deadline": vn_date_weekday(deadline),
-        "deadline_day_off": day_off_reason(plan, deadline),
+        "last_working_day": working_day_note(plan, deadline),
         "days_left": (deadline - local_day).days,
         "estimated": plan.milestone(ob.after_milestone).name if ob.after_milestone else None,
         "about_name": plan.milestone(ob.about).name if ob.about else "",

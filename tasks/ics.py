@@ -6,13 +6,8 @@ import datetime as dt
 
 from icalendar import Alarm, Calendar, Event
 
-from tasks.calendar import obligation_deadline, vn_date_weekday
+from tasks.calendar import last_day, obligation_deadline, vn_date_weekday
 from tasks.plan import Milestone, Plan
-
-
-def last_day(plan: Plan, deadline: dt.date) -> dt.date:
-    """The last day a submission is on time ("trước ngày X" means by the day before X)."""
-    return (plan.due_instant(deadline) - dt.timedelta(seconds=1)).date()
 
 
 def _calendar(plan: Plan) -> Calendar:

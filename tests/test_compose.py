@@ -34,7 +34,7 @@ def test_reminder_names_what_is_missing_and_the_deadline_with_weekday(sample, pl
     assert "20/06/2021 (Chủ nhật)" in bka.subject
     assert "- Báo cáo tóm tắt (không quá 3 trang A4)" in bka.text
     assert "Hồ sơ đã nhận:\n- Báo cáo sơ kết" in bka.text
-    assert "là ngày nghỉ (Chủ nhật)" in bka.text
+    assert "ngày làm việc cuối cùng trước hạn là 18/06/2021 (Thứ Sáu)" in bka.text
     assert "(còn 2 ngày)" in bka.text
     assert "<li>Báo cáo tóm tắt (không quá 3 trang A4)</li>" in bka.html
     assert bka.cc == ()
@@ -136,3 +136,10 @@ def test_reminder_carries_its_deadline_as_ics(sample, plan):
     assert str(event["dtstart"].dt) == "2021-06-19"  # "trước ngày 20/06": the last day is the 19th
     assert "Sơ kết 6 tháng" in str(event["summary"])
     assert msg.get_body(("plain",)).get_content().startswith("Kính gửi")
+
+
+def test_no_day_off_note_when_the_last_allowed_day_is_a_working_day(sample, plan):
+    instant = local(plan, 2021, 11, 9, 8)
+    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["tong-ket"])
+    (first, *_) = unit_mails(plan, table, "tong-ket", "before-1", instant)
+    assert "10/11/2021 (Thứ Tư)" in first.subject and "ngày nghỉ" not in first.text
