@@ -26,7 +26,7 @@ from flows.cli_base import (
 )
 from tasks.calendar import WEEKDAYS, day_off_reason, triggers, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State
-from tasks.normalise import COLUMNS, REQUIRED_TABS
+from tasks.normalise import COLUMNS, REQUIRED_TABS, missing_columns
 from tasks.plan import Plan
 from tasks.rounds import assess, status_records
 from tasks.source import TABS
@@ -80,6 +80,9 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
         if tab in inputs.tabs:
             header = " · ".join(h for h in inputs.tabs[tab] if h.strip()) or "(trống)"
             out.print(Text(f"  tab '{tab}': {header}"))
+            absent = missing_columns(inputs.plan, tab, inputs.tabs[tab])
+            if absent:
+                warn(f"tab '{tab}' thiếu cột: " + " · ".join(absent))
         else:
             needed = "bắt buộc" if tab in REQUIRED_TABS else "tuỳ chọn, bỏ qua"
             warn(f"không có tab '{tab}' ({needed}); cột cần có: " + " · ".join(COLUMNS[tab]))

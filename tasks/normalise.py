@@ -96,6 +96,12 @@ class UnitDirectory:
         return self._by_key.get(match_key(text))
 
 
+def missing_columns(plan: Plan, tab: str, header: list[str]) -> list[str]:
+    """Canonical columns of `tab` that the header row lacks (required and optional)."""
+    found, _ = _header_map(plan, tab, header)
+    return [canonical for canonical, (column, _) in COLUMNS[tab].items() if column not in found]
+
+
 def _header_map(plan: Plan, tab: str, header: list[str]) -> tuple[dict[str, int], list[str]]:
     """Column index per table column, and problems (missing, duplicated headers)."""
     spec = COLUMNS[tab]

@@ -134,6 +134,7 @@ def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
 
     tabs = WorkbookSource(SAMPLE).read_tabs()
     del tabs["Phiếu bầu"]
+    tabs["Đăng ký"] = [row[:2] for row in tabs["Đăng ký"]]  # no "Tập thể / cá nhân" column
     with SheetsStandIn(tabs) as standin:
         key = tmp_path / "sa.json"
         key.write_text(json.dumps(standin.service_account))
@@ -149,6 +150,7 @@ def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
     assert f"Nguồn Google Sheet {SPREADSHEET_ID} đọc được" in out
     assert "tab 'Nộp hồ sơ': Thời gian nộp · Đơn vị · Mốc" in out
     assert "không có tab 'Phiếu bầu' (tuỳ chọn, bỏ qua)" in out
+    assert "tab 'Đăng ký' thiếu cột: Tập thể / cá nhân" in out
     assert len(json.loads(status.stdout)) == 28
 
 
