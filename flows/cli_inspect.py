@@ -24,7 +24,7 @@ from flows.cli_base import (
     settings,
     warn,
 )
-from tasks.calendar import WEEKDAYS, day_off_reason, triggers, vn_date_weekday
+from tasks.calendar import WEEKDAYS, day_off_reason, deadline_words, triggers, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State
 from tasks.normalise import COLUMNS, REQUIRED_TABS, missing_columns
 from tasks.plan import Plan
@@ -199,8 +199,7 @@ def status(
         return
     for mid, rows in table.groupby("milestone", sort=False):
         m = plan.milestone(mid)
-        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định"
-        t = Table(title=f"{m.name} — hạn trước ngày {deadline} — tại {instant:%d/%m/%Y %H:%M}")
+        t = Table(title=f"{m.name} — {deadline_words(m.deadline)} — tại {instant:%d/%m/%Y %H:%M}")
         for col in ("Mã", "Đơn vị", "Tình trạng", "Còn thiếu", "Vấn đề"):
             t.add_column(col, overflow="fold")
         for r in rows.itertuples():

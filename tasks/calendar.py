@@ -22,6 +22,11 @@ def vn_date_weekday(day: dt.date) -> str:
     return f"{vn_date(day)} ({WEEKDAYS[day.weekday()]})"
 
 
+def deadline_words(day: dt.date | None) -> str:
+    """'hạn trước ngày 20/06/2021 (Chủ nhật)', as the plan words its deadlines."""
+    return f"hạn trước ngày {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
+
+
 def vn_datetime(moment: dt.datetime) -> str:
     return moment.strftime("%H:%M %d/%m/%Y")
 

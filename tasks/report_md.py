@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.calendar import vn_date_weekday, vn_datetime
+from tasks.calendar import deadline_words, vn_date_weekday, vn_datetime
 from tasks.completeness import STATE_LABELS, State
 from tasks.compose import stage_label
 
@@ -30,11 +30,10 @@ def round_markdown(
     m = plan.milestone(milestone)
     rows = table[table["milestone"] == milestone]
     names = {u.code: u.name for u in plan.units}
-    deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định"
     lines = [
         f"# {m.name}: đợt {stage_label(stage)}",
         "",
-        f"Thời điểm: {vn_datetime(instant.astimezone(plan.tz))} · hạn trước ngày {deadline} · "
+        f"Thời điểm: {vn_datetime(instant.astimezone(plan.tz))} · {deadline_words(m.deadline)} · "
         f"nguồn: {inputs.source}" + (" · **CHẠY THỬ: không gửi thư**" if dry_run else ""),
         "",
         "| Tình trạng | Số đơn vị |",
@@ -100,7 +99,7 @@ def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
         if rows.empty:
             continue
         c = rows["state"].value_counts()
-        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định"
+        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định hạn"
         lines.append(
             f"| {m.name} | {deadline} | {int(c.get('on_time', 0))} | {int(c.get('late', 0))} | "
             f"{int(c.get('incomplete', 0))} | {int(c.get('missing', 0))} | {int(rows['overdue'].sum())} |"
