@@ -273,3 +273,44 @@ def test_each_broken_plan_gives_one_clear_message_and_exit_1(path):
     assert result.exit_code == 1, output
     assert expect in output and str(path) in output
     assert "Traceback" not in output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- a real kill -9 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", ["after-claim", "after-send"])
+def test_process_killed_mid_round_loses_nothing_and_resends_at_most_once(
+    point, settings, sample, plan, tmp_path
+):
+    import datetime as dt
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).parents[1]
+    env = {**os.environ, "THIDUA_DATA_DIR": str(settings.data_dir), "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.crash_worker", point], cwd=tmp_path, env=env, timeout=120
+    )
+    assert done.returncode == -9  # it really died
+    mails, instant = round_mails(sample, plan)
+    written = sorted(settings.outbox_dir.rglob("*.eml"))
+    before = {p.stem: email.message_from_bytes(p.read_bytes(), policy=default)["Message-ID"] for p in written}
+    assert len(before) == (0 if point == "after-claim" else 1)
+    assert {r["status"] for r in Ledger(settings.ledger).rows()} == {"claimed"}
+
+    rerun = deliver(
+        mails,
+        settings,
+        Ledger(settings.ledger, lease=dt.timedelta(0)),
+        FileOutbox(settings.outbox_dir),
+        instant,
+    )
+    assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)  # nothing lost
+    after = {
+        p.stem: email.message_from_bytes(p.read_bytes(), policy=default)["Message-ID"]
+        for p in settings.outbox_dir.rglob("*.eml")
+    }
+    assert len(after) == len(mails)
+    assert all(after[k] == v for k, v in before.items())  # the one resend carries the same Message-ID
+    assert {r["status"] for r in Ledger(settings.ledger).rows()} == {"sent"}
