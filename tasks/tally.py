@@ -106,6 +106,7 @@ def count(
     plan: Plan, ballots: pd.DataFrame, registrations: pd.DataFrame, units_present: int | None = None
 ) -> Tally:
     nominees = candidates(plan, registrations)
+    units = UnitDirectory(plan)
     titles = {match_key(a.title): a for a in plan.awards}
     invalid: list[dict] = []
     # ballot -> category -> set of approved candidate names; plus ballots seen per category
@@ -136,7 +137,7 @@ def count(
         by_key = {match_key(c.name): c for c in nominees[cat]}
         cand = by_key.get(match_key(r.candidate))
         if cand is None:
-            code = UnitDirectory(plan).resolve(r.candidate)
+            code = units.resolve(r.candidate)
             cand = next((c for c in nominees[cat] if code and c.name == plan.unit(code).name), None)
         approve = _approval(r.approve)
         if cand is None:
