@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
     smtp_timeout: float = 30.0
+    smtp_ca_file: Path | None = None  # a private CA that signed the server's certificate
 
     def source_spec(self, plan_spreadsheet: str | None) -> str:
         return self.source or plan_spreadsheet or str(SAMPLE_WORKBOOK)

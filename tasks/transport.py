@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import ssl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,15 +73,19 @@ class SmtpTransport:
 
         s = self.settings
         password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        # smtplib's own TLS context does not check the server's certificate: give it one that does
+        context = ssl.create_default_context(cafile=s.smtp_ca_file) if s.smtp_security != "none" else None
+        extra = {"context": context} if s.smtp_security == "ssl" else {}
         client = yagmail.SMTP(
             user=s.smtp_user or str(s.mail_from),
             password=password or "",  # always explicit: yagmail would otherwise prompt on stdin
             host=s.smtp_host,
             port=self.port,
             smtp_ssl=s.smtp_security == "ssl",
-            smtp_starttls=s.smtp_security == "starttls",
+            smtp_starttls={"context": context} if s.smtp_security == "starttls" else False,
             smtp_skip_login=not s.smtp_user,
             timeout=s.smtp_timeout,
+            **extra,
         )
         # yagmail appends "@gmail.com" to a login name without "@"; relays often use bare names
         client.user = s.smtp_user or str(s.mail_from)
@@ -95,6 +100,11 @@ class SmtpTransport:
             raise TransportError(
                 f"{self.description}: tên đăng nhập hoặc mật khẩu SMTP có ký tự ngoài ASCII, "
                 "thư viện SMTP của Python không gửi được; đổi sang mật khẩu chỉ gồm ký tự ASCII."
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise TransportError(
+                f"{self.description}: chứng chỉ TLS của máy chủ không hợp lệ ({exc.verify_message}). "
+                "Kiểm tra THIDUA_SMTP_HOST; nếu máy chủ dùng CA nội bộ, đặt THIDUA_SMTP_CA_FILE."
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransportError(

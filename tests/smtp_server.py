@@ -65,7 +65,10 @@ class Faulty(Recorder):
 
 
 @contextmanager
-def smtp_server(user: str = "thidua", password: str | None = None, recorder: Recorder | None = None):
+def smtp_server(
+    user: str = "thidua", password: str | None = None, recorder: Recorder | None = None, tls_context=None
+):
+    """`tls_context`: offer STARTTLS and require it before AUTH, as a real submission server does."""
     password = password or PASSWORD
     recorder = recorder or Recorder()
 
@@ -84,7 +87,9 @@ def smtp_server(user: str = "thidua", password: str | None = None, recorder: Rec
         port=free_port(),
         authenticator=authenticator,
         auth_required=True,
-        auth_require_tls=False,
+        auth_require_tls=tls_context is not None,
+        tls_context=tls_context,
+        require_starttls=tls_context is not None,
     )
     controller.start()
     try:
@@ -100,13 +105,13 @@ def smtp_settings(tmp_path, controller, password: str = PASSWORD, **extra):
     """Settings of the smtp transport against the loopback server, without TLS, with login."""
     from tasks.settings import Settings
 
-    return Settings(
-        data_dir=tmp_path / "var",
-        mail_transport="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=controller.port,
-        smtp_security="none",
-        smtp_user="thidua",
-        smtp_password=password,
-        **extra,
-    )
+    values = {
+        "data_dir": tmp_path / "var",
+        "mail_transport": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": controller.port,
+        "smtp_security": "none",
+        "smtp_user": "thidua",
+        "smtp_password": password,
+    }
+    return Settings(**{**values, **extra})

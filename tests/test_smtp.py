@@ -85,3 +85,19 @@ def test_redirect_delivers_every_message_to_the_one_address(tmp_path, overdue_ro
         settings = smtp_settings(tmp_path, controller, mail_redirect="kiem-thu@test.example")
         deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
     assert {tuple(m.rcpt_tos) for m in recorder.messages} == {("kiem-thu@test.example",)}
+
+
+def test_starttls_checks_the_servers_certificate(tmp_path, overdue_round):
+    from tests.tls import make_ca_and_server
+
+    mails, instant = overdue_round
+    ca_file, server_tls = make_ca_and_server(tmp_path)
+    with smtp_server(tls_context=server_tls) as (controller, recorder):
+        trusted = smtp_settings(tmp_path, controller, smtp_security="starttls", smtp_ca_file=ca_file)
+        outcome = deliver(mails, trusted, Ledger(trusted.ledger), SmtpTransport(trusted), instant)
+        assert len(outcome.sent) == len(mails) == len(recorder.messages)
+        # the same server, without trusting its CA: refused before any password is sent
+        other = smtp_settings(tmp_path / "b", controller, smtp_security="starttls")
+        refused = deliver(mails, other, Ledger(other.ledger), SmtpTransport(other), instant)
+    assert refused.sent == [] and "chứng chỉ TLS của máy chủ không hợp lệ" in refused.failed[0]
+    assert recorder.logins == ["thidua"]  # only the trusting client logged in
