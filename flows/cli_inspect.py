@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +24,7 @@ from flows.cli_base import (
     warn,
 )
 from tasks.calendar import WEEKDAYS, day_off_reason, deadline_words, triggers, vn_date_weekday
-from tasks.completeness import STATE_LABELS, State
+from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.normalise import COLUMNS, REQUIRED_TABS, missing_columns
 from tasks.plan import Plan
 from tasks.rounds import assess, status_records
@@ -212,7 +211,7 @@ def status(
                 "; ".join(r.problems),
             )
         out.print(t)
-        counts = Counter(rows["state"])
-        out.print("  " + " · ".join(f"{STATE_LABELS[x]}: {counts.get(x.value, 0)}" for x in State))
+        counts = state_counts(rows)
+        out.print("  " + " · ".join(f"{STATE_LABELS[x]}: {counts[x.value]}" for x in State))
     if inputs.data.findings:
         out.print(f"[yellow]{len(inputs.data.findings)} dòng bảng tính có vấn đề: xem `thidua check`.")

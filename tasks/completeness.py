@@ -42,6 +42,12 @@ COLUMNS = [
 ]
 
 
+def state_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a completeness table are in each state; every state present, 0 if none."""
+    counts = rows["state"].value_counts()
+    return {s.value: int(counts.get(s.value, 0)) for s in State}
+
+
 def dossier_units(plan: Plan, registrations: pd.DataFrame) -> set[str]:
     """Units that registered for a title whose nomination needs a dossier."""
     needing = plan.titles_needing_dossier()

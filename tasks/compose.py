@@ -8,7 +8,8 @@ from functools import cache
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks.calendar import vn_date_weekday, vn_datetime, working_day_note
+from tasks.calendar import obligation_deadline, vn_date_weekday, vn_datetime, working_day_note
+from tasks.completeness import state_counts
 from tasks.ics import milestone_ics
 from tasks.ledger import Key
 from tasks.mime import Mail
@@ -137,7 +138,7 @@ def digest_mail(
 ) -> Mail:
     """The coordinators' digest after a round: who was reminded, who is complete, what failed."""
     rows = table[table["milestone"] == milestone]
-    counts = rows["state"].value_counts().to_dict()
+    counts = state_counts(rows)
     names = {u.code: u.name for u in plan.units}
     reminded = [
         {"unit_name": r.unit_name, "missing": list(r.missing)}
@@ -148,9 +149,9 @@ def digest_mail(
         **_base_context(plan, milestone, instant),
         "kind": "overdue" if stage.startswith("overdue") else "reminder",
         "stage_label": stage_label(stage),
-        "counts": {s: counts.get(s, 0) for s in ("on_time", "late", "incomplete", "missing")},
+        "counts": counts,
         "unit_count": len(rows),
-        "complete_count": counts.get("on_time", 0) + counts.get("late", 0),
+        "complete_count": counts["on_time"] + counts["late"],
         "reminded": reminded,
         "skipped": [names[c] for c in outcome.get("skipped", [])],
         "failed": outcome.get("failed", []),
@@ -170,8 +171,6 @@ def obligation_mail(
 ) -> Mail:
     """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
     of the milestone the obligation compiles."""
-    from tasks.calendar import obligation_deadline
-
     ob = next(o for o in plan.area_obligations if o.id == obligation_id)
     deadline = obligation_deadline(plan, ob)
     local_day = instant.astimezone(plan.tz).date()
@@ -188,8 +187,7 @@ def obligation_mail(
     }
     if ob.about and table is not None:
         rows = table[table["milestone"] == ob.about]
-        counts = rows["state"].value_counts().to_dict()
-        context["counts"] = {s: counts.get(s, 0) for s in ("on_time", "late", "incomplete", "missing")}
+        context["counts"] = state_counts(rows)
         context["owing"] = [r.unit_name for r in rows.itertuples() if r.missing]
     subject, text, html = render("obligation", context)
     to = _contact_addresses(plan, {"head", "deputy"})
@@ -224,8 +222,6 @@ def alert_mail(
 
 def report_mail(plan: Plan, data, docx_path, xlsx_path, instant: dt.datetime) -> Mail:
     """The compiled draft, as attachments, to the active Head and Deputy contacts."""
-    from tasks.calendar import obligation_deadline
-
     ob = next(o for o in plan.area_obligations if o.id == data.report.obligation)
     flagged = [f"{c['name']}: {c['dossier']}" for c in data.flag_candidates if c["dossier"] != "Đủ"]
     context = {

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.calendar import deadline_words, vn_date_weekday, vn_datetime
-from tasks.completeness import STATE_LABELS, State
+from tasks.calendar import deadline_words, triggers, vn_date_weekday, vn_datetime
+from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.compose import stage_label
 
 
@@ -39,8 +39,8 @@ def round_markdown(
         "| Tình trạng | Số đơn vị |",
         "|---|---|",
     ]
-    counts = rows["state"].value_counts()
-    lines += [f"| {STATE_LABELS[s]} | {int(counts.get(s.value, 0))} |" for s in State]
+    counts = state_counts(rows)
+    lines += [f"| {STATE_LABELS[s]} | {counts[s.value]} |" for s in State]
     lines += ["", "## Đã gửi thư" if not dry_run else "## Sẽ gửi thư (chạy thử)", ""]
     recipients = [p.mail.key.recipient for p in units.previews] if dry_run else units.sent
     by_unit = rows.set_index("unit")
@@ -83,8 +83,6 @@ def skipped_markdown(plan, milestone: str, stage: str, instant: dt.datetime, rea
 
 def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
     """The latest state of every milestone of the year, and what comes next."""
-    from tasks.calendar import triggers
-
     local = instant.astimezone(plan.tz)
     lines = [
         f"# {plan.area_short_name}: tổng quan năm {plan.year}",
@@ -98,11 +96,11 @@ def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
         rows = table[table["milestone"] == m.id]
         if rows.empty:
             continue
-        c = rows["state"].value_counts()
+        c = state_counts(rows)
         deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định hạn"
         lines.append(
-            f"| {m.name} | {deadline} | {int(c.get('on_time', 0))} | {int(c.get('late', 0))} | "
-            f"{int(c.get('incomplete', 0))} | {int(c.get('missing', 0))} | {int(rows['overdue'].sum())} |"
+            f"| {m.name} | {deadline} | {c['on_time']} | {c['late']} | {c['incomplete']} | {c['missing']} | "
+            f"{int(rows['overdue'].sum())} |"
         )
     upcoming = [t for t in triggers(plan) if t.at > local][:5]
     if upcoming:

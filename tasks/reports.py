@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.calendar import vn_date, vn_date_weekday
-from tasks.completeness import STATE_LABELS, State
+from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.pages import count_pages
 from tasks.plan import Plan, Report, Requirement
 from tasks.rounds import Inputs
@@ -49,14 +49,7 @@ def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict], list[dict]]
     blocks = []
     for block in BLOCKS:
         mine = rows[rows["block"] == block]
-        c = mine["state"].value_counts()
-        blocks.append(
-            {
-                "block": BLOCK_NAMES[block],
-                "total": len(mine),
-                **{s.value: int(c.get(s.value, 0)) for s in State},
-            }
-        )
+        blocks.append({"block": BLOCK_NAMES[block], "total": len(mine), **state_counts(mine)})
     units = []
     for r in rows.itertuples():
         last = r.last_submitted_at
