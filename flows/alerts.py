@@ -30,20 +30,20 @@ def alert_coordinators(flow, flow_run, state) -> None:
         settings = Settings()
         plan = load_plan(settings.plan)
         params = flow_run.parameters or {}
-        what = f"{params.get('milestone') or params.get('obligation', flow.name)} {params.get('stage', '')}"
+        target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow.name
+        now = dt.datetime.now(dt.UTC)
         mail = alert_mail(
             plan,
-            what.strip(),
+            target,
+            params.get("stage", ""),
             str(flow_run.id),
             flow_run.name,
             state.name,
             state.message or "",
             run_url(flow_run.id),
-            dt.datetime.now(dt.UTC),
+            now,
         )
-        outcome = deliver(
-            [mail], settings, Ledger(settings.ledger), open_transport(settings), dt.datetime.now(dt.UTC)
-        )
+        outcome = deliver([mail], settings, Ledger(settings.ledger), open_transport(settings), now)
         if outcome.failed:
             log.error("Không gửi được thư cảnh báo: %s", "; ".join(outcome.failed))
     except Exception:  # noqa: BLE001 - see docstring

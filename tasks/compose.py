@@ -196,7 +196,8 @@ def obligation_mail(
 
 def alert_mail(
     plan: Plan,
-    what: str,
+    target: str,
+    stage: str,
     run_id: str,
     run_name: str,
     state: str,
@@ -204,10 +205,11 @@ def alert_mail(
     run_url: str,
     instant: dt.datetime,
 ) -> Mail:
-    """Tells the active coordinators that a scheduled run failed, with where to look."""
+    """Tells the active coordinators that a scheduled run failed, with where to look. `target`: the
+    milestone, obligation or report kind of the run; one alert per flow run."""
     context = {
         "area_short_name": plan.area_short_name,
-        "what": what,
+        "what": f"{target} {stage}".strip(),
         "run_name": run_name,
         "state": state,
         "error": error[:1500],
@@ -216,7 +218,7 @@ def alert_mail(
     }
     subject, text, html = render("alert", context)
     to = _contact_addresses(plan, {"head", "deputy"})
-    key = Key(plan.id, what.split(" ")[0], f"alert-{run_id}"[:50], what.split(" ")[-1])
+    key = Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run")
     return Mail(key, "alert", to, (), (), subject, text, html)
 
 
