@@ -53,6 +53,21 @@ def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021,
     return unit_mails(plan, table, "so-ket", stage, instant), instant
 
 
+def later_run(mails, settings: Settings, instant):
+    """Deliver as a run that starts after a dead run's claims have outlived their lease."""
+    from tasks.delivery import deliver
+    from tasks.ledger import Ledger
+    from tasks.transport import FileOutbox
+
+    return deliver(
+        mails,
+        settings,
+        Ledger(settings.ledger, lease=dt.timedelta(0)),
+        FileOutbox(settings.outbox_dir),
+        instant,
+    )
+
+
 def write_plan(tmp_path: Path, edit) -> Path:
     """A copy of the shipped plan with `edit(text) -> text` applied."""
     path = tmp_path / "plan.yaml"

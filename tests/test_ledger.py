@@ -1,6 +1,5 @@
 """Exactly once per (plan, milestone, unit, stage), across reruns and crashes."""
 
-import datetime as dt
 import email
 from email.policy import default
 
@@ -9,7 +8,7 @@ import pytest
 from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.transport import FileOutbox
-from tests.conftest import round_mails
+from tests.conftest import later_run, round_mails
 
 
 @pytest.fixture(name="round_mails")
@@ -55,13 +54,7 @@ def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settin
     busy = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
     assert busy.sent == [] and len(busy.skipped) == len(mails)
 
-    rerun = deliver(
-        mails,
-        settings,
-        Ledger(settings.ledger, lease=dt.timedelta(0)),
-        FileOutbox(settings.outbox_dir),
-        instant,
-    )
+    rerun = later_run(mails, settings, instant)
     assert rerun.sent[0] == mails[0].key.recipient  # resent once...
     again = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
     assert again == first_id  # ...with the same Message-ID, so mail clients fold it
@@ -82,11 +75,5 @@ def test_crash_between_claim_and_send_loses_nothing(settings, round_mails):
     with pytest.raises(Crash):
         deliver(mails, settings, Ledger(settings.ledger), DiesBeforeSending(settings.outbox_dir), instant)
     assert emls(settings) == []
-    rerun = deliver(
-        mails,
-        settings,
-        Ledger(settings.ledger, lease=dt.timedelta(0)),
-        FileOutbox(settings.outbox_dir),
-        instant,
-    )
+    rerun = later_run(mails, settings, instant)
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)

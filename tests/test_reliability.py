@@ -17,7 +17,7 @@ from tasks.delivery import deliver
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
 from tasks.transport import FileOutbox, SmtpTransport
-from tests.conftest import local, round_mails
+from tests.conftest import later_run, local, round_mails
 from tests.smtp_server import Faulty, smtp_server, smtp_settings
 
 
@@ -282,7 +282,6 @@ def test_each_broken_plan_gives_one_clear_message_and_exit_1(path):
 def test_process_killed_mid_round_loses_nothing_and_resends_at_most_once(
     point, settings, sample, plan, tmp_path
 ):
-    import datetime as dt
     import os
     import subprocess
     import sys
@@ -299,13 +298,7 @@ def test_process_killed_mid_round_loses_nothing_and_resends_at_most_once(
     assert len(before) == (0 if point == "after-claim" else 1)
     assert {r["status"] for r in Ledger(settings.ledger).rows()} == {"claimed"}
 
-    rerun = deliver(
-        mails,
-        settings,
-        Ledger(settings.ledger, lease=dt.timedelta(0)),
-        FileOutbox(settings.outbox_dir),
-        instant,
-    )
+    rerun = later_run(mails, settings, instant)
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)  # nothing lost
     after = {
         p.stem: email.message_from_bytes(p.read_bytes(), policy=default)["Message-ID"]
