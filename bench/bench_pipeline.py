@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tasks.completeness import completeness  # noqa: E402
 from tasks.compose import unit_mails  # noqa: E402
-from tasks.normalise import COLUMNS, normalise  # noqa: E402
+from tasks.contract import COLUMNS  # noqa: E402
+from tasks.normalise import normalise  # noqa: E402
 from tasks.plan import load_plan  # noqa: E402
 from tasks.settings import REPO  # noqa: E402
 

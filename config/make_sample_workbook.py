@@ -40,7 +40,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tasks.normalise import COLUMNS  # noqa: E402
+from tasks.contract import COLUMNS  # noqa: E402
 from tasks.plan import load_plan  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
+from tasks.contract import SourceError
+from tasks.inputs import Inputs, load_inputs, parse_instant
 from tasks.plan import Plan, PlanError, load_plan
-from tasks.rounds import Inputs, load_inputs, parse_instant
 from tasks.settings import Settings
-from tasks.source import SourceError
 
 app = typer.Typer(
     help="thidua: chạy kế hoạch năm của Khu vực thi đua (nhắc hạn, tổng hợp, báo cáo).",

@@ -23,12 +23,12 @@ from flows.cli_base import (
     settings,
     warn,
 )
-from tasks.calendar import WEEKDAYS, day_off_reason, deadline_words, triggers, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State, state_counts
-from tasks.normalise import COLUMNS, REQUIRED_TABS, missing_columns
+from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, missing_columns
+from tasks.dates import WEEKDAYS, day_off_reason, deadline_words, vn_date_weekday
+from tasks.inputs import assess, status_records
 from tasks.plan import Plan
-from tasks.rounds import assess, status_records
-from tasks.source import TABS
+from tasks.schedule import triggers
 
 
 def plan_warnings(plan: Plan) -> list[str]:

@@ -20,8 +20,8 @@ from flows.cli_base import (
     plan_or_exit,
     settings,
 )
-from tasks.calendar import triggers, triggers_on_day
 from tasks.plan import Plan
+from tasks.schedule import triggers, triggers_on_day
 
 
 @app.command()
@@ -119,7 +119,7 @@ def run(
     if milestone or stage:
         if not (milestone and stage):
             raise fail("--milestone và --stage phải đi cùng nhau (ví dụ --milestone so-ket --stage before-3)")
-        from tasks.calendar import Trigger
+        from tasks.schedule import Trigger
 
         todo = [Trigger(instant, plan.milestone(milestone).id, stage, instant.date())]
     else:

@@ -13,14 +13,14 @@ from prefect.artifacts import (
 )
 
 from flows.alerts import alert_coordinators
-from tasks.calendar import stale_reason
 from tasks.compose import DIGEST, digest_mail, owing, unit_mails
+from tasks.contract import SourceUnavailable
 from tasks.delivery import Outcome, deliver
+from tasks.inputs import Inputs, assess, load_inputs, parse_instant, round_summary, table_for_humans
 from tasks.ledger import Ledger
-from tasks.report_md import round_markdown, skipped_markdown, year_overview
-from tasks.rounds import Inputs, assess, load_inputs, parse_instant, round_summary, table_for_humans
+from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
+from tasks.schedule import stale_reason
 from tasks.settings import Settings
-from tasks.source import SourceUnavailable
 from tasks.transport import open_transport
 
 

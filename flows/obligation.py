@@ -7,11 +7,11 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
 from flows.milestone import RoundFailed, assess_task, load
-from tasks.calendar import stale_reason
 from tasks.compose import obligation_mail
 from tasks.delivery import deliver
+from tasks.inputs import parse_instant, round_summary
 from tasks.ledger import Ledger
-from tasks.rounds import parse_instant, round_summary
+from tasks.schedule import stale_reason
 from tasks.settings import Settings
 from tasks.transport import open_transport
 

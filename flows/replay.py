@@ -8,9 +8,9 @@ from collections.abc import Callable
 from flows.milestone import milestone_round
 from flows.obligation import obligation_round
 from flows.report import area_report
-from tasks.calendar import Trigger, triggers
+from tasks.inputs import round_summary
 from tasks.plan import Plan
-from tasks.rounds import round_summary
+from tasks.schedule import Trigger, triggers
 
 
 def due_triggers(plan: Plan, until: dt.date | None) -> list[Trigger]:

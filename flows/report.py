@@ -11,10 +11,10 @@ from flows.alerts import alert_coordinators
 from flows.milestone import RoundFailed, assess_task, load
 from tasks.compose import report_mail
 from tasks.delivery import deliver
+from tasks.inputs import parse_instant, round_summary
 from tasks.ledger import Ledger
 from tasks.report_files import to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.rounds import parse_instant, round_summary
 from tasks.settings import Settings
 from tasks.transport import open_transport
 

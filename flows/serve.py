@@ -10,8 +10,8 @@ from prefect.schedules import RRule
 from flows.milestone import milestone_round
 from flows.obligation import obligation_round
 from flows.report import area_report
-from tasks.calendar import Trigger, triggers
 from tasks.plan import Plan
+from tasks.schedule import Trigger, triggers
 
 
 def _deployment(

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import pandas as pd
 
-from tasks.calendar import vn_datetime
+from tasks.dates import vn_datetime
 from tasks.plan import Document, Milestone, Plan, Requirement
 from tasks.text import match_key
 

@@ -8,12 +8,13 @@ from functools import cache
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks.calendar import obligation_deadline, vn_date_weekday, vn_datetime, working_day_note
 from tasks.completeness import state_counts
+from tasks.dates import vn_date_weekday, vn_datetime, working_day_note
 from tasks.ics import milestone_ics
 from tasks.ledger import Key
 from tasks.mime import Mail
 from tasks.plan import Plan
+from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
 
 TEMPLATES = REPO / "templates" / "mail"

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from tasks.source import TABS, RawTabs, SourceError, SourceUnavailable
+from tasks.contract import TABS, RawTabs, SourceError, SourceUnavailable
 from tasks.text import match_key
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"

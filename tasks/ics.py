@@ -6,8 +6,9 @@ import datetime as dt
 
 from icalendar import Alarm, Calendar, Event
 
-from tasks.calendar import last_day, obligation_deadline, vn_date_weekday
+from tasks.dates import last_day, vn_date_weekday
 from tasks.plan import Milestone, Plan
+from tasks.schedule import obligation_deadline
 
 
 def _calendar(plan: Plan) -> Calendar:

@@ -3,14 +3,13 @@ understood (tab, row number, reason). A row is never dropped without a finding."
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tasks.parse import parse_int, parse_number, parse_timestamp
-from tasks.plan import Plan
-from tasks.source import (
+from tasks.contract import (
+    COLUMNS,
+    REQUIRED_TABS,
     TAB_BALLOTS,
     TAB_INDICATORS,
     TAB_INSPECTIONS,
@@ -19,47 +18,11 @@ from tasks.source import (
     TAB_SUBMISSIONS,
     RawTabs,
     SourceError,
+    header_map,
 )
+from tasks.parse import parse_int, parse_number, parse_timestamp
+from tasks.plan import Plan
 from tasks.text import clean, match_key
-
-# Canonical header -> column name in the tables, per tab; required headers first, then optional.
-COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
-    TAB_SUBMISSIONS: {
-        "Thời gian nộp": ("submitted_at", True),
-        "Đơn vị": ("unit", True),
-        "Mốc": ("milestone", True),
-        "Loại hồ sơ": ("kind", True),
-        "Số trang": ("pages", False),
-        "Đường dẫn": ("link", False),
-        "Ghi chú": ("note", False),
-    },
-    TAB_REGISTRATIONS: {
-        "Đơn vị": ("unit", True),
-        "Danh hiệu": ("title", True),
-        "Tập thể / cá nhân": ("nominee", False),
-    },
-    TAB_SCORES: {"Đơn vị": ("unit", True), "Tổng điểm tự chấm": ("score", True)},
-    TAB_INDICATORS: {
-        "Đơn vị": ("unit", True),
-        "Mốc": ("milestone", True),
-        "Chỉ tiêu": ("indicator", True),
-        "Giá trị": ("value", True),
-    },
-    TAB_INSPECTIONS: {
-        "Đoàn kiểm tra": ("team", True),
-        "Đơn vị trưởng đoàn": ("lead_unit", True),
-        "Đơn vị được kiểm tra": ("inspected_unit", True),
-        "Ngày bắt đầu": ("start", True),
-        "Ngày kết thúc": ("end", True),
-    },
-    TAB_BALLOTS: {
-        "Phiếu số": ("ballot", True),
-        "Hạng mục": ("category", True),
-        "Ứng viên": ("candidate", True),
-        "Đồng ý": ("approve", True),
-    },
-}
-REQUIRED_TABS = {TAB_SUBMISSIONS}
 
 
 @dataclass(frozen=True)
@@ -96,36 +59,6 @@ class UnitDirectory:
         return self._by_key.get(match_key(text))
 
 
-def missing_columns(plan: Plan, tab: str, header: list[str]) -> list[str]:
-    """Canonical columns of `tab` that the header row lacks (required and optional)."""
-    found, _ = _header_map(plan, tab, header)
-    return [canonical for canonical, (column, _) in COLUMNS[tab].items() if column not in found]
-
-
-def _header_map(plan: Plan, tab: str, header: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Column index per table column, and problems (missing, duplicated headers)."""
-    spec = COLUMNS[tab]
-    accepted: dict[str, str] = {}
-    for canonical, (column, _) in spec.items():
-        for text in [canonical, *plan.header_aliases.get(canonical, [])]:
-            accepted[match_key(text)] = column
-    seen = Counter(match_key(h) for h in header if clean(h))
-    problems = [
-        f"tiêu đề cột '{clean(h)}' bị trùng: đổi tên hoặc xoá một cột"
-        for h in dict.fromkeys(header)
-        if clean(h) and seen[match_key(h)] > 1 and match_key(h) in accepted
-    ]
-    index: dict[str, int] = {}
-    for i, h in enumerate(header):
-        column = accepted.get(match_key(h))
-        if column and column not in index:
-            index[column] = i
-    for canonical, (column, required) in spec.items():
-        if required and column not in index:
-            problems.append(f"thiếu cột '{canonical}' ở dòng tiêu đề (dòng 1)")
-    return index, problems
-
-
 def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
     """Yield (row number, {column: text}) for the non-blank data rows of a tab."""
     rows = raw.get(tab)
@@ -137,7 +70,7 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
         return
     if not rows:
         return
-    index, problems = _header_map(plan, tab, rows[0])
+    index, problems = header_map(plan, tab, rows[0])
     if problems:
         if tab in REQUIRED_TABS:
             raise SourceError(f"Tab '{tab}': " + "; ".join(problems) + ".")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.calendar import vn_datetime
+from tasks.dates import vn_datetime
 from tasks.documents import DOCX_TEMPLATES, header_context
 from tasks.reports import ReportData
 from tasks.tally import BLOCK_NAMES

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.calendar import vn_date, vn_date_weekday
 from tasks.completeness import STATE_LABELS, State, state_counts
+from tasks.dates import vn_date, vn_date_weekday
+from tasks.inputs import Inputs
 from tasks.pages import count_pages
 from tasks.plan import Plan, Report, Requirement
-from tasks.rounds import Inputs
 from tasks.tally import BLOCK_NAMES, candidates
 from tasks.text import match_key
 

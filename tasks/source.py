@@ -8,36 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Protocol
 
+from tasks.contract import TABS, RawTabs, Source, SourceError
 from tasks.text import match_key
-
-# The tabs of the sheet contract (DESIGN.md), in Vietnamese because units fill them in.
-TAB_SUBMISSIONS = "Nộp hồ sơ"
-TAB_REGISTRATIONS = "Đăng ký"
-TAB_SCORES = "Chấm điểm"
-TAB_INDICATORS = "Số liệu"
-TAB_INSPECTIONS = "Kiểm tra"
-TAB_BALLOTS = "Phiếu bầu"
-TABS = [TAB_SUBMISSIONS, TAB_REGISTRATIONS, TAB_SCORES, TAB_INDICATORS, TAB_INSPECTIONS, TAB_BALLOTS]
-
-RawTabs = dict[str, list[list[str]]]
-
-
-class SourceError(Exception):
-    """The source cannot be read; the message says what is wrong and what to do."""
-
-
-class SourceUnavailable(SourceError):
-    """The source did not answer in time (quota, server errors, network): worth a later retry."""
-
-
-class Source(Protocol):
-    description: str
-
-    def read_tabs(self) -> RawTabs:
-        """Every tab of the contract that exists, as rows of strings (header row first)."""
-        ...
 
 
 def cell_text(value: object) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, load_plan
-from tasks.rounds import Inputs, load_inputs
 from tasks.settings import REPO, Settings
 
 PLAN_PATH = REPO / "config" / "plan-2021.yaml"

@@ -8,8 +8,8 @@ import signal
 import sys
 
 from tasks.delivery import deliver
+from tasks.inputs import load_inputs
 from tasks.ledger import Ledger
-from tasks.rounds import load_inputs
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
 from tests.conftest import round_mails

@@ -7,8 +7,8 @@ import pytest
 
 from tasks.completeness import completeness
 from tasks.gsheet import GoogleSheetSource, load_service_account, spreadsheet_key
+from tasks.inputs import load_inputs
 from tasks.normalise import normalise
-from tasks.rounds import load_inputs
 from tasks.settings import Settings
 from tasks.source import SourceError, WorkbookSource
 from tests.conftest import SAMPLE, local

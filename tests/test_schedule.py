@@ -20,8 +20,8 @@ import pytest
 from icalendar import Calendar
 
 from flows.local_server import local_prefect_server
-from tasks.calendar import triggers
 from tasks.plan import load_plan
+from tasks.schedule import triggers
 from tasks.settings import REPO
 from tests.conftest import write_plan
 from tests.smtp_server import free_port

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.calendar import deadline_words, triggers, vn_date_weekday, vn_datetime
 from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.compose import stage_label
+from tasks.dates import deadline_words, vn_date_weekday, vn_datetime
+from tasks.schedule import triggers
 
 
 def _cell(text: object) -> str:
