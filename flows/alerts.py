@@ -6,11 +6,9 @@ import datetime as dt
 import logging
 
 from tasks.compose import alert_mail
-from tasks.delivery import deliver
-from tasks.ledger import Ledger
+from tasks.delivery import send
 from tasks.plan import load_plan
 from tasks.settings import Settings
-from tasks.transport import open_transport
 
 log = logging.getLogger("thidua.alerts")
 
@@ -43,7 +41,7 @@ def alert_coordinators(flow, flow_run, state) -> None:
             run_url(flow_run.id),
             now,
         )
-        outcome = deliver([mail], settings, Ledger(settings.ledger), open_transport(settings), now)
+        outcome = send([mail], settings, now)
         if outcome.failed:
             log.error("Không gửi được thư cảnh báo: %s", "; ".join(outcome.failed))
     except Exception:  # noqa: BLE001 - see docstring

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.text import Text
 
 from tasks.contract import SourceError
-from tasks.inputs import Inputs, load_inputs, parse_instant
+from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, PlanError, load_plan
+from tasks.round import parse_instant
 from tasks.settings import Settings
 
 app = typer.Typer(
@@ -53,10 +54,11 @@ def plan_or_exit(s: Settings) -> Plan:
         raise typer.Exit(1) from None
 
 
-def inputs_or_exit(s: Settings) -> Inputs:
-    plan_or_exit(s)
+def inputs_or_exit(s: Settings, plan: Plan | None = None) -> Inputs:
+    """Plan and source, read once for the whole command (flows it runs reuse them: `preloaded`)."""
+    plan = plan or plan_or_exit(s)
     try:
-        return load_inputs(s)
+        return load_inputs(s, plan)
     except SourceError as exc:
         raise fail(str(exc)) from None
 

@@ -20,6 +20,8 @@ from flows.cli_base import (
     settings,
     warn,
 )
+from tasks.inputs import preloaded
+from tasks.plan import PlanLookupError
 
 
 @app.command()
@@ -34,20 +36,21 @@ def report(
     """Lập dự thảo báo cáo sơ kết / tổng kết của Khu vực (DOCX + phụ lục XLSX)."""
     s = settings()
     plan = plan_or_exit(s)
-    if kind not in {r.kind for r in plan.reports}:
-        raise fail(
-            f"loại báo cáo '{kind}' không có trong kế hoạch (có: {', '.join(r.kind for r in plan.reports)})"
-        )
-    inputs_or_exit(s)
+    try:
+        plan.report(kind)
+    except PlanLookupError as exc:
+        raise fail(str(exc)) from None
+    inputs = inputs_or_exit(s, plan)
     instant = instant_or_exit(at, plan)
     _prefect(s)
     from flows.report import area_report
 
-    state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send=send, return_state=True)
+    with preloaded(inputs):
+        state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send_mail=send, return_state=True)
     if not state.is_completed():
         raise fail(state.message or "lập báo cáo không thành công")
-    result = state.result()
-    out.print(f"Đã ghi {result['docx']} và {result['xlsx']}")
+    docx, xlsx = state.result().files
+    out.print(f"Đã ghi {docx} và {xlsx}")
 
 
 @app.command()
@@ -58,20 +61,19 @@ def tally(
 ):
     """Kiểm phiếu bình xét thi đua (tab Phiếu bầu) và lập biên bản kiểm phiếu."""
     s = settings()
-    plan_or_exit(s)
-    inputs_or_exit(s)
+    inputs = inputs_or_exit(s)
+    plan = inputs.plan
     _prefect(s)
     from flows.conference import conference_tally
-    from tasks.tally import BLOCK_NAMES
 
-    state = conference_tally(day=day, units_present=present, return_state=True)
+    with preloaded(inputs):
+        state = conference_tally(day=day, units_present=present, return_state=True)
     if not state.is_completed():
         raise fail(state.message or "kiểm phiếu không thành công")
-    result = state.result()
+    tallied = state.result()
+    result = tallied.tally.as_json()
     if as_json:
-        sys.stdout.write(
-            json.dumps({k: v for k, v in result.items() if k != "docx"}, ensure_ascii=False, indent=2) + "\n"
-        )
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
     for title, blocks in result["categories"].items():
         table = Table(title=title)
@@ -80,7 +82,7 @@ def tally(
         for block, r in blocks.items():
             for c in r["candidates"]:
                 table.add_row(
-                    BLOCK_NAMES[block],
+                    plan.block_name(block),
                     c["unit_name"],
                     f"{c['votes']}/{c['of']}",
                     "✓" if c["passed"] else "",
@@ -93,4 +95,4 @@ def tally(
         warn(p)
     for t in result["ties"]:
         warn(f"bỏ phiếu lại: {t['category']}, {t['unit_name']} ({t['votes']} phiếu)")
-    out.print(f"Biên bản: {result['docx']}")
+    out.print(f"Biên bản: {tallied.docx}")

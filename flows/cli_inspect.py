@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from flows.actions import describe
 from flows.cli_base import (
     STATE_STYLE,
     app,
@@ -23,38 +24,13 @@ from flows.cli_base import (
     settings,
     warn,
 )
-from tasks.completeness import STATE_LABELS, State, state_counts
+from tasks.completeness import STATE_LABELS, State, state_counts, status_records
 from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, missing_columns
-from tasks.dates import WEEKDAYS, day_off_reason, deadline_words, vn_date_weekday
-from tasks.inputs import assess, status_records
-from tasks.plan import Plan
+from tasks.dates import WEEKDAYS, deadline_words
+from tasks.inputs import assess
+from tasks.plan import PlanLookupError
+from tasks.plan_checks import plan_warnings
 from tasks.schedule import triggers
-
-
-def plan_warnings(plan: Plan) -> list[str]:
-    """Things in a valid plan a coordinator should look at: deadlines on days off or outside
-    the plan year, milestones with no date."""
-    warnings = []
-    dated = [(f"milestones[{m.id}].deadline", m.deadline) for m in plan.milestones]
-    dated += [(f"area_obligations[{o.id}].deadline", o.deadline) for o in plan.area_obligations]
-    for key, day in dated:
-        if day is None:
-            continue
-        if day.year != plan.year:
-            warnings.append(f"{key}: {day:%d/%m/%Y} nằm ngoài năm kế hoạch {plan.year} (gõ nhầm năm?)")
-        reason = day_off_reason(plan, day)
-        if reason:
-            warnings.append(
-                f"{key}: hạn {vn_date_weekday(day)} rơi vào ngày nghỉ ({reason}); hạn giữ nguyên, "
-                "thư nhắc sẽ lưu ý đơn vị"
-            )
-    for m in plan.milestones:
-        if m.units_owe and m.deadline is None:
-            warnings.append(
-                f"milestones[{m.id}].deadline: chưa có hạn, nên chưa có thư nhắc; điền ngày khi có "
-                "hướng dẫn cụ thể"
-            )
-    return warnings
 
 
 @app.command()
@@ -68,7 +44,7 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     )
     for w in plan_warnings(plan):
         warn(f"{s.plan}: {w}")
-    inputs = inputs_or_exit(s)
+    inputs = inputs_or_exit(s, plan)
     data = inputs.data
     out.print(
         f"[green]✓[/] Nguồn {inputs.source} đọc được: {len(data.submissions)} hồ sơ, "
@@ -76,10 +52,10 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
         f"{len(data.indicators)} số liệu"
     )
     for tab in TABS:
-        if tab in inputs.tabs:
-            header = " · ".join(h for h in inputs.tabs[tab] if h.strip()) or "(trống)"
+        if tab in inputs.headers:
+            header = " · ".join(h for h in inputs.headers[tab] if h.strip()) or "(trống)"
             out.print(Text(f"  tab '{tab}': {header}"))
-            absent = missing_columns(inputs.plan, tab, inputs.tabs[tab])
+            absent = missing_columns(inputs.plan, tab, inputs.headers[tab])
             if absent:
                 warn(f"tab '{tab}' thiếu cột: " + " · ".join(absent))
         else:
@@ -100,17 +76,18 @@ def calendar(
     """Mọi việc theo lịch của năm kế hoạch, theo thứ tự thời gian."""
     s = settings()
     plan = plan_or_exit(s)
+    schedule = triggers(plan)
     items = [
         {
             "at": t.at.isoformat(),
-            "milestone": t.milestone,
+            "milestone": t.target,  # the JSON contract keeps its key; it holds the target
             "action": t.action,
             "stage": t.stage,
             "nominal_day": t.nominal_day.isoformat(),
             "shifted": t.shifted,
-            "description": describe_trigger(plan, t),
+            "description": describe(plan, t),
         }
-        for t in triggers(plan)
+        for t in schedule
     ]
     if ics:
         from tasks.ics import deadlines_ics
@@ -123,27 +100,12 @@ def calendar(
     table = Table(title=f"Lịch việc năm {plan.year} ({plan.document_number})")
     for col in ("Thời điểm", "Mốc", "Đợt", "Việc"):
         table.add_column(col, overflow="fold")
-    for t, item in zip(triggers(plan), items, strict=True):
+    for t, item in zip(schedule, items, strict=True):
         when = f"{t.at:%d/%m/%Y %H:%M} ({WEEKDAYS[t.at.weekday()]})"
         if t.shifted:
             when += f"\n[dim]dời từ {t.nominal_day:%d/%m}[/]"
-        table.add_row(when, t.milestone, t.stage, item["description"])
+        table.add_row(when, t.target, t.stage, item["description"])
     out.print(table)
-
-
-def describe_trigger(plan: Plan, t) -> str:
-    if t.action == "report":
-        report = next(r for r in plan.reports if r.kind == t.milestone)
-        return f"Lập dự thảo {report.name} và gửi Trưởng, Phó trưởng Khu vực"
-    if t.action == "obligation":
-        ob = next(o for o in plan.area_obligations if o.id == t.milestone)
-        return f"Nhắc Trưởng, Phó trưởng Khu vực: {ob.name}"
-    m = plan.milestone(t.milestone)
-    if t.action == "overdue":
-        return (
-            f"Thông báo quá hạn {m.name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"
-        )
-    return f"Nhắc đơn vị còn thiếu hồ sơ {m.name} và gửi bản tổng hợp cho đầu mối"
 
 
 @app.command()
@@ -187,8 +149,8 @@ def status(
     if milestone:
         try:
             wanted = [plan.milestone(milestone).id]
-        except KeyError as exc:
-            raise fail(f"--milestone: {exc.args[0]}") from None
+        except PlanLookupError as exc:
+            raise fail(f"--milestone: {exc}") from None
         if not plan.milestone(wanted[0]).units_owe:
             raise fail(f"--milestone: mốc '{wanted[0]}' không do các đơn vị nộp hồ sơ")
     instant = instant_or_exit(at, plan)

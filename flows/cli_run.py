@@ -20,8 +20,17 @@ from flows.cli_base import (
     plan_or_exit,
     settings,
 )
-from tasks.plan import Plan
-from tasks.schedule import triggers, triggers_on_day
+from tasks.inputs import preloaded
+from tasks.plan import Plan, PlanLookupError
+from tasks.round import Action, Round, RoundResult
+from tasks.schedule import Trigger, triggers, triggers_on_day
+
+MAIL_KIND = {
+    Action.REMINDER: "nhắc hạn",
+    Action.OVERDUE: "thông báo quá hạn",
+    Action.OBLIGATION: "nhắc hạn của Khu vực",
+    Action.REPORT: "dự thảo báo cáo",
+}
 
 
 @app.command()
@@ -72,37 +81,36 @@ def _serve(plan: Plan, api_url: str) -> None:
         out.print("Đã dừng. Các lần chạy theo lịch vẫn được giữ trên máy chủ Prefect.")
 
 
-def _print_round(t, result: dict) -> None:
-    when = dt.datetime.fromisoformat(result["at"]).strftime("%d/%m/%Y %H:%M")
-    if not result["ok"]:
-        out.print(f"[red]✗[/] {when} {t.milestone} {t.stage}: {result['error']}", highlight=False)
+def _print_round(t: Trigger, result: RoundResult) -> None:
+    when = result.at.strftime("%d/%m/%Y %H:%M")
+    head = f"{when} {t.target} {t.stage}"
+    if not result.ok:
+        out.print(f"[red]✗[/] {head}: {result.error}", highlight=False)
         return
-    if result.get("docx"):
-        sent = "đã gửi Trưởng, Phó trưởng" if result["sent"] else "không gửi thư mới"
-        out.print(f"[green]✓[/] {when} báo cáo {t.milestone}: {result['docx']} ({sent})", highlight=False)
+    if result.stale:
+        out.print(f"[yellow]–[/] {head}: bỏ qua ({result.stale})", highlight=False)
         return
-    if result.get("stale"):
-        out.print(f"[yellow]–[/] {when} {t.milestone} {t.stage}: bỏ qua ({result['stale']})", highlight=False)
+    units = result.units
+    if result.action == Action.REPORT:
+        sent = "đã gửi Trưởng, Phó trưởng" if units.sent else "không gửi thư mới"
+        out.print(f"[green]✓[/] {when} báo cáo {t.target}: {result.files[0]} ({sent})", highlight=False)
         return
-    if t.action == "obligation":
-        sent = "đã nhắc Trưởng, Phó trưởng Khu vực" if result["sent"] else "đã nhắc trước đó"
-        out.print(f"[green]✓[/] {when} hạn của Khu vực {t.milestone} {t.stage}: {sent}", highlight=False)
+    if result.action == Action.OBLIGATION:
+        sent = "đã nhắc Trưởng, Phó trưởng Khu vực" if units.sent else "đã nhắc trước đó"
+        out.print(f"[green]✓[/] {when} hạn của Khu vực {t.target} {t.stage}: {sent}", highlight=False)
         return
-    sent = len(result["sent"])
-    previews = result.get("previews", 0)
-    extra = (
-        f"chạy thử: {previews} thư sẽ gửi"
-        if previews
-        else (
-            f"{sent} thư cho đơn vị"
-            + (", 1 bản tổng hợp" if result["digest_sent"] else "")
-            + (f", {len(result['skipped'])} đã gửi trước" if result["skipped"] else "")
+    if result.previews:
+        extra = f"chạy thử: {result.previews} thư sẽ gửi"
+    else:
+        extra = (
+            f"{len(units.sent)} thư cho đơn vị"
+            + (", 1 bản tổng hợp" if result.digest_sent else "")
+            + (f", {len(units.already_sent)} đã gửi trước" if units.already_sent else "")
+            + (f", {len(units.in_progress)} đang do lần chạy khác gửi" if units.in_progress else "")
         )
-    )
-    out.print(
-        f"[green]✓[/] {when} {t.milestone} {t.stage}: {result['owing']} đơn vị còn thiếu; {extra}",
-        highlight=False,
-    )
+    if result.recovery.resent:
+        extra += f"; gửi lại {len(result.recovery.resent)} thư của lần chạy bị dừng"
+    out.print(f"[green]✓[/] {head}: {result.owing} đơn vị còn thiếu; {extra}", highlight=False)
 
 
 @app.command()
@@ -119,22 +127,26 @@ def run(
     if milestone or stage:
         if not (milestone and stage):
             raise fail("--milestone và --stage phải đi cùng nhau (ví dụ --milestone so-ket --stage before-3)")
-        from tasks.schedule import Trigger
-
-        todo = [Trigger(instant, plan.milestone(milestone).id, stage, instant.date())]
+        try:
+            rnd = Round.of(plan, milestone, stage, instant)
+        except PlanLookupError as exc:
+            raise fail(f"--milestone/--stage: {exc}") from None
+        todo = [Trigger(instant, rnd.target, rnd.stage, instant.date(), rnd.action)]
     else:
         todo = triggers_on_day(plan, instant)
     if not todo:
         upcoming = [t for t in triggers(plan) if t.at > instant][:3]
         out.print(f"Không có việc nào theo kế hoạch vào ngày {instant:%d/%m/%Y} đến {instant:%H:%M}.")
         for t in upcoming:
-            out.print(f"  Sắp tới: {t.at:%d/%m/%Y %H:%M} {t.milestone} {t.stage}")
+            out.print(f"  Sắp tới: {t.at:%d/%m/%Y %H:%M} {t.target} {t.stage}")
         return
+    inputs = inputs_or_exit(s, plan)
     _prefect(s)
     from flows.replay import run_rounds
 
-    results = run_rounds(todo, dry_run, _print_round, at=instant.isoformat())
-    if not all(r["ok"] for r in results):
+    with preloaded(inputs):
+        results = run_rounds(todo, dry_run, _print_round, at=instant.isoformat())
+    if not all(r.ok for r in results):
         raise typer.Exit(1)
 
 
@@ -145,8 +157,8 @@ def replay(
 ):
     """Chạy lại cả năm kế hoạch theo thứ tự thời gian trên nguồn dữ liệu (bản trình diễn)."""
     s = settings()
-    plan = plan_or_exit(s)
     inputs = inputs_or_exit(s)
+    plan = inputs.plan
     try:
         until_day = dt.date.fromisoformat(until) if until else None
     except ValueError:
@@ -158,22 +170,19 @@ def replay(
     _prefect(s)
     from flows.replay import replay_year
 
-    results = replay_year(plan, until_day, dry_run, _print_round)
+    with preloaded(inputs):
+        results = replay_year(plan, until_day, dry_run, _print_round)
     table = Table(title="Tổng kết lần chạy")
     for col in ("Mốc", "Loại thư", "Số thư mới", "Đã gửi trước", "Lỗi"):
         table.add_column(col)
     totals: Counter = Counter()
     for r in results:
-        kind = "thông báo quá hạn" if r["stage"].startswith("overdue") else "nhắc hạn"
-        if r["stage"] == "compile":
-            kind = "dự thảo báo cáo"
-        elif r["milestone"] not in {m.id for m in plan.milestones}:
-            kind = "nhắc hạn của Khu vực"
-        totals[(r["milestone"], kind, "new")] += len(r.get("sent", []))
-        totals[(r["milestone"], kind, "old")] += len(r.get("skipped", []))
-        totals[(r["milestone"], kind, "err")] += len(r.get("failed", [])) + (not r["ok"])
-        if kind not in ("nhắc hạn của Khu vực", "dự thảo báo cáo"):
-            totals[(r["milestone"], "tổng hợp cho đầu mối", "new")] += int(r.get("digest_sent", False))
+        kind = MAIL_KIND[r.action]
+        totals[(r.target, kind, "new")] += len(r.units.sent)
+        totals[(r.target, kind, "old")] += len(r.units.already_sent)
+        totals[(r.target, kind, "err")] += len(r.failed) + (not r.ok)
+        if r.action in (Action.REMINDER, Action.OVERDUE):
+            totals[(r.target, "tổng hợp cho đầu mối", "new")] += int(r.digest_sent)
     keys = dict.fromkeys((m, k) for m, k, _ in totals)
     for m, k in keys:
         table.add_row(
@@ -185,5 +194,5 @@ def replay(
         f"Dòng bảng tính bị bỏ qua: {sum(f.dropped for f in findings)}; "
         f"ô bị bỏ qua: {sum(not f.dropped for f in findings)} (chi tiết: `thidua check`)."
     )
-    if not all(r["ok"] for r in results):
+    if not all(r.ok for r in results):
         raise typer.Exit(1)

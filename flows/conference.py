@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.milestone import load
+from flows.common import load
 from tasks.minutes import minutes_docx, minutes_markdown
 from tasks.settings import Settings
-from tasks.tally import count
+from tasks.tally import Tally, count
+
+
+@dataclass
+class TallyResult:
+    tally: Tally
+    docx: Path
 
 
 @flow(name="conference-tally", flow_run_name="kiem-phieu-{day}")
-def conference_tally(day: str | None = None, units_present: int | None = None) -> dict:
+def conference_tally(day: str | None = None, units_present: int | None = None) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
     writes the minutes (DOCX) under the data directory and publishes them as an artifact."""
     settings = Settings()
@@ -25,8 +33,9 @@ def conference_tally(day: str | None = None, units_present: int | None = None) -
     path = minutes_docx(
         plan, tally, when, settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{plan.year}.docx"
     )
-    markdown = minutes_markdown(plan, tally, when)
     create_markdown_artifact(
-        key=f"kiem-phieu-{plan.year}", markdown=markdown, description="Biên bản kiểm phiếu"
+        key=f"kiem-phieu-{plan.year}",
+        markdown=minutes_markdown(plan, tally, when),
+        description="Biên bản kiểm phiếu",
     )
-    return {**tally.as_json(), "docx": str(path)}
+    return TallyResult(tally, path)

@@ -8,15 +8,13 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.milestone import RoundFailed, assess_task, load
+from flows.common import assess_task, finish, load, recover_task
 from tasks.compose import report_mail
-from tasks.delivery import deliver
-from tasks.inputs import parse_instant, round_summary
-from tasks.ledger import Ledger
-from tasks.report_files import to_markdown, write_docx, write_xlsx
+from tasks.delivery import send
+from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
+from tasks.round import COMPILE, Round, RoundResult
 from tasks.settings import Settings
-from tasks.transport import open_transport
 
 
 @flow(
@@ -26,29 +24,29 @@ from tasks.transport import open_transport
     on_crashed=[alert_coordinators],
 )
 def area_report(
-    kind: str, at: str | None = None, out_dir: str | None = None, send: bool = True, dry_run: bool = False
-) -> dict:
+    kind: str,
+    at: str | None = None,
+    out_dir: str | None = None,
+    send_mail: bool = True,
+    dry_run: bool = False,
+) -> RoundResult:
     """Compiles the report (`midyear` or `yearend`) as of `at`: DOCX for the Head to sign, XLSX
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts."""
     settings = Settings()
     inputs = load(settings)
-    plan = inputs.plan
-    instant = parse_instant(at, plan)
-    table = assess_task(inputs, instant)
+    rnd = Round.of(inputs.plan, kind, COMPILE, at, dry_run)
+    table = assess_task(inputs, rnd.instant)
     data = compile_report(
-        plan, inputs, table, kind, instant, settings.plan.parent, settings.count_pages_online
+        rnd.plan, inputs, table, rnd.target, rnd.instant, settings.plan.parent, settings.count_pages_online
     )
     folder = Path(out_dir) if out_dir else settings.data_dir / "reports"
-    stem = f"{'bao-cao-so-ket' if kind == 'midyear' else 'bao-cao-tong-ket'}-{plan.year}"
+    stem = report_stem(data)
     docx_path = write_docx(data, folder / f"{stem}.docx")
     xlsx_path = write_xlsx(data, folder / f"{stem}-phu-luc.xlsx")
-    create_markdown_artifact(key=f"{stem}", markdown=to_markdown(data), description=data.report.name)
-    result = round_summary(kind, "compile", instant, kind=kind, docx=str(docx_path), xlsx=str(xlsx_path))
-    if send:
-        mail = report_mail(plan, data, docx_path, xlsx_path, instant)
-        ledger = None if dry_run else Ledger(settings.ledger)
-        outcome = deliver([mail], settings, ledger, open_transport(settings), instant, dry_run)
-        result.update(sent=outcome.sent, failed=outcome.failed, skipped=outcome.skipped)
-        if outcome.failed:
-            raise RoundFailed("; ".join(outcome.failed))
-    return result
+    create_markdown_artifact(key=stem, markdown=to_markdown(data), description=data.report.name)
+    result = RoundResult.of(rnd, files=[docx_path, xlsx_path])
+    if send_mail:
+        mail = report_mail(rnd, data, docx_path, xlsx_path)
+        result.recovery = recover_task(rnd, table, settings, {mail.key})
+        result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
+    return finish(result, "nhật ký của lần chạy")

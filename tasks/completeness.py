@@ -155,3 +155,43 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, needs_dos
         "submitted": [d.kind for d in m.documents if d.kind in mine],
         "last_submitted_at": max((g["last_at"] for g in mine.values()), default=None),
     }
+
+
+def table_for_humans(table: pd.DataFrame) -> list[dict]:
+    """The completeness table with Vietnamese headers, as the Prefect UI and reports show it."""
+    return [
+        {
+            "Đơn vị": r.unit_name,
+            "Mã": r.unit,
+            "Mốc": r.milestone_name,
+            "Tình trạng": STATE_LABELS[State(r.state)],
+            "Quá hạn": "Có" if r.overdue else "",
+            "Còn thiếu": "; ".join(r.missing),
+            "Vấn đề": "; ".join(r.problems),
+        }
+        for r in table.itertuples()
+    ]
+
+
+def status_records(table: pd.DataFrame) -> list[dict]:
+    """The JSON contract of `thidua status --json`."""
+    out = []
+    for r in table.itertuples():
+        out.append(
+            {
+                "unit": r.unit,
+                "unit_name": r.unit_name,
+                "block": r.block,
+                "milestone": r.milestone,
+                "deadline": r.deadline.isoformat() if r.deadline else None,
+                "state": r.state,
+                "overdue": bool(r.overdue),
+                "missing": list(r.missing),
+                "problems": list(r.problems),
+                "submitted": list(r.submitted),
+                "last_submitted_at": r.last_submitted_at.isoformat()
+                if r.last_submitted_at is not None and pd.notna(r.last_submitted_at)
+                else None,
+            }
+        )
+    return out

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tasks.completeness import state_counts
 from tasks.dates import vn_date_weekday, vn_datetime, working_day_note
+from tasks.delivery import Outcome
 from tasks.ics import milestone_ics
 from tasks.ledger import Key
 from tasks.mime import Mail
-from tasks.plan import Plan
+from tasks.plan import Milestone, Plan
+from tasks.reports import ReportData
+from tasks.round import COMPILE, DIGEST, Action, Round, owing
 from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
 
 TEMPLATES = REPO / "templates" / "mail"
-DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_FINDINGS_IN_MAIL = 30  # a sheet full of junk must not become a mail of 10,000 lines
 
 
@@ -49,13 +54,12 @@ def stage_label(stage: str) -> str:
     return f"nhắc trước hạn {days} ngày" if kind == "before" else f"quá hạn {days} ngày"
 
 
-def _doc_label(plan: Plan, milestone: str, kind: str) -> str:
-    doc = plan.milestone(milestone).document(kind)
+def _doc_label(m: Milestone, kind: str) -> str:
+    doc = m.document(kind)
     return f"{kind} (không quá {doc.max_pages} trang A4)" if doc and doc.max_pages else kind
 
 
-def _base_context(plan: Plan, milestone: str, instant: dt.datetime) -> dict:
-    m = plan.milestone(milestone)
+def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
     local = instant.astimezone(plan.tz)
     return {
         "area_name": plan.area_name,
@@ -79,45 +83,38 @@ def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ..
     return tuple((c.name, str(c.email)) for c in plan.active_contacts if c.role in roles)
 
 
-def owing(table: pd.DataFrame, milestone: str, stage: str) -> pd.DataFrame:
-    """Units that still owe something for this milestone: they, and only they, get this round."""
-    rows = table[(table["milestone"] == milestone) & (table["missing"].map(len) > 0)]
-    if stage.startswith("overdue"):
-        rows = rows[rows["overdue"]]
-    return rows
+def _coordinators(plan: Plan) -> tuple[tuple[str, str], ...]:
+    return _contact_addresses(plan, {"head", "deputy"})
 
 
-def unit_mails(
-    plan: Plan, table: pd.DataFrame, milestone: str, stage: str, instant: dt.datetime
-) -> list[Mail]:
+def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
     """One reminder (or overdue notice, copying Head and Deputies) per unit that owes something.
     Recipients come only from the plan, never from the sheet."""
-    kind = "overdue" if stage.startswith("overdue") else "reminder"
-    base = _base_context(plan, milestone, instant)
-    m = plan.milestone(milestone)
-    local_day = instant.astimezone(plan.tz).date()
-    ics = milestone_ics(plan, milestone) if m.deadline else None
+    plan, m = rnd.plan, rnd.milestone
+    kind = "overdue" if rnd.action == Action.OVERDUE else "reminder"
+    base = _base_context(plan, m, rnd.instant)
+    local_day = rnd.local.date()
+    ics = milestone_ics(plan, m.id) if m.deadline else None
     mails = []
-    for row in owing(table, milestone, stage).itertuples():
-        unit = plan.unit(row.unit)
+    for row in owing(table, rnd).itertuples():
+        unit = plan.unit(str(row.unit))
         context = {
             **base,
             "unit_name": unit.name,
-            "missing": [_doc_label(plan, milestone, k) for k in row.missing],
-            "submitted": list(row.submitted),
-            "problems": list(row.problems),
+            "missing": [_doc_label(m, k) for k in row.missing],  # type: ignore[attr-defined]
+            "submitted": list(row.submitted),  # type: ignore[arg-type]
+            "problems": list(row.problems),  # type: ignore[arg-type]
             "days_left": (m.deadline - local_day).days if m.deadline else None,
             "days_late": (local_day - m.deadline).days if m.deadline else 0,
         }
         subject, text, html = render(kind, context)
-        cc = _contact_addresses(plan, {"head", "deputy"}) if kind == "overdue" else ()
-        attachments = ((f"han-{milestone}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
+        attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
         mails.append(
             Mail(
-                key=Key(plan.id, milestone, unit.code, stage),
+                key=rnd.key(unit.code),
                 kind=kind,
                 to=((unit.name, str(unit.email)),),
-                cc=cc,
+                cc=_coordinators(plan) if kind == "overdue" else (),
                 reply_to=_contact_addresses(plan, {"head"}),
                 subject=subject,
                 text=text,
@@ -129,58 +126,53 @@ def unit_mails(
 
 
 def digest_mail(
-    plan: Plan,
-    table: pd.DataFrame,
-    milestone: str,
-    stage: str,
-    instant: dt.datetime,
-    outcome: dict,
-    findings: list,
+    rnd: Round, table: pd.DataFrame, reminded: list[str], earlier: list[str], units: Outcome, findings: list
 ) -> Mail:
-    """The coordinators' digest after a round: who was reminded, who is complete, what failed."""
-    rows = table[table["milestone"] == milestone]
+    """The coordinators' digest after a round: who was reminded (confirmed deliveries only, this
+    run's and earlier runs'), who is complete, what failed."""
+    plan = rnd.plan
+    rows = rnd.rows(table)
     counts = state_counts(rows)
-    names = {u.code: u.name for u in plan.units}
-    reminded = [
-        {"unit_name": r.unit_name, "missing": list(r.missing)}
-        for r in rows.itertuples()
-        if r.unit in set(outcome.get("sent", []))
-    ]
+    names = plan.unit_names
+    by_unit = {r.unit: r for r in rows.itertuples()}
     context = {
-        **_base_context(plan, milestone, instant),
-        "kind": "overdue" if stage.startswith("overdue") else "reminder",
-        "stage_label": stage_label(stage),
+        **_base_context(plan, rnd.milestone, rnd.instant),
+        "kind": "overdue" if rnd.action == Action.OVERDUE else "reminder",
+        "stage_label": stage_label(rnd.stage),
         "counts": counts,
         "unit_count": len(rows),
         "complete_count": counts["on_time"] + counts["late"],
-        "reminded": reminded,
-        "skipped": [names[c] for c in outcome.get("skipped", [])],
-        "failed": outcome.get("failed", []),
-        "partial": outcome.get("partial", []),
+        "reminded": [
+            {"unit_name": names[c], "missing": list(by_unit[c].missing) if c in by_unit else []}  # type: ignore[attr-defined]
+            for c in reminded
+        ],
+        "skipped": [names[c] for c in earlier],
+        "failed": units.failed,
+        "partial": units.partial,
         "complete": [r.unit_name for r in rows.itertuples() if not r.missing],
-        "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
+        "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],  # type: ignore[attr-defined]
         "findings": findings[:MAX_FINDINGS_IN_MAIL],
         "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
     }
     subject, text, html = render("digest", context)
-    to = _contact_addresses(plan, {"head", "deputy"})
-    return Mail(Key(plan.id, milestone, DIGEST, stage), "digest", to, (), (), subject, text, html)
+    return Mail(
+        key=rnd.key(DIGEST), kind="digest", to=_coordinators(plan), subject=subject, text=text, html=html
+    )
 
 
-def obligation_mail(
-    plan: Plan, obligation_id: str, stage: str, instant: dt.datetime, table: pd.DataFrame | None
-) -> Mail:
+def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
     """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
     of the milestone the obligation compiles."""
-    ob = next(o for o in plan.area_obligations if o.id == obligation_id)
+    plan = rnd.plan
+    ob = plan.obligation(rnd.target)
     deadline = obligation_deadline(plan, ob)
-    local_day = instant.astimezone(plan.tz).date()
+    assert deadline is not None  # only dated obligations are scheduled
     context = {
-        **_base_context(plan, ob.about or plan.milestones[0].id, instant),
+        **_base_context(plan, rnd.milestone, rnd.instant),
         "obligation_name": ob.name,
         "deadline": vn_date_weekday(deadline),
         "last_working_day": working_day_note(plan, deadline),
-        "days_left": (deadline - local_day).days,
+        "days_left": (deadline - rnd.local.date()).days,
         "estimated": plan.milestone(ob.after_milestone).name if ob.after_milestone else None,
         "about_name": plan.milestone(ob.about).name if ob.about else "",
         "counts": None,
@@ -191,8 +183,14 @@ def obligation_mail(
         context["counts"] = state_counts(rows)
         context["owing"] = [r.unit_name for r in rows.itertuples() if r.missing]
     subject, text, html = render("obligation", context)
-    to = _contact_addresses(plan, {"head", "deputy"})
-    return Mail(Key(plan.id, obligation_id, "area", stage), "obligation", to, (), (), subject, text, html)
+    return Mail(
+        key=Key(plan.id, ob.id, "area", rnd.stage),
+        kind="obligation",
+        to=_coordinators(plan),
+        subject=subject,
+        text=text,
+        html=html,
+    )
 
 
 def alert_mail(
@@ -218,20 +216,26 @@ def alert_mail(
         "as_of": vn_datetime(instant.astimezone(plan.tz)),
     }
     subject, text, html = render("alert", context)
-    to = _contact_addresses(plan, {"head", "deputy"})
-    key = Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run")
-    return Mail(key, "alert", to, (), (), subject, text, html)
+    return Mail(
+        key=Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run"),
+        kind="alert",
+        to=_coordinators(plan),
+        subject=subject,
+        text=text,
+        html=html,
+    )
 
 
-def report_mail(plan: Plan, data, docx_path, xlsx_path, instant: dt.datetime) -> Mail:
+def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) -> Mail:
     """The compiled draft, as attachments, to the active Head and Deputy contacts."""
-    ob = next(o for o in plan.area_obligations if o.id == data.report.obligation)
+    plan = rnd.plan
+    deadline = obligation_deadline(plan, plan.obligation(data.report.obligation))
     flagged = [f"{c['name']}: {c['dossier']}" for c in data.flag_candidates if c["dossier"] != "Đủ"]
     context = {
-        **_base_context(plan, data.report.milestone, instant),
+        **_base_context(plan, rnd.milestone, rnd.instant),
         "report_name": data.report.name,
         "year": plan.year,
-        "deadline": vn_date_weekday(obligation_deadline(plan, ob)),
+        "deadline": vn_date_weekday(deadline) if deadline else "(chưa ấn định)",
         "docx_name": docx_path.name,
         "xlsx_name": xlsx_path.name,
         "blocks": data.discipline_blocks,
@@ -239,26 +243,15 @@ def report_mail(plan: Plan, data, docx_path, xlsx_path, instant: dt.datetime) ->
     }
     subject, text, html = render("report", context)
     attachments = (
-        (
-            docx_path.name,
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            docx_path.read_bytes(),
-        ),
-        (
-            xlsx_path.name,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            xlsx_path.read_bytes(),
-        ),
+        (docx_path.name, DOCX_TYPE, docx_path.read_bytes()),
+        (xlsx_path.name, XLSX_TYPE, xlsx_path.read_bytes()),
     )
-    to = _contact_addresses(plan, {"head", "deputy"})
     return Mail(
-        Key(plan.id, data.report.kind, "report", "compile"),
-        "report",
-        to,
-        (),
-        (),
-        subject,
-        text,
-        html,
-        attachments,
+        key=Key(plan.id, data.report.kind, "report", COMPILE),
+        kind="report",
+        to=_coordinators(plan),
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=attachments,
     )

@@ -1,84 +1,204 @@
-"""Exactly-once delivery of a round: claim in the ledger, hand to the transport, confirm."""
+"""Exactly-once delivery: build every message, then claim, send and confirm them one by one.
+
+The claim rules (docs/reliability.md):
+- every message is built and its addresses checked before anything is claimed;
+- a message is claimed just before it is handed to the transport and confirmed as soon as the
+  transport accepted it, so a run that dies leaves at most the one message in flight claimed;
+- a live run renews its claims (heartbeat); a claim whose lease lapsed is a dead run's, and the
+  next run sends it again with the same Message-ID (at most one duplicate: the one in flight);
+- only a confirmed delivery counts as sent; a claim held by another live run is "in progress".
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from tasks.ledger import Ledger
+from tasks.addresses import InvalidAddress
+from tasks.ledger import Busy, Claim, Key, Ledger, Orphan
 from tasks.mime import Mail, Outgoing, build, message_id
 from tasks.settings import Settings
-from tasks.transport import Transport, TransportError
+from tasks.transport import Result, Transport, TransportError, open_transport
 
 SENDER_NAME = "Văn phòng Khu vực thi đua (thidua)"
 
 
 @dataclass
 class Outcome:
-    """What happened to each message of a round, by recipient key (unit code or 'digest')."""
+    """What happened to each message, by recipient key (unit code, 'digest', …)."""
 
-    sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # sent by an earlier run, or in progress
-    failed: list[str] = field(default_factory=list)  # "recipient: reason"
+    sent: list[str] = field(default_factory=list)  # confirmed by this run
+    already_sent: list[str] = field(default_factory=list)  # confirmed by an earlier run
+    in_progress: list[str] = field(default_factory=list)  # claimed by another run that is alive
+    failed: list[str] = field(default_factory=list)  # "recipient: reason"; a later run retries
     partial: list[str] = field(default_factory=list)  # accepted, but some addresses refused
     previews: list[Outgoing] = field(default_factory=list)  # dry run: rendered, not sent
     where: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed, "partial": self.partial}
+
+@dataclass
+class Recovery:
+    """What a round did with the messages of runs that died before confirming them."""
+
+    resent: list[str] = field(default_factory=list)  # "target stage recipient"
+    abandoned: list[str] = field(default_factory=list)  # "target stage recipient: why"
+    failed: list[str] = field(default_factory=list)
 
 
-def deliver(
+class RoundTimeout(RuntimeError):
+    """The round's sending outlived THIDUA_ROUND_DEADLINE."""
+
+
+def _label(key: Key) -> str:
+    return f"{key.milestone} {key.stage} {key.recipient}"
+
+
+def send(
     mails: list[Mail],
     settings: Settings,
-    ledger: Ledger | None,
-    transport: Transport,
     instant: dt.datetime,
+    *,
     dry_run: bool = False,
+    ledger: Ledger | None = None,
+    transport: Transport | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
+    """Mail through the ledger and the transport (built from settings unless given), or, in a
+    dry run, a preview that touches neither."""
     outcome = Outcome()
     sender = str(settings.mail_from)
     redirect = str(settings.mail_redirect) if settings.mail_redirect else None
     date = format_datetime(instant)
-
-    def outgoing(mail: Mail, msg_id: str) -> Outgoing:
-        return build(mail, sender, SENDER_NAME, msg_id, redirect, date)
-
-    if dry_run or ledger is None:
-        outcome.previews = [outgoing(m, message_id(m.key, sender)) for m in mails]
-        return outcome
-
-    batch = []
+    ready: list[Outgoing] = []
     for mail in mails:
-        claim = ledger.claim(
-            mail.key, message_id(mail.key, sender), mail.kind, mail.subject, ", ".join(mail.recipients)
-        )
-        if claim is None:
-            outcome.skipped.append(mail.key.recipient)
-        else:
-            batch.append(outgoing(mail, claim.message_id))
-    if not batch:
+        try:
+            ready.append(build(mail, sender, SENDER_NAME, message_id(mail.key, sender), redirect, date))
+        except InvalidAddress as exc:
+            outcome.failed.append(f"{mail.key.recipient}: {exc}")
+    if dry_run:
+        outcome.previews = ready
         return outcome
-    try:
-        for done, result in enumerate(transport.send_batch(batch), start=1):
-            key = result.outgoing.mail.key
-            if result.accepted:
-                ledger.mark_sent(key, result.error or None)
-                outcome.sent.append(key.recipient)
-                if result.error:  # resending would duplicate it for those who got it
-                    outcome.partial.append(f"{key.recipient}: {result.error}")
-                outcome.where[key.recipient] = result.where
-            else:
-                ledger.mark_failed(key, result.error)
-                outcome.failed.append(f"{key.recipient}: {result.error}")
-            if on_progress:
-                on_progress(done, len(batch))
-    except TransportError as exc:
-        for out in batch:
-            if out.mail.key.recipient not in outcome.sent:
-                ledger.mark_failed(out.mail.key, str(exc))
-                outcome.failed.append(f"{out.mail.key.recipient}: {exc}")
+    if not ready:
+        return outcome
+    ledger = ledger or Ledger(settings.ledger)
+    deadline = time.monotonic() + settings.round_deadline
+    with ledger.heartbeat():
+        _deliver(ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress)
     return outcome
+
+
+def _deliver(
+    ready: list[Outgoing],
+    ledger: Ledger,
+    transport: Transport,
+    outcome: Outcome,
+    deadline: float,
+    on_progress: Callable[[int, int], None] | None,
+    name: Callable[[Key], str] = lambda key: key.recipient,
+) -> None:
+    """Claim, send, confirm one message at a time; `outcome` lists each under `name(key)`."""
+    in_flight: list[Outgoing] = []  # handed to the transport, no answer yet (at most one)
+    handled: set[Key] = set()
+
+    def claimed() -> Iterator[Outgoing]:
+        for out in ready:
+            if time.monotonic() > deadline:
+                return
+            claim = ledger.claim(
+                out.key,
+                out.message_id,
+                out.kind,
+                out.subject,
+                ", ".join(out.envelope_to),
+                out.envelope_to,
+                out.data,
+            )
+            if isinstance(claim, Claim):
+                in_flight.append(out)
+                yield out
+            else:
+                handled.add(out.key)
+                (outcome.already_sent if claim == Busy.SENT else outcome.in_progress).append(name(out.key))
+
+    stopped = ""
+    try:
+        for done, result in enumerate(transport.send_batch(claimed()), start=1):
+            in_flight.remove(result.outgoing)
+            handled.add(result.outgoing.key)
+            _record(ledger, result, outcome, name(result.outgoing.key))
+            if result.fatal:
+                stopped = result.error
+            if on_progress:
+                on_progress(done, len(ready))
+    except TransportError as exc:
+        stopped = str(exc)
+    except Exception as exc:
+        # a bug or an unexpected fault: the message in hand is released to the next run
+        for out in in_flight:
+            ledger.mark_failed(out.key, f"{type(exc).__name__}: {exc}")
+        raise
+    if not stopped and time.monotonic() > deadline:
+        stopped = "hết thời gian gửi của đợt (THIDUA_ROUND_DEADLINE); lần chạy sau gửi tiếp"
+    for out in in_flight:  # the transport stopped without answering for it
+        ledger.mark_failed(out.key, stopped or "không rõ kết quả")
+        outcome.failed.append(f"{name(out.key)}: {stopped or 'không rõ kết quả'}")
+        handled.add(out.key)
+    for out in ready:  # never claimed: the transport gave up, or the round ran out of time
+        if out.key not in handled:
+            outcome.failed.append(f"{name(out.key)}: chưa gửi ({stopped})")
+
+
+def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str) -> None:
+    key = result.outgoing.key
+    if result.accepted:
+        ledger.mark_sent(key, result.error or None)
+        outcome.sent.append(who)
+        if result.error:  # resending would duplicate it for those who got it
+            outcome.partial.append(f"{who}: {result.error}")
+        outcome.where[who] = result.where
+    else:
+        ledger.mark_failed(key, result.error)
+        outcome.failed.append(f"{who}: {result.error}")
+
+
+def recover(
+    settings: Settings,
+    plan_id: str,
+    why_not_due: Callable[[Orphan], str | None],
+    *,
+    skip: Callable[[Key], bool] = lambda key: False,
+    ledger: Ledger | None = None,
+    transport: Transport | None = None,
+) -> Recovery:
+    """At the start of a round: the messages that runs which died had claimed but never
+    confirmed are sent now, as stored, if still due (`why_not_due` gives None), else recorded as
+    abandoned with the reason. `skip`: keys the round itself is about to send."""
+    recovery = Recovery()
+    ledger = ledger or Ledger(settings.ledger)
+    due: list[Outgoing] = []
+    for orphan in ledger.orphans(plan_id):
+        if skip(orphan.key):
+            continue
+        reason = why_not_due(orphan) or ("thư không được lưu lại" if not orphan.data else None)
+        if reason:
+            ledger.abandon(orphan.key, reason)
+            recovery.abandoned.append(f"{_label(orphan.key)}: {reason}")
+        else:
+            assert orphan.data is not None
+            due.append(
+                Outgoing(
+                    orphan.key, orphan.kind, orphan.subject, orphan.message_id, orphan.envelope, orphan.data
+                )
+            )
+    if not due:
+        return recovery
+    outcome = Outcome()
+    deadline = time.monotonic() + settings.round_deadline
+    with ledger.heartbeat():
+        _deliver(due, ledger, transport or open_transport(settings), outcome, deadline, None, _label)
+    recovery.resent = outcome.sent
+    recovery.failed = outcome.failed
+    return recovery

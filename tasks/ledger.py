@@ -1,21 +1,29 @@
-"""The send ledger: exactly one message per (plan, milestone, recipient, stage).
+"""The send ledger: exactly one message per (plan, target, recipient, stage).
 
-A row is claimed before the message is handed to the transport and marked sent once the server
-(or the outbox) accepted it. A rerun skips sent rows; a claimed-but-unconfirmed row is retried with
-the same deterministic Message-ID, so a mail client folds the rare duplicate.
+A row is claimed just before its message is handed to the transport and confirmed ("sent") once
+the server (or the outbox) accepted it. The claim holds a lease that the live run renews (a
+heartbeat); a claim whose lease lapsed belongs to a run that died, and the next run takes it over
+and resends the stored message with the same Message-ID, so a mail client folds the rare
+duplicate. A sent row is never sent again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -23,8 +31,10 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     insert,
+    inspect,
     make_url,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -36,30 +46,35 @@ deliveries = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("plan", String(100), nullable=False),
-    Column("milestone", String(50), nullable=False),
+    Column("milestone", String(50), nullable=False),  # milestone, obligation or report: the target
     Column("recipient", String(50), nullable=False),  # unit code, or "digest"
     Column("stage", String(50), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("message_id", String(300), nullable=False),
     Column("subject", Text, nullable=False, default=""),
     Column("to_addrs", Text, nullable=False, default=""),
-    Column("status", String(10), nullable=False),  # claimed | sent | failed
+    Column("status", String(10), nullable=False),  # claimed | sent | failed | abandoned
     Column("claim_token", String(40), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),  # renewed by the live run
     Column("sent_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, default=1),
     Column("error", Text),
+    Column("envelope", Text),  # SMTP envelope recipients, comma-separated
+    Column("data", LargeBinary),  # the message as handed to the transport: a dead run's is resent
     UniqueConstraint("plan", "milestone", "recipient", "stage", name="one_message_per_stage"),
 )
+# columns added after the first release: an older ledger gets them on open
+_ADDED_COLUMNS = {"envelope": "TEXT", "data": "BLOB"}
 
-# A claim younger than this belongs to a run that may still be sending it: leave it alone.
-CLAIM_LEASE = dt.timedelta(minutes=15)
+# A claim not renewed for this long belongs to a run that died. The live run renews its claims
+# every quarter of it, so a slow server never makes a live claim look abandoned.
+CLAIM_LEASE = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
 class Key:
     plan: str
-    milestone: str
+    milestone: str  # the round's target: a milestone, an area obligation or a report kind
     recipient: str
     stage: str
 
@@ -69,6 +84,26 @@ class Claim:
     key: Key
     message_id: str
     retry: bool  # an earlier claim was never confirmed: this is a resend with the same id
+
+
+class Busy(StrEnum):
+    """Why a claim was refused: sent already, or held by another live run."""
+
+    SENT = "sent"
+    HELD = "held"
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """An unconfirmed claim of a run that died (its lease lapsed), with the stored message."""
+
+    key: Key
+    kind: str
+    subject: str
+    message_id: str
+    envelope: list[str]
+    data: bytes | None
+    claim_token: str
 
 
 def _now() -> dt.datetime:
@@ -90,6 +125,10 @@ class Ledger:
         with self.engine.begin() as conn:
             # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
             conn.execute(CreateTable(deliveries, if_not_exists=True))
+            present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+            for name, sql_type in _ADDED_COLUMNS.items():
+                if name not in present:
+                    conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {sql_type}"))
         self.token = uuid.uuid4().hex  # identifies this run's claims
 
     def _where(self, key: Key):
@@ -101,9 +140,12 @@ class Ledger:
             & (t.stage == key.stage)
         )
 
-    def claim(self, key: Key, message_id: str, kind: str, subject: str, to: str) -> Claim | None:
-        """Claim the right to send; None when it was sent already or another run holds it."""
+    def claim(
+        self, key: Key, message_id: str, kind: str, subject: str, to: str, envelope=(), data: bytes = b""
+    ) -> Claim | Busy:
+        """Claim the right to send, storing the message; Busy.SENT or Busy.HELD when refused."""
         now = _now()
+        stored: dict[str, Any] = {"envelope": ", ".join(envelope), "data": data or None}
         with self.engine.begin() as conn:
             try:
                 conn.execute(
@@ -120,6 +162,7 @@ class Ledger:
                         claim_token=self.token,
                         claimed_at=now,
                         attempts=1,
+                        **stored,
                     )
                 )
                 return Claim(key, message_id, retry=False)
@@ -128,10 +171,10 @@ class Ledger:
         with self.engine.begin() as conn:
             row = conn.execute(select(deliveries).where(self._where(key))).one()
             if row.status == "sent":
-                return None
+                return Busy.SENT
             mine = row.claim_token == self.token
             if not mine and row.status == "claimed" and now - _aware(row.claimed_at) < self.lease:
-                return None
+                return Busy.HELD
             # take over an abandoned or failed claim, atomically against a concurrent run
             taken = conn.execute(
                 update(deliveries)
@@ -144,24 +187,103 @@ class Ledger:
                     claimed_at=now,
                     attempts=row.attempts + 1,
                     error=None,
+                    **stored,
                 )
             ).rowcount
         if not taken:
-            return None
+            return Busy.HELD
         return Claim(key, row.message_id, retry=row.status == "claimed")
 
     def mark_sent(self, key: Key, note: str | None = None) -> None:
         """`note`: what the server said about recipients it refused while accepting the others."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(deliveries).where(self._where(key)).values(status="sent", sent_at=_now(), error=note)
+                update(deliveries)
+                .where(self._where(key))
+                .values(status="sent", sent_at=_now(), error=note, data=None)
             )
 
     def mark_failed(self, key: Key, error: str) -> None:
+        """Not delivered (or not known to be): any later run may take it and send it again."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries).where(self._where(key)).values(status="failed", error=error[:2000])
             )
+
+    def abandon(self, key: Key, reason: str) -> None:
+        """A dead run's message that is no longer due: recorded, never sent."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(self._where(key))
+                .where(deliveries.c.status == "claimed")
+                .values(status="abandoned", error=reason[:2000], data=None)
+            )
+
+    def renew(self) -> None:
+        """The heartbeat: this run is alive, its claims keep their lease."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.claim_token == self.token)
+                .where(deliveries.c.status == "claimed")
+                .values(claimed_at=_now())
+            )
+
+    @contextlib.contextmanager
+    def heartbeat(self) -> Iterator[None]:
+        """Renew this run's claims every quarter lease while the block runs."""
+        stop = threading.Event()
+        interval = max(self.lease.total_seconds() / 4, 0.05)
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                with contextlib.suppress(Exception):  # a missed beat only shortens the lease
+                    self.renew()
+
+        thread = threading.Thread(target=beat, name="thidua-ledger-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def orphans(self, plan: str) -> list[Orphan]:
+        """Unconfirmed claims of runs that died: claimed, lease lapsed, not this run's."""
+        cutoff = _now() - self.lease
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries)
+                .where(deliveries.c.plan == plan)
+                .where(deliveries.c.status == "claimed")
+                .where(deliveries.c.claim_token != self.token)
+            ).all()
+        return [
+            Orphan(
+                Key(r.plan, r.milestone, r.recipient, r.stage),
+                r.kind,
+                r.subject,
+                r.message_id,
+                [a for a in (r.envelope or "").split(", ") if a],
+                r.data,
+                r.claim_token,
+            )
+            for r in rows
+            if _aware(r.claimed_at) <= cutoff
+        ]
+
+    def confirmed(self, plan: str, milestone: str, stage: str) -> list[str]:
+        """Recipients whose message of this round is confirmed sent, by any run."""
+        t = deliveries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.recipient)
+                .where((t.plan == plan) & (t.milestone == milestone) & (t.stage == stage))
+                .where(t.status == "sent")
+                .order_by(t.sent_at, t.id)
+            ).all()
+        return [r.recipient for r in rows]
 
     def rows(self) -> list[dict]:
         with self.engine.connect() as conn:

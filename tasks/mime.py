@@ -13,19 +13,20 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate
 
+from tasks.addresses import smtp_address
 from tasks.ledger import Key
 from tasks.text import one_line
 
 Address = tuple[str, str]  # (display name, e-mail address)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mail:
     key: Key
-    kind: str  # reminder | overdue | digest
+    kind: str  # reminder | overdue | digest | obligation | report | alert
     to: tuple[Address, ...]
-    cc: tuple[Address, ...]
-    reply_to: tuple[Address, ...]
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
     subject: str
     text: str
     html: str
@@ -52,12 +53,18 @@ WIRE = compat32.clone(linesep="\r\n")
 
 
 def _addresses(values: tuple[Address, ...]) -> str:
-    return ", ".join(formataddr((one_line(name), one_line(addr)), charset="utf-8") for name, addr in values)
+    return ", ".join(
+        formataddr((one_line(name), smtp_address(one_line(addr))), charset="utf-8") for name, addr in values
+    )
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    mail: Mail
+    """A message ready for the transport: what the ledger stores and a dead run's successor resends."""
+
+    key: Key
+    kind: str
+    subject: str
     message_id: str
     envelope_to: list[str]
     data: bytes  # what goes after SMTP DATA, byte for byte
@@ -67,7 +74,8 @@ def build(
     mail: Mail, sender: str, sender_name: str, msg_id: str, redirect: str | None, date: str | None = None
 ) -> Outgoing:
     """Standard-library MIME with a real text/plain alternative (yagmail's own is HTML).
-    `date` is the instant of the round, so a replayed year carries the dates it would have had."""
+    `date` is the instant of the round, so a replayed year carries the dates it would have had.
+    Raises InvalidAddress for an address no SMTP server would take: before any claim."""
     body = MIMEMultipart("alternative")
     body.attach(MIMEText(mail.text, "plain", "utf-8"))
     body.attach(MIMEText(mail.html, "html", "utf-8"))
@@ -86,16 +94,16 @@ def build(
         msg = body
     msg["From"] = _addresses(((sender_name, sender),))
     if redirect:
-        msg["To"] = formataddr(("thidua (chuyển hướng)", one_line(redirect)))
+        msg["To"] = formataddr(("thidua (chuyển hướng)", smtp_address(one_line(redirect))))
         msg["X-Thidua-Original-To"] = _addresses(mail.to)
         if mail.cc:
             msg["X-Thidua-Original-Cc"] = _addresses(mail.cc)
-        envelope = [one_line(redirect)]
+        envelope = [smtp_address(one_line(redirect))]
     else:
         msg["To"] = _addresses(mail.to)
         if mail.cc:
             msg["Cc"] = _addresses(mail.cc)
-        envelope = [one_line(a) for a in mail.recipients]
+        envelope = [smtp_address(one_line(a)) for a in mail.recipients]
     if mail.reply_to:
         msg["Reply-To"] = _addresses(mail.reply_to)
     msg["Subject"] = Header(one_line(mail.subject), "utf-8")
@@ -105,4 +113,7 @@ def build(
         one_line(p) for p in (mail.key.plan, mail.key.milestone, mail.key.recipient, mail.key.stage)
     )
     msg["Auto-Submitted"] = "auto-generated"
-    return Outgoing(mail, msg_id, envelope, msg.as_bytes(policy=WIRE))
+    # boundaries from the Message-ID, not random: the same message is the same bytes every time
+    for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_thidua_{hashlib.sha1(f'{msg_id}/{i}'.encode()).hexdigest()[:24]}")
+    return Outgoing(mail.key, mail.kind, one_line(mail.subject), msg_id, envelope, msg.as_bytes(policy=WIRE))

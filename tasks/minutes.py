@@ -6,8 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 from tasks.documents import header_context, render_docx
+from tasks.markdown import md, md_row
 from tasks.plan import Plan
-from tasks.tally import BLOCK_NAMES, Tally
+from tasks.tally import Tally
 
 
 def threshold_words(plan: Plan) -> str:
@@ -20,7 +21,7 @@ def threshold_words(plan: Plan) -> str:
     return f"{rule} {of}"
 
 
-def rows(tally: Tally) -> list[dict]:
+def rows(plan: Plan, tally: Tally) -> list[dict]:
     out = []
     for r in tally.results:
         for c in r.candidates:
@@ -35,7 +36,7 @@ def rows(tally: Tally) -> list[dict]:
             out.append(
                 {
                     "category": r.category,
-                    "block": BLOCK_NAMES[r.block],
+                    "block": plan.block_name(r.block),
                     "name": c["unit_name"],
                     "votes": f"{c['votes']}/{c['of']} phiếu",
                     "outcome": outcome,
@@ -60,10 +61,10 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
         **header_context(plan, day),
         "threshold_words": threshold_words(plan),
         "categories": categories(plan, tally),
-        "rows": rows(tally),
+        "rows": rows(plan, tally),
         "invalid": tally.invalid_ballots,
         "problems": tally.problems,
-        "ties": [{**t, "block": BLOCK_NAMES[t["block"]], "name": t["unit_name"]} for t in tally.ties],
+        "ties": [{**t, "block": plan.block_name(t["block"]), "name": t["unit_name"]} for t in tally.ties],
     }
     return render_docx("bien-ban-kiem-phieu.docx", context, out)
 
@@ -71,21 +72,24 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
 def minutes_markdown(plan: Plan, tally: Tally, day: dt.date) -> str:
     lines = [f"# Biên bản kiểm phiếu năm {day.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
     for c in categories(plan, tally):
-        lines.append(f"- {c['title']}: {c['cast']} phiếu, {c['valid']} hợp lệ, {c['invalid']} không hợp lệ")
+        lines.append(
+            f"- {md(c['title'])}: {c['cast']} phiếu, {c['valid']} hợp lệ, {c['invalid']} không hợp lệ"
+        )
     lines += ["", "| Danh hiệu | Khối | Ứng viên | Số phiếu | Kết quả |", "|---|---|---|---|---|"]
     lines += [
-        f"| {r['category']} | {r['block']} | {r['name']} | {r['votes']} | {r['outcome']} |"
-        for r in rows(tally)
+        md_row(r["category"], r["block"], r["name"], r["votes"], r["outcome"]) for r in rows(plan, tally)
     ]
     if tally.problems:
-        lines += ["", "## Cần kiểm tra", ""] + [f"- {p}" for p in tally.problems]
+        lines += ["", "## Cần kiểm tra", ""] + [f"- {md(p)}" for p in tally.problems]
     if tally.invalid_ballots:
         lines += ["", "## Phiếu không hợp lệ", ""]
-        lines += [f"- Phiếu số {b['number']} ({b['category']}): {b['reason']}" for b in tally.invalid_ballots]
+        lines += [
+            f"- Phiếu số {md(b['number'])} ({md(b['category'])}): {md(b['reason'])}"
+            for b in tally.invalid_ballots
+        ]
     if tally.ties:
         lines += ["", "## Đề nghị bỏ phiếu lại", ""]
-        lines += [
-            f"- {t['category']}, {BLOCK_NAMES[t['block']]}: {t['unit_name']} ({t['votes']} phiếu)"
-            for t in tally.ties
-        ]
+        for t in tally.ties:
+            block = plan.block_name(t["block"])
+            lines.append(f"- {md(t['category'])}, {md(block)}: {md(t['unit_name'])} ({t['votes']} phiếu)")
     return "\n".join(lines) + "\n"

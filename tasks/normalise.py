@@ -53,7 +53,7 @@ class UnitDirectory:
     """Resolves how the sheet names a unit (code, official name, usual abbreviations) to its code."""
 
     def __init__(self, plan: Plan):
-        self._by_key = {match_key(s): u.code for u in plan.units for s in u.spellings()}
+        self._by_key = {match_key(s): u.code for u in plan.units for s in plan.spellings(u)}
 
     def resolve(self, text: str) -> str | None:
         return self._by_key.get(match_key(text))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 
 from tasks.text import match_key
+
+
+class PlanLookupError(KeyError):
+    """A code or id that the plan does not define; the message names what the plan has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class PlanError(Exception):
@@ -92,21 +100,27 @@ class Contact(Strict):
     active: bool = True
 
 
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ALL_BLOCKS = "all"  # an award quota over every block
+
+
+class Block(Strict):
+    """A group of units assessed together (quotas are per block)."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    member: bool = True  # False: bodies units may nominate, not member units
+    spellings: list[str] = []  # other ways the sheet names a member unit; {province} is filled in
+    nominee_prefix: str | None = None  # a nominee whose name starts so belongs to this block
+
+
 class Unit(Strict):
     code: str = Field(pattern=r"^[A-Z0-9-]+$")
     name: str
-    block: Literal["so-tu-phap", "cuc-thads"]
+    block: str
     province: str
     email: EmailStr
     aliases: list[str] = []
-
-    def spellings(self) -> list[str]:
-        """Every way the sheet may name this unit: code, official name, usual abbreviations."""
-        short = {
-            "so-tu-phap": [f"Sở Tư pháp {self.province}", f"STP {self.province}"],
-            "cuc-thads": [f"Cục THADS tỉnh {self.province}", f"Cục THADS {self.province}"],
-        }[self.block]
-        return [self.code, self.name, *short, *self.aliases]
 
 
 class Report(Strict):
@@ -156,6 +170,8 @@ class Leadership(Strict):
 
 
 class Plan(Strict):
+    """The year's plan. Lookups by code or id raise PlanLookupError naming what the plan has."""
+
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     year: int = Field(ge=2000, le=2100)
     title: str
@@ -174,6 +190,7 @@ class Plan(Strict):
     indicators: list[Indicator] = []  # how the Số liệu tab's indicators add up; unlisted: sum
     contacts: list[Contact]
     leadership: Leadership
+    blocks: list[Block]
     awards: list[Award] = []
     voting: Voting = Voting()
     units: list[Unit]
@@ -191,10 +208,73 @@ class Plan(Strict):
             if key in (match_key(m.id), match_key(m.name)):
                 return m
         known = ", ".join(m.id for m in self.milestones)
-        raise KeyError(f"không có mốc '{ident}' trong kế hoạch (có: {known})")
+        raise PlanLookupError(f"không có mốc '{ident}' trong kế hoạch (có: {known})")
 
     def unit(self, code: str) -> Unit:
-        return next(u for u in self.units if u.code == code)
+        unit = self._units_by_code.get(code)
+        if unit is None:
+            raise PlanLookupError(f"không có đơn vị mã '{code}' trong kế hoạch")
+        return unit
+
+    @cached_property
+    def _units_by_code(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+    @cached_property
+    def unit_names(self) -> dict[str, str]:
+        """Unit code -> official name."""
+        return {u.code: u.name for u in self.units}
+
+    def unit_named(self, name: str) -> Unit | None:
+        """The member unit with exactly this official name, if any."""
+        return next((u for u in self.units if u.name == name), None)
+
+    def spellings(self, unit: Unit) -> list[str]:
+        """Every way the sheet may name a unit: code, official name, the block's usual
+        abbreviations, and the unit's own aliases."""
+        short = [s.format(province=unit.province) for s in self.block(unit.block).spellings]
+        return [unit.code, unit.name, *short, *unit.aliases]
+
+    def block(self, ident: str) -> Block:
+        for b in self.blocks:
+            if b.id == ident:
+                return b
+        known = ", ".join(b.id for b in self.blocks)
+        raise PlanLookupError(f"không có khối '{ident}' trong kế hoạch (có: {known})")
+
+    def block_name(self, ident: str) -> str:
+        return "Chung" if ident == ALL_BLOCKS else self.block(ident).name
+
+    @property
+    def member_blocks(self) -> list[Block]:
+        return [b for b in self.blocks if b.member]
+
+    def obligation(self, ident: str) -> AreaObligation:
+        for ob in self.area_obligations:
+            if ob.id == ident:
+                return ob
+        known = ", ".join(o.id for o in self.area_obligations) or "(không có)"
+        raise PlanLookupError(f"không có hạn của Khu vực '{ident}' trong kế hoạch (có: {known})")
+
+    def report(self, kind: str) -> Report:
+        for r in self.reports:
+            if r.kind == kind:
+                return r
+        known = ", ".join(r.kind for r in self.reports) or "(không có)"
+        raise PlanLookupError(f"loại báo cáo '{kind}' không có trong kế hoạch (có: {known})")
+
+    def title_named(self, name: str) -> Title | None:
+        return next((t for t in self.titles if match_key(t.name) == match_key(name)), None)
+
+    @property
+    def flag_award(self) -> Award | None:
+        """The award decided by quotas per block (the sector flag)."""
+        return next((a for a in self.awards if a.quotas and not a.among), None)
+
+    @property
+    def award_among_flag(self) -> Award | None:
+        """The award chosen among another award's winners (the Government flag)."""
+        return next((a for a in self.awards if a.among), None)
 
     @property
     def active_contacts(self) -> list[Contact]:
@@ -232,6 +312,15 @@ class Plan(Strict):
         for unit in [lead.head_unit, *lead.deputy_units]:
             if unit not in codes:
                 problems.append(f"leadership: '{unit}' is not a member unit's code")
+        blocks = {b.id for b in self.blocks}
+        for i, u in enumerate(self.units):
+            if u.block not in {b.id for b in self.member_blocks}:
+                known = ", ".join(b.id for b in self.member_blocks)
+                problems.append(f"units[{i}].block: '{u.block}' is not a member block ({known})")
+        for i, award in enumerate(self.awards):
+            for block in award.quotas:
+                if block not in blocks | {ALL_BLOCKS}:
+                    problems.append(f"awards[{i}].quotas: '{block}' is not a block id (nor '{ALL_BLOCKS}')")
         ids = {m.id for m in self.milestones}
         for i, ob in enumerate(self.area_obligations):
             for key in ("after_milestone", "about"):

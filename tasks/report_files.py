@@ -9,8 +9,9 @@ import pandas as pd
 
 from tasks.dates import vn_datetime
 from tasks.documents import DOCX_TEMPLATES, header_context
+from tasks.markdown import md, md_row
+from tasks.plan import ALL_BLOCKS
 from tasks.reports import ReportData
-from tasks.tally import BLOCK_NAMES
 
 STATE_COLUMNS = [
     ("on_time", "Đúng hạn", "#2e7d32"),
@@ -45,8 +46,8 @@ def timeliness_chart(data: ReportData) -> bytes:
 
 def _context(data: ReportData) -> dict:
     plan, local = data.plan, data.instant.astimezone(data.plan.tz)
-    flag = next((a for a in plan.awards if a.quotas and not a.among), None)
-    gov = next((a for a in plan.awards if a.among), None)
+    flag, gov = plan.flag_award, plan.award_among_flag
+    first, second = (b.id for b in plan.member_blocks[:2])  # the template has two block columns
     return {
         **header_context(plan, local.date()),
         "report_name": data.report.name,
@@ -59,8 +60,8 @@ def _context(data: ReportData) -> dict:
         "indicators": [
             {
                 "indicator": i["indicator"],
-                "stp": i["so-tu-phap"],
-                "thads": i["cuc-thads"],
+                "stp": i[first],
+                "thads": i[second],
                 "total": i["total"],
             }
             for i in data.indicator_blocks
@@ -69,9 +70,9 @@ def _context(data: ReportData) -> dict:
         "ranking": data.ranking,
         "registrations": data.registrations,
         "flag_candidates": data.flag_candidates,
-        "flag_quotas": ", ".join(f"{BLOCK_NAMES[b]} {q}" for b, q in flag.quotas.items()) if flag else "",
+        "flag_quotas": ", ".join(f"{plan.block_name(b)} {q}" for b, q in flag.quotas.items()) if flag else "",
         "gov_candidates": data.gov_candidates,
-        "gov_quota": gov.quotas.get("all", 0) if gov else 0,
+        "gov_quota": gov.quotas.get(ALL_BLOCKS, 0) if gov else 0,
         "models": data.models,
         "notes": data.notes,
         "assess_number": "V" if data.yearend else "III",
@@ -147,10 +148,17 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
     return out
 
 
+def report_stem(data: ReportData) -> str:
+    """The report's file name without extension, e.g. bao-cao-so-ket-2021."""
+    kind = "bao-cao-so-ket" if data.report.kind == "midyear" else "bao-cao-tong-ket"
+    return f"{kind}-{data.plan.year}"
+
+
 def to_markdown(data: ReportData) -> str:
     c = _context(data)
+    plan = data.plan
     lines = [
-        f"# {data.report.name} {data.plan.year} (dự thảo)",
+        f"# {md(data.report.name)} {plan.year} (dự thảo)",
         "",
         f"Tổng hợp đến {c['as_of']}; hạn gửi của đơn vị: trước ngày {data.deadline}.",
         "",
@@ -158,31 +166,35 @@ def to_markdown(data: ReportData) -> str:
         "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {b['block']} | {b['total']} | {b['on_time']} | {b['late']} | {b['incomplete']} | {b['missing']} |"
+        md_row(b["block"], b["total"], b["on_time"], b["late"], b["incomplete"], b["missing"])
         for b in data.discipline_blocks
     ]
     if data.page_problems:
-        lines += ["", "**Vượt số trang:**", ""] + [f"- {p}" for p in data.page_problems]
+        lines += ["", "**Vượt số trang:**", ""] + [f"- {md(p)}" for p in data.page_problems]
+    block_ids = [b.id for b in plan.member_blocks]
     lines += [
         "",
         "## Chỉ tiêu",
         "",
-        "| Chỉ tiêu | Khối Sở Tư pháp | Khối Cục THADS | Toàn Khu vực |",
-        "|---|---|---|---|",
+        md_row("Chỉ tiêu", *(f"Khối {plan.block_name(b)}" for b in block_ids), "Toàn Khu vực"),
+        "|---" * (len(block_ids) + 2) + "|",
     ]
-    lines += [f"| {i['indicator']} | {i['stp']} | {i['thads']} | {i['total']} |" for i in c["indicators"]]
+    lines += [md_row(i["indicator"], *(i[b] for b in block_ids), i["total"]) for i in data.indicator_blocks]
     if data.yearend:
+        flag, gov = plan.flag_award, plan.award_among_flag
         lines += [
             "",
-            "## Đề nghị Cờ thi đua ngành Tư pháp",
+            f"## Đề nghị {md(flag.title if flag else '')}",
             "",
             "| Khối | Tập thể | Điểm | Hồ sơ | Kết quả |",
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {x['block']} | {x['name']} | {x['score']} | {x['dossier']} | {x['outcome']} |"
+            md_row(x["block"], x["name"], x["score"], x["dossier"], x["outcome"])
             for x in data.flag_candidates
         ]
-        lines += ["", "## Đề nghị Cờ thi đua của Chính phủ", ""]
-        lines += [f"- {x['name']} ({x['score']} điểm): {x['outcome']}" for x in data.gov_candidates]
+        lines += ["", f"## Đề nghị {md(gov.title if gov else '')}", ""]
+        lines += [
+            f"- {md(x['name'])} ({md(x['score'])} điểm): {md(x['outcome'])}" for x in data.gov_candidates
+        ]
     return "\n".join(lines) + "\n"

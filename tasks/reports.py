@@ -15,11 +15,9 @@ from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.dates import vn_date, vn_date_weekday
 from tasks.inputs import Inputs
 from tasks.pages import count_pages
-from tasks.plan import Plan, Report, Requirement
-from tasks.tally import BLOCK_NAMES, candidates
+from tasks.plan import ALL_BLOCKS, Plan, Report, Requirement
+from tasks.tally import Candidate, candidates
 from tasks.text import match_key
-
-BLOCKS = ["so-tu-phap", "cuc-thads"]
 
 
 @dataclass
@@ -47,15 +45,15 @@ class ReportData:
 
 def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     blocks = []
-    for block in BLOCKS:
-        mine = rows[rows["block"] == block]
-        blocks.append({"block": BLOCK_NAMES[block], "total": len(mine), **state_counts(mine)})
+    for block in plan.member_blocks:
+        mine = rows[rows["block"] == block.id]
+        blocks.append({"block": block.name, "total": len(mine), **state_counts(mine)})
     units = []
     for r in rows.itertuples():
         last = r.last_submitted_at
         units.append(
             {
-                "block": BLOCK_NAMES[r.block],
+                "block": plan.block_name(r.block),
                 "unit": r.unit_name,
                 "state": STATE_LABELS[State(r.state)],
                 "date": vn_date(last.date()) if last is not None and pd.notna(last) else "",
@@ -70,8 +68,7 @@ def _indicators(plan: Plan, indicators: pd.DataFrame, milestone: str) -> tuple[l
     if mine.empty:
         return [], pd.DataFrame()
     block = {u.code: u.block for u in plan.units}
-    names = {u.code: u.name for u in plan.units}
-    mine = mine.assign(block=mine["unit"].map(block), unit_name=mine["unit"].map(names))
+    mine = mine.assign(block=mine["unit"].map(block), unit_name=mine["unit"].map(plan.unit_names))
     # a unit that sent the same indicator twice: the latest row counts
     mine = mine.sort_values("row").drop_duplicates(["unit", "indicator"], keep="last")
     how = {match_key(i.name): i.aggregate for i in plan.indicators}
@@ -85,7 +82,7 @@ def _indicators(plan: Plan, indicators: pd.DataFrame, milestone: str) -> tuple[l
         out.append(
             {
                 "indicator": label,
-                **{b: _num(by_block.get(b, 0)) for b in BLOCKS},
+                **{b.id: _num(by_block.get(b.id, 0)) for b in plan.member_blocks},
                 "total": _num(values["value"].agg(agg)),
             }
         )
@@ -93,7 +90,7 @@ def _indicators(plan: Plan, indicators: pd.DataFrame, milestone: str) -> tuple[l
         index=["block", "unit_name"], columns="indicator", values="value", aggfunc="last"
     )
     per_unit = per_unit[order].reset_index()
-    per_unit["block"] = per_unit["block"].map(BLOCK_NAMES)
+    per_unit["block"] = per_unit["block"].map(plan.block_name)
     return out, per_unit
 
 
@@ -111,7 +108,7 @@ def _page_problems(
     subs = inputs.data.submissions
     subs = subs[(subs["milestone"] == milestone) & (subs["submitted_at"] <= instant)]
     latest = subs.sort_values(["submitted_at", "row"]).drop_duplicates(["unit", "kind"], keep="last")
-    names = {u.code: u.name for u in plan.units}
+    names = plan.unit_names
     problems = []
     for r in latest.itertuples():
         doc = m.document(r.kind)
@@ -132,7 +129,7 @@ def _page_problems(
 def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> list[dict]:
     subs = inputs.data.submissions
     subs = subs[(subs["milestone"] == milestone) & (subs["submitted_at"] <= instant)]
-    names = {u.code: u.name for u in plan.units}
+    names = plan.unit_names
     out = []
     for r in subs.itertuples():
         note = (r.note or "").strip()
@@ -141,41 +138,48 @@ def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> 
     return out
 
 
-def _yearend(plan: Plan, inputs: Inputs, table: pd.DataFrame, data: ReportData) -> None:
-    names = {u.code: u.name for u in plan.units}
-    blocks = {u.code: u.block for u in plan.units}
-    scores = inputs.data.scores.drop_duplicates("unit", keep="last")
-    score_of = dict(zip(scores["unit"], scores["score"], strict=True))
-    for block in BLOCKS:
-        mine = sorted(((score_of[c], c) for c in score_of if blocks[c] == block), reverse=True)
-        data.ranking += [
-            {"block": BLOCK_NAMES[block], "rank": i, "unit": names[c], "score": _num(s)}
+def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict]:
+    """Self-scores ranked within each member block."""
+    out = []
+    for block in plan.member_blocks:
+        mine = sorted(((s, c) for c, s in score_of.items() if plan.unit(c).block == block.id), reverse=True)
+        out += [
+            {"block": block.name, "rank": i, "unit": plan.unit_names[c], "score": _num(s)}
             for i, (s, c) in enumerate(mine, start=1)
         ]
-    regs = inputs.data.registrations
+    return out
+
+
+def _registrations(plan: Plan, regs: pd.DataFrame) -> list[dict]:
+    """How many registrations each title received."""
+    out = []
     for title in plan.titles:
         n = int((regs["title"].map(match_key) == match_key(title.name)).sum()) if not regs.empty else 0
-        data.registrations.append({"title": title.name, "registered": n})
+        out.append({"title": title.name, "registered": n})
+    return out
 
-    m = plan.milestone(data.report.milestone)
-    dossier_kinds = {d.kind for d in m.documents if d.requirement == Requirement.DOSSIER}
-    rows = table[table["milestone"] == m.id].set_index("unit")
-    nominees = candidates(plan, regs)
-    flag = next((a for a in plan.awards if a.quotas and not a.among), None)
-    gov = next((a for a in plan.awards if a.among), None)
-    proposed: list[dict] = []
-    if flag:
-        for block, quota in flag.quotas.items():
-            pool = [c for c in nominees[flag.title] if c.block == block]
-            pool.sort(key=lambda c: -score_of.get(_code(plan, c.name) or "", 0))
-            taken = 0
-            for c in pool:
-                missing = sorted(k for k in rows.loc[c.proposed_by, "missing"] if k in dossier_kinds)
-                code = _code(plan, c.name)
-                within = not missing and taken < quota
-                taken += within
-                entry = {
-                    "block": BLOCK_NAMES[block],
+
+def _flag_candidates(
+    plan: Plan, nominees: dict[str, list[Candidate]], rows: pd.DataFrame, dossier_kinds: set[str], score_of
+) -> list[dict]:
+    """Per block, the flag's nominees by self-score; within the quota only with a full dossier
+    (an incomplete one does not take a place: the next moves up)."""
+    flag = plan.flag_award
+    if flag is None:
+        return []
+    out = []
+    for block, quota in flag.quotas.items():
+        pool = [c for c in nominees[flag.title] if c.block == block]
+        pool.sort(key=lambda c: -score_of.get(_code(plan, c.name) or "", 0))
+        taken = 0
+        for c in pool:
+            missing = sorted(k for k in rows.loc[c.proposed_by, "missing"] if k in dossier_kinds)
+            code = _code(plan, c.name)
+            within = not missing and taken < quota
+            taken += within
+            out.append(
+                {
+                    "block": plan.block_name(block),
                     "name": c.name,
                     "score": _num(score_of[code]) if code in score_of else "",
                     "dossier": "Đủ" if not missing else "THIẾU: " + "; ".join(missing),
@@ -183,26 +187,33 @@ def _yearend(plan: Plan, inputs: Inputs, table: pd.DataFrame, data: ReportData) 
                     "quota": quota,
                     "code": code,
                 }
-                data.flag_candidates.append(entry)
-                if within:
-                    proposed.append(entry)
-    if gov:
-        quota = gov.quotas.get("all", 0)
-        ranked = sorted((p for p in proposed if p["code"] in score_of), key=lambda p: -score_of[p["code"]])
-        data.gov_candidates = [
-            {**p, "outcome": "Đề xuất" if i < quota else "Ngoài chỉ tiêu"} for i, p in enumerate(ranked)
-        ]
-    model_title = next(
-        (t.name for t in plan.titles if match_key(t.name) == match_key("Điển hình tiên tiến")), None
-    )
-    if model_title:
-        data.models = [
-            {"name": c.name, "proposed_by": names[c.proposed_by]} for c in nominees.get(model_title, [])
-        ]
+            )
+    return out
+
+
+def _gov_candidates(plan: Plan, flag_candidates: list[dict], score_of: dict[str, float]) -> list[dict]:
+    """The award chosen among the flag's proposed candidates, best self-scores first."""
+    gov = plan.award_among_flag
+    if gov is None:
+        return []
+    quota = gov.quotas.get(ALL_BLOCKS, 0)
+    proposed = [p for p in flag_candidates if p["outcome"] == "Đề xuất" and p["code"] in score_of]
+    ranked = sorted(proposed, key=lambda p: -score_of[p["code"]])
+    return [{**p, "outcome": "Đề xuất" if i < quota else "Ngoài chỉ tiêu"} for i, p in enumerate(ranked)]
+
+
+def _models(plan: Plan, nominees: dict[str, list[Candidate]]) -> list[dict]:
+    title = plan.title_named("Điển hình tiên tiến")
+    if title is None:
+        return []
+    return [
+        {"name": c.name, "proposed_by": plan.unit_names[c.proposed_by]} for c in nominees.get(title.name, [])
+    ]
 
 
 def _code(plan: Plan, name: str) -> str | None:
-    return next((u.code for u in plan.units if u.name == name), None)
+    unit = plan.unit_named(name)
+    return unit.code if unit else None
 
 
 def compile_report(
@@ -214,7 +225,7 @@ def compile_report(
     base_dir: Path | None = None,
     online: bool = False,
 ) -> ReportData:
-    report = next(r for r in plan.reports if r.kind == kind)
+    report = plan.report(kind)
     m = plan.milestone(report.milestone)
     rows = table[table["milestone"] == m.id]
     blocks, units = _discipline(plan, rows)
@@ -232,5 +243,16 @@ def compile_report(
         notes=_notes(plan, inputs, m.id, instant),
     )
     if kind == "yearend":
-        _yearend(plan, inputs, table, data)
+        scores = inputs.data.scores.drop_duplicates("unit", keep="last")
+        score_of = dict(zip(scores["unit"], scores["score"], strict=True))
+        regs = inputs.data.registrations
+        nominees = candidates(plan, regs)
+        dossier_kinds = {d.kind for d in m.documents if d.requirement == Requirement.DOSSIER}
+        data.ranking = _ranking(plan, score_of)
+        data.registrations = _registrations(plan, regs)
+        data.flag_candidates = _flag_candidates(
+            plan, nominees, rows.set_index("unit"), dossier_kinds, score_of
+        )
+        data.gov_candidates = _gov_candidates(plan, data.flag_candidates, score_of)
+        data.models = _models(plan, nominees)
     return data

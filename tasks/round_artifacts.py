@@ -9,84 +9,84 @@ import pandas as pd
 from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.compose import stage_label
 from tasks.dates import deadline_words, vn_date_weekday, vn_datetime
+from tasks.inputs import Inputs
+from tasks.markdown import md, md_row
+from tasks.plan import Plan
+from tasks.round import Round, RoundResult
 from tasks.schedule import triggers
 
 
-def _cell(text: object) -> str:
-    """Sheet text inside a Markdown table: inert (no table breaks, no HTML)."""
-    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def round_markdown(
-    inputs,
-    table: pd.DataFrame,
-    milestone: str,
-    stage: str,
-    instant: dt.datetime,
-    units,
-    digest,
-    dry_run: bool,
-) -> str:
-    plan = inputs.plan
-    m = plan.milestone(milestone)
-    rows = table[table["milestone"] == milestone]
-    names = {u.code: u.name for u in plan.units}
+def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: RoundResult) -> str:
+    """The round as coordinators read it in the Prefect UI: counts, who got mail (confirmed
+    deliveries only), who is still being sent to by another run, failures, problems, findings."""
+    plan, m = rnd.plan, rnd.milestone
+    rows = rnd.rows(table)
+    names = plan.unit_names
+    units, digest = result.units, result.digest
     lines = [
-        f"# {m.name}: đợt {stage_label(stage)}",
+        f"# {md(m.name)}: đợt {stage_label(rnd.stage)}",
         "",
-        f"Thời điểm: {vn_datetime(instant.astimezone(plan.tz))} · {deadline_words(m.deadline)} · "
-        f"nguồn: {inputs.source}" + (" · **CHẠY THỬ: không gửi thư**" if dry_run else ""),
+        f"Thời điểm: {vn_datetime(rnd.local)} · {deadline_words(m.deadline)} · "
+        f"nguồn: {md(inputs.source)}" + (" · **CHẠY THỬ: không gửi thư**" if rnd.dry_run else ""),
         "",
         "| Tình trạng | Số đơn vị |",
         "|---|---|",
     ]
     counts = state_counts(rows)
-    lines += [f"| {STATE_LABELS[s]} | {counts[s.value]} |" for s in State]
-    lines += ["", "## Đã gửi thư" if not dry_run else "## Sẽ gửi thư (chạy thử)", ""]
-    recipients = [p.mail.key.recipient for p in units.previews] if dry_run else units.sent
+    lines += [md_row(STATE_LABELS[s], counts[s.value]) for s in State]
+    lines += ["", "## Đã gửi thư" if not rnd.dry_run else "## Sẽ gửi thư (chạy thử)", ""]
+    recipients = [p.key.recipient for p in units.previews] if rnd.dry_run else units.sent
     by_unit = rows.set_index("unit")
     if recipients:
         lines += ["| Đơn vị | Còn thiếu |", "|---|---|"]
-        lines += [
-            f"| {_cell(names[c])} | {_cell('; '.join(by_unit.loc[c, 'missing']))} |" for c in recipients
-        ]
+        lines += [md_row(names[c], "; ".join(by_unit.loc[c, "missing"])) for c in recipients]
     else:
         lines.append("Không có thư mới.")
-    if units.skipped:
-        lines += ["", "Không gửi lại (đã gửi trước đó): " + ", ".join(names[c] for c in units.skipped)]
-    failures = units.failed + digest.failed
+    if units.already_sent:
+        lines += [
+            "",
+            "Không gửi lại (đã gửi trước đó): " + md(", ".join(names[c] for c in units.already_sent)),
+        ]
+    if units.in_progress:
+        lines += ["", "Đang gửi bởi lần chạy khác: " + md(", ".join(names[c] for c in units.in_progress))]
+    recovery = result.recovery
+    if recovery.resent:
+        lines += ["", "## Gửi lại thư của lần chạy bị dừng", ""] + [f"- {md(r)}" for r in recovery.resent]
+    if recovery.abandoned:
+        lines += ["", "## Thư của lần chạy bị dừng, không còn cần gửi", ""]
+        lines += [f"- {md(r)}" for r in recovery.abandoned]
+    failures = units.failed + digest.failed + recovery.failed
     if failures:
-        lines += ["", "## Gửi không thành công", ""] + [f"- {_cell(f)}" for f in failures]
+        lines += ["", "## Gửi không thành công", ""] + [f"- {md(f)}" for f in failures]
     if units.partial:
-        lines += ["", "## Đã gửi, một số địa chỉ từ chối nhận", ""] + [f"- {_cell(f)}" for f in units.partial]
+        lines += ["", "## Đã gửi, một số địa chỉ từ chối nhận", ""] + [f"- {md(f)}" for f in units.partial]
     complete = [r.unit_name for r in rows.itertuples() if not r.missing]
-    lines += ["", f"## Đã đủ hồ sơ ({len(complete)})", "", ", ".join(complete) or "(chưa có)"]
-    problems = [f"- {_cell(r.unit_name)}: {_cell(p)}" for r in rows.itertuples() for p in r.problems]
+    lines += ["", f"## Đã đủ hồ sơ ({len(complete)})", "", md(", ".join(complete)) or "(chưa có)"]
+    problems = [f"- {md(r.unit_name)}: {md(p)}" for r in rows.itertuples() for p in r.problems]
     if problems:
         lines += ["", "## Vấn đề trong hồ sơ", "", *problems]
     findings = inputs.data.findings
     if findings:
         lines += ["", "## Dòng bảng tính không đọc được", "", "| Tab | Dòng | Lý do |", "|---|---|---|"]
-        lines += [f"| {_cell(f.tab)} | {f.row} | {_cell(f.reason)} |" for f in findings[:200]]
+        lines += [md_row(f.tab, f.row, f.reason) for f in findings[:200]]
         if len(findings) > 200:
             lines.append(f"\n… và {len(findings) - 200} dòng khác (xem `thidua check`).")
     return "\n".join(lines) + "\n"
 
 
-def skipped_markdown(plan, milestone: str, stage: str, instant: dt.datetime, reason: str) -> str:
-    m = plan.milestone(milestone)
+def skipped_markdown(rnd: Round, reason: str) -> str:
     return (
-        f"# {m.name}: đợt {stage_label(stage)} — KHÔNG GỬI\n\n"
-        f"Lần chạy lúc {vn_datetime(instant.astimezone(plan.tz))} bị trễ so với lịch: {reason}. "
+        f"# {md(rnd.milestone.name)}: đợt {stage_label(rnd.stage)} — KHÔNG GỬI\n\n"
+        f"Lần chạy lúc {vn_datetime(rnd.local)} bị trễ so với lịch: {md(reason)}. "
         "Không có thư nào được gửi.\n"
     )
 
 
-def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
+def year_overview(plan: Plan, table: pd.DataFrame, instant: dt.datetime) -> str:
     """The latest state of every milestone of the year, and what comes next."""
     local = instant.astimezone(plan.tz)
     lines = [
-        f"# {plan.area_short_name}: tổng quan năm {plan.year}",
+        f"# {md(plan.area_short_name)}: tổng quan năm {plan.year}",
         "",
         f"Cập nhật lúc {vn_datetime(local)}.",
         "",
@@ -100,11 +100,18 @@ def year_overview(plan, table: pd.DataFrame, instant: dt.datetime) -> str:
         c = state_counts(rows)
         deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định hạn"
         lines.append(
-            f"| {m.name} | {deadline} | {c['on_time']} | {c['late']} | {c['incomplete']} | {c['missing']} | "
-            f"{int(rows['overdue'].sum())} |"
+            md_row(
+                m.name,
+                deadline,
+                c["on_time"],
+                c["late"],
+                c["incomplete"],
+                c["missing"],
+                int(rows["overdue"].sum()),
+            )
         )
     upcoming = [t for t in triggers(plan) if t.at > local][:5]
     if upcoming:
         lines += ["", "## Sắp tới", ""]
-        lines += [f"- {vn_datetime(t.at)}: {t.milestone} {t.stage}" for t in upcoming]
+        lines += [f"- {vn_datetime(t.at)}: {md(t.target)} {md(t.stage)}" for t in upcoming]
     return "\n".join(lines) + "\n"

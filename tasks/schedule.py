@@ -12,19 +12,14 @@ from tasks.plan import Plan
 @dataclass(frozen=True, order=True)
 class Trigger:
     """One dated action: a reminder round (`before-N`) or an overdue round (`overdue-N`) of a
-    milestone, each followed by the coordinators' digest; or (action `obligation`) a reminder to
-    the coordinators of something the area itself owes the Ministry (then `milestone` is the
-    obligation's id)."""
+    milestone, each followed by the coordinators' digest; a reminder to the coordinators of
+    something the area itself owes the Ministry (`obligation`); or a report's compilation."""
 
     at: dt.datetime
-    milestone: str
+    target: str  # the milestone id, the area obligation's id, or the report kind
     stage: str
     nominal_day: dt.date  # the day the rule gives, before the working-day shift
-    action: str = "reminder"  # reminder | overdue | obligation | report (milestone = report kind)
-
-    @property
-    def kind(self) -> str:
-        return self.action
+    action: str = "reminder"  # reminder | overdue | obligation | report (tasks.round.Action)
 
     @property
     def shifted(self) -> bool:
@@ -74,7 +69,7 @@ def triggers(plan: Plan) -> list[Trigger]:
         if deadline:
             out += _rounds(plan, ob.id, deadline, ("obligation",))
     for report in plan.reports:
-        mine = [t for t in out if t.milestone == report.milestone]
+        mine = [t for t in out if t.target == report.milestone]
         if mine:
             nominal = max(t.at for t in mine).date() + dt.timedelta(days=1)
             day = shift_to_working_day(plan, nominal, +1)
@@ -83,13 +78,13 @@ def triggers(plan: Plan) -> list[Trigger]:
     return sorted(out)
 
 
-def stale_reason(plan: Plan, milestone: str, stage: str, now: dt.datetime) -> str | None:
+def stale_reason(plan: Plan, target: str, stage: str, now: dt.datetime) -> str | None:
     """Why a round that runs late (after a restart, a queue) should not act any more, or None.
 
     A round is stale once the next round of the same milestone is due, and a "before" round once
     the deadline has passed: a unit must not get "3 days left" after the "1 day left" mail.
     """
-    mine = sorted(t for t in triggers(plan) if t.milestone == milestone)
+    mine = sorted(t for t in triggers(plan) if t.target == target)
     current = next((t for t in mine if t.stage == stage), None)
     if current is None:
         return None
@@ -97,7 +92,7 @@ def stale_reason(plan: Plan, milestone: str, stage: str, now: dt.datetime) -> st
     if later:
         newer = later[-1]
         return f"đợt {newer.stage} lúc {vn_datetime(newer.at)} đã đến hạn, đợt {stage} không còn ý nghĩa"
-    deadline = _deadline_of(plan, milestone)
+    deadline = _deadline_of(plan, target)
     if stage.startswith("before") and deadline and now >= plan.due_instant(deadline):
         return f"hạn {vn_date_weekday(deadline)} đã qua, không gửi thư nhắc trước hạn"
     return None
@@ -106,9 +101,8 @@ def stale_reason(plan: Plan, milestone: str, stage: str, now: dt.datetime) -> st
 def _deadline_of(plan: Plan, ident: str) -> dt.date | None:
     if any(r.kind == ident for r in plan.reports):
         return None  # a report drafted late is still worth having
-    for ob in plan.area_obligations:
-        if ob.id == ident:
-            return obligation_deadline(plan, ob)
+    if any(ob.id == ident for ob in plan.area_obligations):
+        return obligation_deadline(plan, plan.obligation(ident))
     return plan.milestone(ident).deadline
 
 

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
-    smtp_timeout: float = 30.0
+    smtp_timeout: float = 30.0  # one read from the server
+    smtp_deadline: float = 60.0  # the whole greeting + login, or one message: a trickling server
+    round_deadline: float = 1800.0  # one round's sending; then it gives up, fails and alerts
     smtp_ca_file: Path | None = None  # a private CA that signed the server's certificate
 
     def source_spec(self, plan_spreadsheet: str | None) -> str:

@@ -12,24 +12,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tasks.normalise import UnitDirectory
-from tasks.plan import Plan
+from tasks.plan import ALL_BLOCKS, Award, Plan
 from tasks.text import clean, match_key
 
 YES = {"x", "có", "đồng ý", "1", "✓", "v", "true", "yes", "đ"}
 NO = {"", "không", "0", "false", "no", "-"}
-ALL = "all"
-BLOCK_NAMES = {
-    "so-tu-phap": "Sở Tư pháp",
-    "cuc-thads": "Cục Thi hành án dân sự",
-    "chi-cuc-thads": "Chi cục Thi hành án dân sự",
-    ALL: "Chung",
-}
 
 
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    block: str  # so-tu-phap | cuc-thads | chi-cuc-thads | all
+    block: str  # a block id of the plan, or ALL_BLOCKS (a person, for advanced models)
     proposed_by: str  # unit code
 
 
@@ -81,10 +74,8 @@ def candidates(plan: Plan, registrations: pd.DataFrame) -> dict[str, list[Candid
         elif code := units.resolve(nominee):
             unit = plan.unit(code)
             cand = Candidate(unit.name, unit.block, r.unit)
-        elif match_key(nominee).startswith(match_key("Chi cục")):
-            cand = Candidate(nominee, "chi-cuc-thads", r.unit)
         else:
-            cand = Candidate(nominee, ALL, r.unit)  # a person, for advanced models
+            cand = Candidate(nominee, _nominee_block(plan, nominee), r.unit)
         if cand not in out[r.title]:
             out[r.title].append(cand)
     for award in plan.awards:
@@ -102,29 +93,37 @@ def _approval(text: str) -> bool | None:
     return False if key in {match_key(n) for n in NO} else None
 
 
-def count(
-    plan: Plan, ballots: pd.DataFrame, registrations: pd.DataFrame, units_present: int | None = None
-) -> Tally:
-    nominees = candidates(plan, registrations)
+@dataclass
+class Ballots:
+    """The Phiếu bầu tab read against the nominations: per title, ballot number -> approved names;
+    invalid ballots with their reason (a ballot is invalid for that title only)."""
+
+    approvals: dict[str, dict[str, set[str]]]
+    invalid: list[dict] = field(default_factory=list)  # number, category, reason
+    bad: dict[str, set[str]] = field(default_factory=dict)  # title -> invalid ballot numbers
+
+    def reject(self, number: str, category: str, reason: str) -> None:
+        if number not in self.bad.setdefault(category, set()):
+            self.invalid.append({"number": number, "category": category, "reason": reason})
+            self.bad[category].add(number)
+
+    def valid(self, title: str) -> list[str]:
+        return [b for b in self.approvals[title] if b not in self.bad.get(title, set())]
+
+
+def read_ballots(plan: Plan, ballots: pd.DataFrame, nominees: dict[str, list[Candidate]]) -> Ballots:
+    """Each row is one candidate on one ballot: unknown titles, candidates not proposed,
+    unreadable marks and a candidate written twice make the ballot invalid for that title."""
     units = UnitDirectory(plan)
     titles = {match_key(a.title): a for a in plan.awards}
-    invalid: list[dict] = []
-    # ballot -> category -> set of approved candidate names; plus ballots seen per category
-    approvals: dict[str, dict[str, set[str]]] = {a.title: {} for a in plan.awards}
-    bad: dict[str, set[str]] = {a.title: set() for a in plan.awards}
-
-    def reject(number: str, category: str, reason: str) -> None:
-        if number not in bad[category]:
-            invalid.append({"number": number, "category": category, "reason": reason})
-            bad[category].add(number)
-
+    read = Ballots({a.title: {} for a in plan.awards}, bad={a.title: set() for a in plan.awards})
     seen_rows: set[tuple[str, str, str]] = set()
     for r in ballots.itertuples():
         number = clean(r.ballot)
         award = titles.get(match_key(r.category))
         if award is None:
             known = "; ".join(a.title for a in plan.awards)
-            invalid.append(
+            read.invalid.append(
                 {
                     "number": number,
                     "category": clean(r.category),
@@ -133,89 +132,122 @@ def count(
             )
             continue
         cat = award.title
-        approvals[cat].setdefault(number, set())
-        by_key = {match_key(c.name): c for c in nominees[cat]}
-        cand = by_key.get(match_key(r.candidate))
-        if cand is None:
-            code = units.resolve(r.candidate)
-            cand = next((c for c in nominees[cat] if code and c.name == plan.unit(code).name), None)
-        approve = _approval(r.approve)
+        read.approvals[cat].setdefault(number, set())
+        cand = _find_candidate(plan, units, nominees[cat], str(r.candidate))
         if cand is None:
             reason = f"ứng viên '{clean(r.candidate)}' không có trong danh sách đề nghị {cat}"
             if award.among:
                 reason = f"ứng viên '{clean(r.candidate)}' không được đề nghị tặng {award.among}"
-            reject(number, cat, reason)
+            read.reject(number, cat, reason)
             continue
+        approve = _approval(str(r.approve))
         if approve is None:
-            reject(
+            read.reject(
                 number, cat, f"ô Đồng ý của '{cand.name}' ghi '{clean(r.approve)}' (chỉ ghi x hoặc để trống)"
             )
             continue
         if (number, cat, cand.name) in seen_rows:
-            reject(number, cat, f"ứng viên '{cand.name}' được ghi hai lần trên cùng phiếu")
+            read.reject(number, cat, f"ứng viên '{cand.name}' được ghi hai lần trên cùng phiếu")
             continue
         seen_rows.add((number, cat, cand.name))
         if approve:
-            approvals[cat][number].add(cand.name)
+            read.approvals[cat][number].add(cand.name)
+    return read
 
+
+def _find_candidate(plan: Plan, units: UnitDirectory, pool: list[Candidate], text: str) -> Candidate | None:
+    """A nominee as written on a ballot: by name, or a member unit by code or usual spelling."""
+    by_key = {match_key(c.name): c for c in pool}
+    cand = by_key.get(match_key(text))
+    if cand is None and (code := units.resolve(text)):
+        name = plan.unit(code).name
+        cand = next((c for c in pool if c.name == name), None)
+    return cand
+
+
+def _reject_over_quota(plan: Plan, award: Award, pool: list[Candidate], read: Ballots) -> None:
+    """A ballot approving more candidates of a block than its quota is invalid for the title."""
+    cat = award.title
+    for number, chosen in read.approvals[cat].items():
+        if number in read.bad[cat]:
+            continue
+        for block, quota in award.quotas.items():
+            in_block = [n for n in chosen if block == ALL_BLOCKS or _block_of(pool, n) == block]
+            if len(in_block) > quota:
+                which = "" if block == ALL_BLOCKS else f" {plan.block_name(block)}"
+                read.reject(number, cat, f"chọn {len(in_block)} ứng viên{which}, quá số được chọn ({quota})")
+
+
+def _count_award(
+    plan: Plan, award: Award, pool: list[Candidate], read: Ballots, of: int
+) -> tuple[list[Result], list[dict]]:
+    """Votes per candidate of each block, against the threshold, selected within the quota;
+    ties at a quota's edge for a re-vote."""
+    cat = award.title
+    valid = read.valid(cat)
+    results, ties = [], []
+    blocks: dict[str, int | None] = dict(award.quotas) or {ALL_BLOCKS: None}
+    for block, quota in blocks.items():
+        members = [c for c in pool if block == ALL_BLOCKS or c.block == block]
+        votes = {c.name: sum(c.name in read.approvals[cat][b] for b in valid) for c in members}
+        result = Result(cat, block, quota, of)
+        ranked = sorted(members, key=lambda c: -votes[c.name])
+        passing = [c for c in ranked if _passes(plan, votes[c.name], of)]
+        selected, tied = _within_quota(passing, votes, quota)
+        result.candidates = [
+            {
+                "unit_name": c.name,
+                "votes": votes[c.name],
+                "of": of,
+                "passed": c in passing,
+                "selected": c in selected,
+            }
+            for c in ranked
+        ]
+        ties += [{"category": cat, "block": block, "unit_name": c.name, "votes": votes[c.name]} for c in tied]
+        results.append(result)
+    return results, ties
+
+
+def count(
+    plan: Plan, ballots: pd.DataFrame, registrations: pd.DataFrame, units_present: int | None = None
+) -> Tally:
+    nominees = candidates(plan, registrations)
+    read = read_ballots(plan, ballots, nominees)
+    present = units_present or plan.voting.units_present
     results: list[Result] = []
     ties: list[dict] = []
     selected_by_title: dict[str, set[str]] = {}
     for award in plan.awards:  # the plan lists the sector flag before the Government flag
-        cat = award.title
-        pool = nominees[cat]
+        pool = nominees[award.title]
+        _reject_over_quota(plan, award, pool, read)
         if award.among:
             winners = selected_by_title.get(award.among, set())
             pool = [c for c in pool if c.name in winners]
-        for number, chosen in approvals[cat].items():
-            if number in bad[cat]:
-                continue
-            for block, quota in award.quotas.items():
-                in_block = [n for n in chosen if block == ALL or _block_of(nominees[cat], n) == block]
-                if len(in_block) > quota:
-                    which = "" if block == ALL else f" {BLOCK_NAMES[block]}"
-                    reject(
-                        number,
-                        cat,
-                        f"chọn {len(in_block)} ứng viên{which}, quá số được chọn ({quota})",
-                    )
-        cast = len(approvals[cat])
-        valid = [b for b in approvals[cat] if b not in bad[cat]]
-        of = _denominator(plan, cast, len(valid), units_present or plan.voting.units_present)
-        blocks = award.quotas or {ALL: None}
-        selected_by_title[cat] = set()
-        for block, quota in blocks.items():
-            members = [c for c in pool if block == ALL or c.block == block]
-            votes = {c.name: sum(c.name in approvals[cat][b] for b in valid) for c in members}
-            result = Result(cat, block, quota, of)
-            ranked = sorted(members, key=lambda c: -votes[c.name])
-            passing = [c for c in ranked if _passes(plan, votes[c.name], of)]
-            selected, tied = _within_quota(passing, votes, quota)
-            for c in ranked:
-                result.candidates.append(
-                    {
-                        "unit_name": c.name,
-                        "votes": votes[c.name],
-                        "of": of,
-                        "passed": c in passing,
-                        "selected": c in selected,
-                    }
-                )
-            ties += [
-                {"category": cat, "block": block, "unit_name": c.name, "votes": votes[c.name]} for c in tied
-            ]
-            selected_by_title[cat] |= {c.name for c in selected}
-            results.append(result)
-    cast = {a.title: len(approvals[a.title]) for a in plan.awards}
+        cast = len(read.approvals[award.title])
+        of = _denominator(plan, cast, len(read.valid(award.title)), present)
+        mine, tied = _count_award(plan, award, pool, read, of)
+        results += mine
+        ties += tied
+        selected_by_title[award.title] = {c["unit_name"] for r in mine for c in r.candidates if c["selected"]}
+    cast_by_title = {a.title: len(read.approvals[a.title]) for a in plan.awards}
     # one ballot per member unit present: more ballots than that means a ballot was entered twice
-    most = units_present or plan.voting.units_present or len(plan.units)
+    most = present or len(plan.units)
     problems = [
         f"{title}: {n} phiếu, nhiều hơn số đơn vị thành viên có thể bỏ phiếu ({most}); "
         "kiểm tra lại việc nhập phiếu"
-        for title, n in cast.items()
+        for title, n in cast_by_title.items()
         if n > most
     ]
-    return Tally(results, invalid, ties, cast, problems)
+    return Tally(results, read.invalid, ties, cast_by_title, problems)
+
+
+def _nominee_block(plan: Plan, nominee: str) -> str:
+    """The block whose nominee prefix the name starts with; else a person (advanced models)."""
+    for block in plan.blocks:
+        if block.nominee_prefix and match_key(nominee).startswith(match_key(block.nominee_prefix)):
+            return block.id
+    return ALL_BLOCKS
 
 
 def _block_of(pool: list[Candidate], name: str) -> str:

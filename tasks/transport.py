@@ -7,13 +7,17 @@ confirm each message in the ledger before the next one goes out.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tasks.addresses import smtp_address
 from tasks.mime import Outgoing
 from tasks.settings import Settings
 
@@ -24,6 +28,7 @@ class Result:
     accepted: bool
     error: str = ""
     where: str = ""  # file path, or the SMTP server
+    fatal: bool = False  # the transport cannot go on: the rest of the batch is not attempted
 
 
 class TransportError(Exception):
@@ -33,7 +38,10 @@ class TransportError(Exception):
 class Transport(Protocol):
     description: str
 
-    def send_batch(self, batch: Iterable[Outgoing]) -> Iterator[Result]: ...
+    def send_batch(self, batch: Iterable[Outgoing]) -> Iterator[Result]:
+        """Take the messages one at a time, as the caller hands them over (it claims each one
+        just before), and yield each result as soon as it is known."""
+        ...
 
 
 class FileOutbox:
@@ -44,7 +52,7 @@ class FileOutbox:
         self.description = f"hộp thư đi (tệp) {root}"
 
     def path_for(self, out: Outgoing) -> Path:
-        k = out.mail.key
+        k = out.key
         return self.root / k.plan / k.milestone / k.stage / f"{k.recipient}.eml"
 
     def send_batch(self, batch: Iterable[Outgoing]) -> Iterator[Result]:
@@ -57,6 +65,47 @@ class FileOutbox:
             yield Result(out, True, where=str(path))
 
 
+class _Watchdog:
+    """An overall deadline for one SMTP conversation step (greeting and login, or one message).
+    smtplib's timeout is per read: a server trickling one byte every few seconds would never
+    trip it. When the deadline passes, the socket is shut down and the blocked read returns."""
+
+    def __init__(self) -> None:
+        self.connection: smtplib.SMTP | None = None
+        self._timer: threading.Timer | None = None
+        self.expired = False
+
+    def _expire(self) -> None:
+        self.expired = True
+        # the connection's current socket: STARTTLS replaces the one it was opened with
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @contextlib.contextmanager
+    def limit(self, seconds: float) -> Iterator[None]:
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        try:
+            yield
+        finally:
+            self._timer.cancel()
+
+
+def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP]:
+    """`base` (SMTP or SMTP_SSL) telling the watchdog which connection to cut."""
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        def _get_socket(self, host, port, timeout):
+            watchdog.connection = self
+            return super()._get_socket(host, port, timeout)
+
+    return Watched
+
+
 class SmtpTransport:
     """SMTP through yagmail's connection handling: one login for the whole batch."""
 
@@ -67,6 +116,7 @@ class SmtpTransport:
         security = settings.smtp_security
         self.port = settings.smtp_port or {"ssl": 465, "starttls": 587, "none": 25}[security]
         self.description = f"SMTP {settings.smtp_host}:{self.port} ({security})"
+        self.watchdog = _Watchdog()
 
     def _connect(self):
         import yagmail
@@ -76,7 +126,12 @@ class SmtpTransport:
         # smtplib's own TLS context does not check the server's certificate: give it one that does
         context = ssl.create_default_context(cafile=s.smtp_ca_file) if s.smtp_security != "none" else None
         extra = {"context": context} if s.smtp_security == "ssl" else {}
-        client = yagmail.SMTP(
+        watched = _watched(smtplib.SMTP_SSL if s.smtp_security == "ssl" else smtplib.SMTP, self.watchdog)
+
+        class Client(yagmail.SMTP):
+            connection = property(lambda self: watched)  # type: ignore[assignment]
+
+        client = Client(
             user=s.smtp_user or str(s.mail_from),
             password=password or "",  # always explicit: yagmail would otherwise prompt on stdin
             host=s.smtp_host,
@@ -84,13 +139,15 @@ class SmtpTransport:
             smtp_ssl=s.smtp_security == "ssl",
             smtp_starttls={"context": context} if s.smtp_security == "starttls" else False,
             smtp_skip_login=not s.smtp_user,
+            soft_email_validation=False,  # an Exchange login (CORP\\thidua) is not an address
             timeout=s.smtp_timeout,
             **extra,
         )
         # yagmail appends "@gmail.com" to a login name without "@"; relays often use bare names
         client.user = s.smtp_user or str(s.mail_from)
         try:
-            client.login()
+            with self.watchdog.limit(s.smtp_deadline):
+                client.login()
         except smtplib.SMTPAuthenticationError:
             raise TransportError(
                 f"{self.description}: máy chủ từ chối đăng nhập của '{s.smtp_user}' "
@@ -107,6 +164,11 @@ class SmtpTransport:
                 "Kiểm tra THIDUA_SMTP_HOST; nếu máy chủ dùng CA nội bộ, đặt THIDUA_SMTP_CA_FILE."
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
+            if self.watchdog.expired:
+                raise TransportError(
+                    f"{self.description}: máy chủ không chào và đăng nhập xong trong "
+                    f"{s.smtp_deadline:.0f} giây (THIDUA_SMTP_DEADLINE); bỏ cuộc, lần chạy sau gửi lại."
+                ) from None
             raise TransportError(
                 f"{self.description}: không kết nối được ({type(exc).__name__}: {exc}). "
                 "Kiểm tra THIDUA_SMTP_HOST, THIDUA_SMTP_PORT, THIDUA_SMTP_SECURITY và mạng."
@@ -114,15 +176,17 @@ class SmtpTransport:
         return client
 
     def send_batch(self, batch: Iterable[Outgoing]) -> Iterator[Result]:
-        batch = list(batch)
-        if not batch:
+        messages = iter(batch)
+        first = next(messages, None)
+        if first is None:
             return
         client = self._connect()
-        sender = str(self.settings.mail_from)
+        sender = smtp_address(str(self.settings.mail_from))
         try:
-            for i, out in enumerate(batch):
+            for out in itertools.chain([first], messages):
                 try:
-                    refused = self._send_one(client, sender, out)
+                    with self.watchdog.limit(self.settings.smtp_deadline):
+                        refused = self._send_one(client, sender, out)
                 except smtplib.SMTPRecipientsRefused as exc:
                     yield Result(out, False, _refusal(exc.recipients), self.description)
                     continue
@@ -130,9 +194,14 @@ class SmtpTransport:
                     yield Result(out, False, _reply(exc.smtp_code, exc.smtp_error), self.description)
                     continue
                 except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
-                    # the connection is gone: this and every later message stay unconfirmed
-                    for rest in batch[i:]:
-                        yield Result(rest, False, f"mất kết nối SMTP: {exc}", self.description)
+                    # the connection is gone: this message is unconfirmed, the rest not attempted
+                    why = (
+                        f"máy chủ không nhận xong thư trong {self.settings.smtp_deadline:.0f} giây "
+                        "(THIDUA_SMTP_DEADLINE)"
+                        if self.watchdog.expired
+                        else f"mất kết nối SMTP: {exc}"
+                    )
+                    yield Result(out, False, why, self.description, fatal=True)
                     return
                 if refused:
                     yield Result(

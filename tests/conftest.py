@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
 
@@ -37,42 +35,6 @@ def sample() -> Inputs:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(data_dir=tmp_path / "var")
-
-
-def local(plan: Plan, *args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=plan.tz)
-
-
-def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021, 6, 18, 8)):
-    """The sample's so-ket round at `when`: its unit mails and the instant."""
-    from tasks.completeness import completeness
-    from tasks.compose import unit_mails
-
-    instant = local(plan, *when)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["so-ket"])
-    return unit_mails(plan, table, "so-ket", stage, instant), instant
-
-
-def later_run(mails, settings: Settings, instant):
-    """Deliver as a run that starts after a dead run's claims have outlived their lease."""
-    from tasks.delivery import deliver
-    from tasks.ledger import Ledger
-    from tasks.transport import FileOutbox
-
-    return deliver(
-        mails,
-        settings,
-        Ledger(settings.ledger, lease=dt.timedelta(0)),
-        FileOutbox(settings.outbox_dir),
-        instant,
-    )
-
-
-def write_plan(tmp_path: Path, edit) -> Path:
-    """A copy of the shipped plan with `edit(text) -> text` applied."""
-    path = tmp_path / "plan.yaml"
-    path.write_text(edit(PLAN_PATH.read_text(encoding="utf-8")), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,12 @@ import os
 import signal
 import sys
 
-from tasks.delivery import deliver
+from tasks.delivery import send
 from tasks.inputs import load_inputs
 from tasks.ledger import Ledger
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
-from tests.conftest import round_mails
+from tests.helpers import round_mails
 
 
 def die(*args, **kwargs):
@@ -26,10 +26,15 @@ def main(point: str) -> None:
     ledger = Ledger(settings.ledger)
     outbox = FileOutbox(settings.outbox_dir)
     if point == "after-claim":
-        outbox.send_batch = die  # claims are written, nothing is handed to the transport
+
+        def claim_one_then_die(batch):
+            next(iter(batch))  # the first message is claimed, then the process dies
+            die()
+
+        outbox.send_batch = claim_one_then_die
     else:
         ledger.mark_sent = die  # the first message is written, its confirmation never lands
-    deliver(mails, settings, ledger, outbox, instant)
+    send(mails, settings, instant, ledger=ledger, transport=outbox)
 
 
 if __name__ == "__main__":

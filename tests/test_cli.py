@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import write_plan
+from tests.helpers import write_plan
 
 runner = CliRunner()
 
@@ -129,7 +129,7 @@ def test_run_at_an_instant_sends_that_days_rounds(prefect_server, tmp_path):
 
 def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
     from tasks.source import WorkbookSource
-    from tests.conftest import SAMPLE
+    from tests.helpers import SAMPLE
     from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
 
     tabs = WorkbookSource(SAMPLE).read_tabs()

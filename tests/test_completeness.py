@@ -4,9 +4,7 @@ import pytest
 
 from tasks.completeness import completeness
 from tasks.normalise import normalise
-from tests.conftest import local
-
-HEADER = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
+from tests.helpers import HEADER, local
 
 
 def table_at(sample, plan, *when, milestone="so-ket"):

@@ -3,17 +3,18 @@
 import email
 from email.policy import default
 
-from tasks.completeness import completeness
 from tasks.compose import digest_mail, unit_mails
+from tasks.delivery import Outcome
 from tasks.ledger import Key
 from tasks.mime import Mail, build, message_id
-from tests.conftest import local
+from tasks.round import Round
+from tests.helpers import local, table_at
 
 
 def round_of(sample, plan, stage, *when, milestone="so-ket"):
     instant = local(plan, *when)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, [milestone])
-    return table, unit_mails(plan, table, milestone, stage, instant)
+    table = table_at(sample, instant, [milestone])
+    return table, unit_mails(Round.of(plan, milestone, stage, instant), table)
 
 
 def parse(outgoing):
@@ -68,8 +69,9 @@ def test_recipients_come_only_from_the_plan(sample, plan):
 def test_digest_lists_reminded_complete_problems_and_rejected_rows(sample, plan):
     table, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
     findings = [f.__dict__ for f in sample.data.findings]
-    outcome = {"sent": [m.key.recipient for m in mails], "skipped": [], "failed": []}
-    d = digest_mail(plan, table, "so-ket", "before-1", local(plan, 2021, 6, 18, 8), outcome, findings)
+    sent = [m.key.recipient for m in mails]
+    rnd = Round.of(plan, "so-ket", "before-1", local(plan, 2021, 6, 18, 8))
+    d = digest_mail(rnd, table, sent, [], Outcome(sent=sent), findings)
     assert {a for _, a in d.to} == {str(c.email) for c in plan.active_contacts}
     assert "21/28 đơn vị đủ hồ sơ" in d.subject
     assert "- Sở Tư pháp tỉnh Bắc Kạn: còn thiếu Báo cáo tóm tắt" in d.text
@@ -79,14 +81,13 @@ def test_digest_lists_reminded_complete_problems_and_rejected_rows(sample, plan)
 
 def sample_mail(subject="Nhắc gửi hồ sơ Sơ kết 6 tháng", name="Sở Tư pháp tỉnh Bắc Kạn"):
     return Mail(
-        Key("p", "so-ket", "STP-BKA", "before-3"),
-        "reminder",
-        ((name, "stp-bka@kvtd-tuphap.example"),),
-        (),
-        (("Phạm Thị Minh Lý", "head@kvtd-tuphap.example"),),
-        subject,
-        "Kính gửi: <b>không phải HTML</b>",
-        "<p>Kính gửi</p>",
+        key=Key("p", "so-ket", "STP-BKA", "before-3"),
+        kind="reminder",
+        to=((name, "stp-bka@kvtd-tuphap.example"),),
+        reply_to=(("Phạm Thị Minh Lý", "head@kvtd-tuphap.example"),),
+        subject=subject,
+        text="Kính gửi: <b>không phải HTML</b>",
+        html="<p>Kính gửi</p>",
     )
 
 
@@ -140,6 +141,6 @@ def test_reminder_carries_its_deadline_as_ics(sample, plan):
 
 def test_no_day_off_note_when_the_last_allowed_day_is_a_working_day(sample, plan):
     instant = local(plan, 2021, 11, 9, 8)
-    table = completeness(plan, sample.data.submissions, sample.data.registrations, instant, ["tong-ket"])
-    (first, *_) = unit_mails(plan, table, "tong-ket", "before-1", instant)
+    table = table_at(sample, instant, ["tong-ket"])
+    (first, *_) = unit_mails(Round.of(plan, "tong-ket", "before-1", instant), table)
     assert "10/11/2021 (Thứ Tư)" in first.subject and "ngày nghỉ" not in first.text

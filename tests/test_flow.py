@@ -11,9 +11,9 @@ from flows.milestone import milestone_round
 
 def test_round_writes_mail_and_publishes_artifacts(prefect_server, tmp_path):
     summary = milestone_round("so-ket", "before-1", at="2021-06-18T08:00")
-    assert summary["owing"] == 7 and len(summary["sent"]) == 7 and summary["digest_sent"]
+    assert summary.owing == 7 and len(summary.units.sent) == 7 and summary.digest_sent
     outbox = tmp_path / "var" / "outbox" / "kvtd-tp-mnpb-2021" / "so-ket" / "before-1"
-    assert sorted(p.stem for p in outbox.glob("*.eml")) == sorted([*summary["sent"], "digest"])
+    assert sorted(p.stem for p in outbox.glob("*.eml")) == sorted([*summary.units.sent, "digest"])
     digest = email.message_from_bytes((outbox / "digest.eml").read_bytes(), policy=default)
     assert "21/28 đơn vị đủ hồ sơ" in digest["Subject"]
 
@@ -29,13 +29,13 @@ def test_round_writes_mail_and_publishes_artifacts(prefect_server, tmp_path):
     assert "Hà Tây" in summary_md.data  # the rejected row is shown to coordinators
 
     again = milestone_round("so-ket", "before-1", at="2021-06-18T08:00")
-    assert again["sent"] == [] and sorted(again["skipped"]) == sorted(summary["sent"])
-    assert not again["digest_sent"]
+    assert again.units.sent == [] and sorted(again.units.already_sent) == sorted(summary.units.sent)
+    assert not again.digest_sent and again.digest.already_sent == ["digest"]
 
 
 def test_dry_run_sends_and_records_nothing(prefect_server, tmp_path):
     summary = milestone_round("so-ket", "overdue-1", at="2021-06-21T08:00", dry_run=True)
-    assert summary["sent"] == [] and summary["previews"] == summary["owing"] + 1
+    assert summary.units.sent == [] and summary.previews == summary.owing + 1
     assert not (tmp_path / "var" / "outbox").exists()
     assert "CHẠY THỬ" in Artifact.get("so-ket-2021-round").data
 

@@ -11,10 +11,8 @@ from tasks.inputs import load_inputs
 from tasks.normalise import normalise
 from tasks.settings import Settings
 from tasks.source import SourceError, WorkbookSource
-from tests.conftest import SAMPLE, local
+from tests.helpers import HEADER, SAMPLE, local
 from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
-
-HEADER = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from email.policy import default
 
 import pytest
 
-from tasks.delivery import deliver
+from tasks.delivery import send
 from tasks.ledger import Ledger
 from tasks.transport import FileOutbox
-from tests.conftest import later_run, round_mails
+from tests.helpers import later_run, round_mails
 
 
 @pytest.fixture(name="round_mails")
@@ -22,17 +22,21 @@ def emls(settings):
 
 def test_second_run_sends_nothing(settings, round_mails):
     mails, instant = round_mails
-    first = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
+    first = send(
+        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+    )
     assert len(first.sent) == len(mails) == len(emls(settings))
     stamps = {p: p.stat().st_mtime_ns for p in emls(settings)}
-    second = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
-    assert second.sent == [] and sorted(second.skipped) == sorted(first.sent)
+    second = send(
+        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+    )
+    assert second.sent == [] and sorted(second.already_sent) == sorted(first.sent)
     assert {p: p.stat().st_mtime_ns for p in emls(settings)} == stamps
 
 
 def test_dry_run_renders_without_touching_ledger_or_outbox(settings, round_mails):
     mails, instant = round_mails
-    outcome = deliver(mails, settings, None, FileOutbox(settings.outbox_dir), instant, dry_run=True)
+    outcome = send(mails, settings, instant, dry_run=True, transport=FileOutbox(settings.outbox_dir))
     assert len(outcome.previews) == len(mails) and outcome.sent == []
     assert emls(settings) == []
 
@@ -46,16 +50,20 @@ def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settin
     ledger = Ledger(settings.ledger)
     monkeypatch.setattr(ledger, "mark_sent", lambda key, note=None: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
-        deliver(mails, settings, ledger, FileOutbox(settings.outbox_dir), instant)
+        send(mails, settings, instant, ledger=ledger, transport=FileOutbox(settings.outbox_dir))
     (written,) = emls(settings)  # the first message went out, its confirmation never landed
     first_id = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
 
-    # a rerun within the claims' lease leaves them alone (the first run might still be sending)
-    busy = deliver(mails, settings, Ledger(settings.ledger), FileOutbox(settings.outbox_dir), instant)
-    assert busy.sent == [] and len(busy.skipped) == len(mails)
+    # a rerun within the lease leaves the dead run's one claim alone (that run might still be
+    # sending it) and sends the rest, which the dead run never claimed
+    busy = send(
+        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+    )
+    assert busy.in_progress == [mails[0].key.recipient]
+    assert busy.sent == [m.key.recipient for m in mails[1:]]
 
     rerun = later_run(mails, settings, instant)
-    assert rerun.sent[0] == mails[0].key.recipient  # resent once...
+    assert rerun.sent == [mails[0].key.recipient]  # resent once...
     again = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
     assert again == first_id  # ...with the same Message-ID, so mail clients fold it
     assert len(emls(settings)) == len(mails)
@@ -73,7 +81,13 @@ def test_crash_between_claim_and_send_loses_nothing(settings, round_mails):
             yield  # pragma: no cover
 
     with pytest.raises(Crash):
-        deliver(mails, settings, Ledger(settings.ledger), DiesBeforeSending(settings.outbox_dir), instant)
+        send(
+            mails,
+            settings,
+            instant,
+            ledger=Ledger(settings.ledger),
+            transport=DiesBeforeSending(settings.outbox_dir),
+        )
     assert emls(settings) == []
     rerun = later_run(mails, settings, instant)
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)

@@ -7,9 +7,7 @@ import pytest
 from config.make_sample_workbook import main as make_sample
 from tasks.normalise import normalise
 from tasks.source import SourceError, WorkbookSource
-from tests.conftest import SAMPLE
-
-HEADER = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
+from tests.helpers import HEADER, SAMPLE
 
 
 def rows_of(sample, unit, milestone="so-ket"):

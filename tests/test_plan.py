@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from tasks.plan import PlanError, Requirement, load_plan
-from tests.conftest import write_plan
+from tests.helpers import write_plan
 
 
 def test_the_shipped_plan_holds_plan_184(plan):

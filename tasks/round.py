@@ -1,0 +1,167 @@
+"""A round: one dated action of the plan carried out at an instant, and what it did.
+
+Flows, the CLI and the mail builders pass a `Round` instead of loose (milestone, stage,
+instant, dry_run) parameters, and get a `RoundResult` back instead of a dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.delivery import Outcome, Recovery
+from tasks.ledger import Key, Orphan
+from tasks.plan import Milestone, Plan, PlanLookupError
+from tasks.schedule import stale_reason
+
+DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
+COMPILE = "compile"  # the stage of a report's compilation
+
+
+class Action(StrEnum):
+    REMINDER = "reminder"  # before-N: units that owe something, then the coordinators' digest
+    OVERDUE = "overdue"  # overdue-N: the same, Head and Deputies copied
+    OBLIGATION = "obligation"  # before-N: the coordinators, of a deadline the area itself owes
+    REPORT = "report"  # compile: the area's report drafted and mailed to Head and Deputies
+
+
+def plan_stages(plan: Plan, action: Action) -> list[str]:
+    """The stages the plan schedules for an action, exactly as the ledger and the CLI write them."""
+    before = [f"before-{d}" for d in plan.reminders.before_days]
+    if action == Action.REPORT:
+        return [COMPILE]
+    if action == Action.OBLIGATION:
+        return before
+    return before + [f"overdue-{d}" for d in plan.reminders.overdue_days]
+
+
+def parse_instant(text: str | None, plan: Plan) -> dt.datetime:
+    """ISO date or datetime; naive means local time in the plan's zone; None means now."""
+    if not text:
+        return dt.datetime.now(plan.tz)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' không phải là thời điểm ISO 8601 (ví dụ 2021-06-18T08:00)") from None
+    return moment.replace(tzinfo=plan.tz) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class Round:
+    plan: Plan
+    action: Action
+    target: str  # a milestone id, an area obligation id or a report kind
+    stage: str
+    instant: dt.datetime
+    dry_run: bool = False
+
+    @classmethod
+    def of(
+        cls, plan: Plan, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool = False
+    ) -> Round:
+        """The round of a milestone, obligation or report (found in that order), validated:
+        the stage must be one the plan schedules for it, spelt exactly."""
+        action, target = _resolve(plan, target, stage)
+        stages = plan_stages(plan, action)
+        if stage not in stages:
+            raise PlanLookupError(
+                f"đợt '{stage}' không có trong kế hoạch cho '{target}' (có: {', '.join(stages)})"
+            )
+        instant = at if isinstance(at, dt.datetime) else parse_instant(at, plan)
+        return cls(plan, action, target, stage, instant, dry_run)
+
+    @property
+    def milestone(self) -> Milestone:
+        """The milestone whose submissions this round is about."""
+        if self.action == Action.REPORT:
+            return self.plan.milestone(self.plan.report(self.target).milestone)
+        if self.action == Action.OBLIGATION:
+            about = self.plan.obligation(self.target).about
+            return self.plan.milestone(about) if about else self.plan.milestones[0]
+        return self.plan.milestone(self.target)
+
+    @property
+    def local(self) -> dt.datetime:
+        return self.instant.astimezone(self.plan.tz)
+
+    def key(self, recipient: str) -> Key:
+        return Key(self.plan.id, self.target, recipient, self.stage)
+
+    def rows(self, table: pd.DataFrame) -> pd.DataFrame:
+        """This round's milestone in the completeness table."""
+        return table[table["milestone"] == self.milestone.id]
+
+
+def _resolve(plan: Plan, target: str, stage: str) -> tuple[Action, str]:
+    if stage == COMPILE:
+        return Action.REPORT, plan.report(target).kind
+    if any(o.id == target for o in plan.area_obligations):
+        return Action.OBLIGATION, target
+    milestone = plan.milestone(target)
+    return (Action.OVERDUE if stage.startswith("overdue") else Action.REMINDER), milestone.id
+
+
+def owing(table: pd.DataFrame, rnd: Round) -> pd.DataFrame:
+    """Units that still owe something for the round's milestone: they, and only they, get it."""
+    rows = rnd.rows(table)
+    rows = rows[rows["missing"].map(len) > 0]
+    if rnd.action == Action.OVERDUE:
+        rows = rows[rows["overdue"]]
+    return rows
+
+
+def why_not_due(plan: Plan, table: pd.DataFrame, now: dt.datetime, orphan: Orphan) -> str | None:
+    """Whether a dead run's unconfirmed message is still worth sending at `now`: None if so,
+    else why not (its round went stale, or the unit has sent everything since)."""
+    key = orphan.key
+    if orphan.kind in ("alert", "report"):
+        return None  # a failure alert or a report draft is worth having late
+    reason = stale_reason(plan, key.milestone, key.stage, now)
+    if reason:
+        return reason
+    if orphan.kind in (Action.REMINDER, Action.OVERDUE):
+        rows = table[(table["milestone"] == key.milestone) & (table["unit"] == key.recipient)]
+        if rows.empty or not rows.iloc[0]["missing"]:
+            return "đơn vị đã gửi đủ hồ sơ"
+    return None
+
+
+@dataclass
+class RoundResult:
+    """What a round did: the shape replay, run and the artifacts read."""
+
+    action: Action
+    target: str
+    stage: str
+    at: dt.datetime
+    owing: int = 0
+    units: Outcome = field(default_factory=Outcome)
+    digest: Outcome = field(default_factory=Outcome)
+    recovery: Recovery = field(default_factory=Recovery)
+    stale: str | None = None  # why a late round did nothing
+    files: list[Path] = field(default_factory=list)  # a report's DOCX and XLSX
+    error: str | None = None  # the round failed
+
+    @classmethod
+    def of(cls, rnd: Round, **values) -> RoundResult:
+        return cls(rnd.action, rnd.target, rnd.stage, rnd.instant, **values)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def failed(self) -> list[str]:
+        return self.units.failed + self.digest.failed + self.recovery.failed
+
+    @property
+    def digest_sent(self) -> bool:
+        return DIGEST in self.digest.sent
+
+    @property
+    def previews(self) -> int:
+        return len(self.units.previews) + len(self.digest.previews)

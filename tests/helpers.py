@@ -1,0 +1,62 @@
+"""What the tests share besides fixtures: the shipped plan and sample, one header row, the
+completeness table at an instant, a round's mails, a run after a dead run's lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.completeness import completeness
+from tasks.contract import COLUMNS, TAB_SUBMISSIONS
+from tasks.inputs import Inputs
+from tasks.plan import Plan
+from tasks.settings import REPO, Settings
+
+PLAN_PATH = REPO / "config" / "plan-2021.yaml"
+SAMPLE = REPO / "config" / "sample-2021.xlsx"
+# the Nộp hồ sơ tab's header row as the sheet contract writes it
+HEADER = list(COLUMNS[TAB_SUBMISSIONS])
+
+
+def local(plan: Plan, *args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=plan.tz)
+
+
+def table_at(inputs: Inputs, instant: dt.datetime, milestones: list[str] | None = None) -> pd.DataFrame:
+    """The completeness table of `inputs` at `instant` (all milestones unless named)."""
+    data = inputs.data
+    return completeness(inputs.plan, data.submissions, data.registrations, instant, milestones)
+
+
+def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021, 6, 18, 8)):
+    """The sample's so-ket round at `when`: its unit mails and the instant."""
+    from tasks.compose import unit_mails
+    from tasks.round import Round
+
+    instant = local(plan, *when)
+    table = table_at(sample, instant, ["so-ket"])
+    return unit_mails(Round.of(plan, "so-ket", stage, instant), table), instant
+
+
+def later_run(mails, settings: Settings, instant):
+    """Deliver as a run that starts after a dead run's claims have outlived their lease."""
+    from tasks.delivery import send
+    from tasks.ledger import Ledger
+    from tasks.transport import FileOutbox
+
+    return send(
+        mails,
+        settings,
+        instant,
+        ledger=Ledger(settings.ledger, lease=dt.timedelta(0)),
+        transport=FileOutbox(settings.outbox_dir),
+    )
+
+
+def write_plan(tmp_path: Path, edit) -> Path:
+    """A copy of the shipped plan with `edit(text) -> text` applied."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(edit(PLAN_PATH.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
