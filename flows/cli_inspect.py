@@ -100,11 +100,11 @@ def calendar(
     table = Table(title=f"Lịch việc năm {plan.year} ({plan.document_number})")
     for col in ("Thời điểm", "Mốc", "Đợt", "Việc"):
         table.add_column(col, overflow="fold")
-    for t, item in zip(schedule, items, strict=True):
+    for t in schedule:
         when = f"{t.at:%d/%m/%Y %H:%M} ({WEEKDAYS[t.at.weekday()]})"
         if t.shifted:
             when += f"\n[dim]dời từ {t.nominal_day:%d/%m}[/]"
-        table.add_row(when, t.target, t.stage, item["description"])
+        table.add_row(when, t.target, t.stage, describe(plan, t))
     out.print(table)
 
 

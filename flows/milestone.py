@@ -35,7 +35,7 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outco
 
     def on_progress(done: int, total: int) -> None:
         if progress:
-            update_progress_artifact(progress, 100.0 * done / total)
+            update_progress_artifact(progress, 100.0 * done / total)  # type: ignore[arg-type]
 
     return send(mails, settings, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress)
 

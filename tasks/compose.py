@@ -101,9 +101,9 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
         context = {
             **base,
             "unit_name": unit.name,
-            "missing": [_doc_label(m, k) for k in row.missing],  # type: ignore[attr-defined]
-            "submitted": list(row.submitted),  # type: ignore[arg-type]
-            "problems": list(row.problems),  # type: ignore[arg-type]
+            "missing": [_doc_label(m, k) for k in row.missing],
+            "submitted": list(row.submitted),
+            "problems": list(row.problems),
             "days_left": (m.deadline - local_day).days if m.deadline else None,
             "days_late": (local_day - m.deadline).days if m.deadline else 0,
         }
@@ -143,14 +143,14 @@ def digest_mail(
         "unit_count": len(rows),
         "complete_count": counts["on_time"] + counts["late"],
         "reminded": [
-            {"unit_name": names[c], "missing": list(by_unit[c].missing) if c in by_unit else []}  # type: ignore[attr-defined]
+            {"unit_name": names[c], "missing": list(by_unit[c].missing) if c in by_unit else []}
             for c in reminded
         ],
         "skipped": [names[c] for c in earlier],
         "failed": units.failed,
         "partial": units.partial,
         "complete": [r.unit_name for r in rows.itertuples() if not r.missing],
-        "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],  # type: ignore[attr-defined]
+        "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
         "findings": findings[:MAX_FINDINGS_IN_MAIL],
         "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
     }

@@ -99,9 +99,9 @@ def header_map(plan: Plan, tab: str, header: list[str]) -> tuple[dict[str, int],
     ]
     index: dict[str, int] = {}
     for i, h in enumerate(header):
-        column = accepted.get(match_key(h))
-        if column and column not in index:
-            index[column] = i
+        matched = accepted.get(match_key(h))
+        if matched and matched not in index:
+            index[matched] = i
     for canonical, (column, required) in spec.items():
         if required and column not in index:
             problems.append(f"thiếu cột '{canonical}' ở dòng tiêu đề (dòng 1)")

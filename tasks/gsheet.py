@@ -41,7 +41,7 @@ class _RewriteBase(HTTPAdapter):
         super().__init__()
         self.base_url = base_url.rstrip("/")
 
-    def send(self, request, **kwargs):
+    def send(self, request, **kwargs):  # type: ignore[override]
         request.url = self.base_url + request.url[len(GOOGLE_SHEETS) :]
         return super().send(request, **kwargs)
 
@@ -52,7 +52,7 @@ def load_service_account(path: Path | None, secret_block: str | None) -> dict:
         from prefect.blocks.system import Secret
 
         try:
-            value = Secret.load(secret_block).get()
+            value = Secret.load(secret_block).get()  # type: ignore[union-attr]
         except Exception as exc:  # Prefect raises several kinds for a missing block
             raise SourceError(
                 f"Không đọc được Secret block '{secret_block}' của Prefect ({type(exc).__name__}). "

@@ -38,6 +38,7 @@ def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: s
 
 
 def milestone_event(plan: Plan, m: Milestone) -> Event:
+    assert m.deadline is not None  # only dated milestones have an event
     docs = "; ".join(d.kind for d in m.documents)
     return _event(
         plan,

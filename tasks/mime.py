@@ -84,8 +84,9 @@ def build(
         msg.attach(body)
         for name, mimetype, content in mail.attachments:
             maintype, subtype = mimetype.split("/", 1)
-            params = {"charset": "utf-8"} if maintype == "text" else {}
-            part = MIMEBase(maintype, subtype, **params)
+            part = MIMEBase(maintype, subtype)
+            if maintype == "text":
+                part.set_param("charset", "utf-8")
             part.set_payload(content)
             encoders.encode_base64(part)
             part.add_header("Content-Disposition", "attachment", filename=one_line(name))
@@ -106,7 +107,7 @@ def build(
         envelope = [smtp_address(one_line(a)) for a in mail.recipients]
     if mail.reply_to:
         msg["Reply-To"] = _addresses(mail.reply_to)
-    msg["Subject"] = Header(one_line(mail.subject), "utf-8")
+    msg["Subject"] = Header(one_line(mail.subject), "utf-8")  # type: ignore[assignment]
     msg["Date"] = date or formatdate(localtime=False)
     msg["Message-ID"] = msg_id
     msg["X-Thidua-Key"] = "/".join(

@@ -20,7 +20,7 @@ from tasks.contract import (
     SourceError,
     header_map,
 )
-from tasks.parse import parse_int, parse_number, parse_timestamp
+from tasks.parse import parse_date, parse_int, parse_number, parse_timestamp
 from tasks.plan import Plan
 from tasks.text import clean, match_key
 
@@ -43,10 +43,6 @@ class Normalised:
     inspections: pd.DataFrame
     ballots: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
-
-    def findings_frame(self) -> pd.DataFrame:
-        cols = ["tab", "row", "reason", "dropped", "value"]
-        return pd.DataFrame([f.__dict__ for f in self.findings], columns=cols)
 
 
 class UnitDirectory:
@@ -102,7 +98,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
         if milestone and doc is None:
             kinds = "; ".join(d.kind for d in milestone.documents) or "(không có)"
             reasons.append(f"loại hồ sơ '{r['kind']}' không thuộc mốc {milestone.name} (có: {kinds})")
-        if reasons:
+        if reasons or milestone is None or doc is None:
             findings.append(Finding(TAB_SUBMISSIONS, number, "; ".join(reasons), True, r["unit"]))
             continue
         pages = None
@@ -189,8 +185,8 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
             findings,
             ["lead_unit", "inspected_unit"],
             {
-                "start": lambda t: parse_timestamp(t, tz).date(),
-                "end": lambda t: parse_timestamp(t, tz).date(),
+                "start": lambda t: parse_date(t, tz),
+                "end": lambda t: parse_date(t, tz),
             },
         ),
         ballots=_simple(plan, raw, TAB_BALLOTS, units, findings, [], {}),

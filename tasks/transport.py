@@ -129,7 +129,7 @@ class SmtpTransport:
         watched = _watched(smtplib.SMTP_SSL if s.smtp_security == "ssl" else smtplib.SMTP, self.watchdog)
 
         class Client(yagmail.SMTP):
-            connection = property(lambda self: watched)  # type: ignore[assignment]
+            connection = property(lambda self: watched)
 
         client = Client(
             user=s.smtp_user or str(s.mail_from),
