@@ -13,7 +13,7 @@ from tasks.contract import SourceError
 from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, PlanError, load_plan
 from tasks.round import parse_instant
-from tasks.settings import Settings
+from tasks.settings import DataDirError, Settings, private_data_dir
 
 app = typer.Typer(
     help="thidua: chạy kế hoạch năm của Khu vực thi đua (nhắc hạn, tổng hợp, báo cáo).",
@@ -37,12 +37,18 @@ def warn(message: str) -> None:
 
 def settings() -> Settings:
     try:
-        return Settings()
+        s = Settings()
+        private_data_dir(s)
+        return s
     except ValidationError as exc:
         problems = "; ".join(
-            f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            (f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
         raise fail(f"cấu hình không hợp lệ ({problems}). Sửa biến môi trường hoặc tệp .env.") from None
+    except DataDirError as exc:
+        raise fail(str(exc)) from None
 
 
 def plan_or_exit(s: Settings) -> Plan:

@@ -11,7 +11,7 @@ from tasks.contract import SourceUnavailable
 from tasks.delivery import Recovery, recover
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.round import Round, RoundResult, why_not_due
-from tasks.settings import Settings
+from tasks.settings import Settings, private_data_dir
 
 
 class RoundFailed(RuntimeError):
@@ -33,6 +33,7 @@ def _transient(task, task_run, state) -> bool:
     name="đọc kế hoạch và bảng tính", retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=_transient
 )
 def load(settings: Settings) -> Inputs:
+    private_data_dir(settings)
     return load_inputs(settings)
 
 

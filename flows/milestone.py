@@ -15,9 +15,8 @@ from flows.alerts import alert_coordinators
 from flows.common import assess_task, finish, load, recover_task
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, unit_mails
-from tasks.delivery import Outcome, send
+from tasks.delivery import Outcome, open_ledger, send
 from tasks.inputs import Inputs
-from tasks.ledger import Ledger
 from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
 from tasks.schedule import stale_reason
@@ -54,7 +53,7 @@ def send_digest(
     if rnd.dry_run:
         confirmed = {p.key.recipient for p in units.previews}
     else:
-        confirmed = set(Ledger(settings.ledger).confirmed(rnd.plan.id, rnd.target, rnd.stage)) - {DIGEST}
+        confirmed = set(open_ledger(settings).confirmed(rnd.plan.id, rnd.target, rnd.stage)) - {DIGEST}
     reminded = [c for c in rnd.rows(table)["unit"] if c in confirmed]
     earlier = [c for c in reminded if c in units.already_sent]
     mail = digest_mail(rnd, table, reminded, earlier, units, [f.__dict__ for f in findings])

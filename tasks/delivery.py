@@ -52,6 +52,10 @@ class RoundTimeout(RuntimeError):
     """The round's sending outlived THIDUA_ROUND_DEADLINE."""
 
 
+def open_ledger(settings: Settings) -> Ledger:
+    return Ledger(settings.ledger, lease=dt.timedelta(seconds=settings.claim_lease))
+
+
 def _label(key: Key) -> str:
     return f"{key.milestone} {key.stage} {key.recipient}"
 
@@ -83,7 +87,7 @@ def send(
         return outcome
     if not ready:
         return outcome
-    ledger = ledger or Ledger(settings.ledger)
+    ledger = ledger or open_ledger(settings)
     deadline = time.monotonic() + settings.round_deadline
     with ledger.heartbeat():
         _deliver(ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress)
@@ -177,7 +181,7 @@ def recover(
     confirmed are sent now, as stored, if still due (`why_not_due` gives None), else recorded as
     abandoned with the reason. `skip`: keys the round itself is about to send."""
     recovery = Recovery()
-    ledger = ledger or Ledger(settings.ledger)
+    ledger = ledger or open_ledger(settings)
     due: list[Outgoing] = []
     for orphan in ledger.orphans(plan_id):
         if skip(orphan.key):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 
+from tasks.addresses import InvalidAddress, smtp_address
 from tasks.text import match_key
 
 
@@ -304,6 +305,13 @@ class Plan(Strict):
             dupes = sorted(v for v, n in Counter(values).items() if n > 1)
             if dupes:
                 problems.append(f"{label}: duplicated {', '.join(dupes)}")
+        addresses = [(f"units[{i}].email", u.email) for i, u in enumerate(self.units)]
+        addresses += [(f"contacts[{i}].email", c.email) for i, c in enumerate(self.contacts)]
+        for key, address in addresses:
+            try:
+                smtp_address(str(address))
+            except InvalidAddress as exc:
+                problems.append(f"{key}: {exc}")
         codes = {u.code for u in self.units}
         for i, c in enumerate(self.contacts):
             if c.unit not in codes:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import EmailStr, SecretStr
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tasks.addresses import InvalidAddress, smtp_address
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_WORKBOOK = REPO / "config" / "sample-2021.xlsx"
@@ -34,10 +38,38 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
-    smtp_timeout: float = 30.0  # one read from the server
-    smtp_deadline: float = 60.0  # the whole greeting + login, or one message: a trickling server
-    round_deadline: float = 1800.0  # one round's sending; then it gives up, fails and alerts
+    smtp_timeout: float = Field(30.0, gt=0)  # one read from the server
+    smtp_deadline: float = Field(60.0, gt=0)  # greeting + login, or one message, as a whole
+    round_deadline: float = Field(1800.0, gt=0)  # one round's sending; then it gives up and alerts
+    claim_lease: float = Field(120.0, gt=0, le=120)  # seconds a dead run's claim blocks the next run
+    smtp_allow_plaintext: bool = False  # a password over an unencrypted connection to another host
     smtp_ca_file: Path | None = None  # a private CA that signed the server's certificate
+
+    @field_validator("mail_from", "mail_redirect")
+    @classmethod
+    def _sendable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                smtp_address(value)
+            except InvalidAddress as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _no_cleartext_password(self) -> Settings:
+        if (
+            self.mail_transport == "smtp"
+            and self.smtp_security == "none"
+            and self.smtp_password is not None
+            and not self.smtp_allow_plaintext
+            and not _loopback(self.smtp_host)
+        ):
+            raise ValueError(
+                "THIDUA_SMTP_SECURITY=none gửi mật khẩu SMTP không mã hoá tới "
+                f"{self.smtp_host}: dùng ssl hoặc starttls, hoặc đặt THIDUA_SMTP_ALLOW_PLAINTEXT=1 nếu "
+                "máy chủ thư nằm trong mạng nội bộ tin cậy"
+            )
+        return self
 
     def source_spec(self, plan_spreadsheet: str | None) -> str:
         return self.source or plan_spreadsheet or str(SAMPLE_WORKBOOK)
@@ -49,3 +81,33 @@ class Settings(BaseSettings):
     @property
     def ledger(self) -> str:
         return self.ledger_url or f"sqlite:///{(self.data_dir / 'ledger.sqlite').resolve()}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class DataDirError(ValueError):
+    """THIDUA_DATA_DIR cannot hold the ledger, outbox and reports."""
+
+
+def private_data_dir(settings: Settings) -> Path:
+    """The data directory, created 0700, and every file this process writes from now on 0600
+    (umask 077): the ledger, the outbox, the reports and Prefect's database hold personal data."""
+    os.umask(0o077)
+    path = settings.data_dir
+    if path.exists() and not path.is_dir():
+        raise DataDirError(
+            f"THIDUA_DATA_DIR={path} là một tệp, không phải thư mục: đặt THIDUA_DATA_DIR là một thư mục"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    except OSError as exc:
+        raise DataDirError(f"THIDUA_DATA_DIR={path}: không tạo được thư mục ({exc.strerror})") from None
+    return path

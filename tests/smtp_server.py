@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -44,6 +46,8 @@ class Faulty(Recorder):
     refuse: set[str] = field(default_factory=set)
     busy_once: set[str] = field(default_factory=set)
     drop_at: int | None = None
+    slow: float = 0.0  # seconds before every DATA reply (a server slower than the lease)
+    hold_at: int | None = None  # the Nth DATA is recorded, then its reply never comes (10 s)
     data_calls: int = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -54,6 +58,12 @@ class Faulty(Recorder):
 
     async def handle_DATA(self, server, session, envelope):
         self.data_calls += 1
+        if self.hold_at is not None and self.data_calls == self.hold_at:
+            await super().handle_DATA(server, session, envelope)  # accepted, the reply is lost
+            await asyncio.sleep(10)
+            return "451 too late"
+        if self.slow:
+            await asyncio.sleep(self.slow)
         if self.drop_at is not None and self.data_calls == self.drop_at:
             server.transport.close()  # no reply: the client sees the connection go
             return "421 closing"
@@ -115,3 +125,36 @@ def smtp_settings(tmp_path, controller, password: str = PASSWORD, **extra):
         "smtp_password": password,
     }
     return Settings(**{**values, **extra})
+
+
+@contextmanager
+def trickling_server(interval: float = 1.0):
+    """A TCP server that greets one byte every `interval` seconds, forever: every read gets
+    something, so smtplib's per-read timeout never fires."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                while not stop.wait(interval):
+                    try:
+                        conn.sendall(b"2")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
