@@ -84,9 +84,10 @@ def build(
         msg.attach(body)
         for name, mimetype, content in mail.attachments:
             maintype, subtype = mimetype.split("/", 1)
-            part = MIMEBase(maintype, subtype)
             if maintype == "text":
-                part.set_param("charset", "utf-8")
+                part = MIMEBase(maintype, subtype, charset="utf-8")
+            else:
+                part = MIMEBase(maintype, subtype)
             part.set_payload(content)
             encoders.encode_base64(part)
             part.add_header("Content-Disposition", "attachment", filename=one_line(name))

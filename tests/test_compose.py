@@ -144,3 +144,12 @@ def test_no_day_off_note_when_the_last_allowed_day_is_a_working_day(sample, plan
     table = table_at(sample, instant, ["tong-ket"])
     (first, *_) = unit_mails(Round.of(plan, "tong-ket", "before-1", instant), table)
     assert "10/11/2021 (Thứ Tư)" in first.subject and "ngày nghỉ" not in first.text
+
+
+def test_the_same_message_is_the_same_bytes_every_time(sample, plan):
+    """Boundaries come from the Message-ID: a resend, or a second replay, writes identical bytes."""
+    _, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    first, again = (build(mails[0], "thidua@kvtd.example", "thidua", "<a@kvtd.example>", None) for _ in "12")
+    assert first.data == again.data and b"=_thidua_" in first.data
+    other = build(mails[0], "thidua@kvtd.example", "thidua", "<b@kvtd.example>", None)
+    assert other.data != first.data
