@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Annotated
@@ -63,6 +64,15 @@ def tally(
     s = settings()
     inputs = inputs_or_exit(s)
     plan = inputs.plan
+    if day is not None:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise fail(f"--day: '{day}' không phải ngày ISO có thật (ví dụ 2021-12-20)") from None
+    if present is not None and not 1 <= present <= len(plan.units):
+        raise fail(
+            f"--present: {present} đơn vị có mặt, phải từ 1 đến {len(plan.units)} (số đơn vị thành viên)"
+        )
     _prefect(s)
     from flows.conference import conference_tally
 

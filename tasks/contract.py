@@ -21,6 +21,12 @@ TABS = [TAB_SUBMISSIONS, TAB_REGISTRATIONS, TAB_SCORES, TAB_INDICATORS, TAB_INSP
 
 RawTabs = dict[str, list[list[str]]]
 
+# Bounds on what one sheet may cost: a stray cell at XFD1048576 or a 50 MB cell must not take a
+# run's memory, nor reach a mail or the Prefect database.
+MAX_ROWS = 200_000  # data rows per tab (a whole sector's year is some 20,000)
+MAX_COLUMNS = 100  # the contract's widest tab (Chấm điểm with per-criterion columns) is far less
+MAX_CELL_CHARS = 2_000  # longer text is cut, with a finding
+
 
 class SourceError(Exception):
     """The source cannot be read; the message says what is wrong and what to do."""

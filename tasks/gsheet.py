@@ -65,7 +65,13 @@ def load_service_account(path: Path | None, secret_block: str | None) -> dict:
                 f"Không tìm thấy tệp khoá tài khoản dịch vụ '{path}' (THIDUA_GOOGLE_CREDENTIALS). "
                 "Tải tệp JSON của tài khoản dịch vụ từ Google Cloud Console và đặt đường dẫn đúng."
             )
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
+        try:
+            text, where = Path(path).read_text(encoding="utf-8"), str(path)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise SourceError(
+                f"Không đọc được tệp khoá '{path}' (THIDUA_GOOGLE_CREDENTIALS) như văn bản JSON "
+                f"({type(exc).__name__}): tải lại tệp JSON của tài khoản dịch vụ."
+            ) from None
     else:
         raise SourceError(
             "Nguồn là Google Sheet nhưng chưa có khoá tài khoản dịch vụ: đặt THIDUA_GOOGLE_CREDENTIALS "
@@ -73,8 +79,10 @@ def load_service_account(path: Path | None, secret_block: str | None) -> dict:
         )
     try:
         info = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise SourceError(f"Khoá tài khoản dịch vụ ở {where} không phải JSON hợp lệ.") from None
+    if not isinstance(info, dict):
+        raise SourceError(f"Khoá tài khoản dịch vụ ở {where} không phải JSON của tài khoản dịch vụ.")
     missing = [k for k in ("client_email", "private_key", "token_uri") if k not in info]
     if info.get("type") != "service_account" or missing:
         raise SourceError(

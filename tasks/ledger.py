@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
 metadata = MetaData()
@@ -106,6 +106,10 @@ class Orphan:
     claim_token: str
 
 
+class LedgerError(RuntimeError):
+    """The ledger cannot be opened: nothing may be sent without it."""
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -122,13 +126,21 @@ class Ledger:
             Path(database.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         self.lease = lease
-        with self.engine.begin() as conn:
-            # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
-            conn.execute(CreateTable(deliveries, if_not_exists=True))
-            present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
-            for name, sql_type in _ADDED_COLUMNS.items():
-                if name not in present:
-                    conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {sql_type}"))
+        try:
+            with self.engine.begin() as conn:
+                # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
+                conn.execute(CreateTable(deliveries, if_not_exists=True))
+                present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+                for name, sql_type in _ADDED_COLUMNS.items():
+                    if name not in present:
+                        conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {sql_type}"))
+        except SQLAlchemyError as exc:
+            shown = database.render_as_string(hide_password=True)
+            raise LedgerError(
+                f"Không mở được sổ gửi thư {shown} (THIDUA_LEDGER_URL): {type(exc).__name__}: "
+                f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}. Không thư nào được gửi; "
+                "kiểm tra máy chủ cơ sở dữ liệu, quyền ghi và THIDUA_LEDGER_URL."
+            ) from None
         self.token = uuid.uuid4().hex  # identifies this run's claims
 
     def _where(self, key: Key):

@@ -9,6 +9,8 @@ import pandas as pd
 
 from tasks.contract import (
     COLUMNS,
+    MAX_CELL_CHARS,
+    MAX_ROWS,
     REQUIRED_TABS,
     TAB_BALLOTS,
     TAB_INDICATORS,
@@ -20,9 +22,13 @@ from tasks.contract import (
     SourceError,
     header_map,
 )
-from tasks.parse import parse_date, parse_int, parse_number, parse_timestamp
+from tasks.parse import in_range, in_years, parse_int, parse_number, parse_timestamp
 from tasks.plan import Plan
 from tasks.text import clean, match_key
+
+MAX_PAGES = 10_000  # a document's page count
+MAX_SCORE = 10_000  # a self-score total
+MAX_VALUE = 1e12  # an indicator's value (counts, money in đồng)
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,18 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
                 f"Bảng tính không có tab '{tab}'. Thêm tab này với dòng tiêu đề: " + " · ".join(COLUMNS[tab])
             )
         return
-    if not rows:
+    if not rows or not any(clean(h) for h in rows[0]):
+        problem = "tab trống" if not rows else "dòng 1 (dòng tiêu đề) trống"
+        if tab in REQUIRED_TABS:
+            raise SourceError(
+                f"Tab '{tab}': {problem}. Dòng 1 phải là dòng tiêu đề: " + " · ".join(COLUMNS[tab])
+            )
+        if rows:
+            findings.append(Finding(tab, 1, f"{problem} — bỏ qua cả tab"))
         return
+    if len(rows) > MAX_ROWS + 1:
+        too_many = f"{MAX_ROWS:_}".replace("_", ".")
+        raise SourceError(f"Tab '{tab}' có hơn {too_many} dòng dữ liệu: xoá các dòng thừa ở cuối tab.")
     index, problems = header_map(plan, tab, rows[0])
     if problems:
         if tab in REQUIRED_TABS:
@@ -74,16 +90,24 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
         return
     for number, row in enumerate(rows[1:], start=2):
         record = {col: clean(row[i]) if i < len(row) else "" for col, i in index.items()}
+        long = [col for col, text in record.items() if len(text) > MAX_CELL_CHARS]
+        for col in long:
+            record[col] = record[col][:MAX_CELL_CHARS]
+        if long:
+            findings.append(
+                Finding(tab, number, f"ô dài quá {MAX_CELL_CHARS} ký tự, chỉ giữ phần đầu", dropped=False)
+            )
         if any(record.values()):
             yield number, record
 
 
 def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]):
+    years = plan_years(plan)
     records = []
     for number, r in _rows(plan, raw, TAB_SUBMISSIONS, findings):
         reasons = []
         try:
-            at = parse_timestamp(r["submitted_at"], plan.tz)
+            at = in_years(parse_timestamp(r["submitted_at"], plan.tz), *years)
         except ValueError as exc:
             reasons.append(f"Thời gian nộp: {exc}")
         code = units.resolve(r["unit"])
@@ -104,7 +128,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
         pages = None
         if r.get("pages"):
             try:
-                pages = parse_int(r["pages"])
+                pages = int(in_range(parse_int(r["pages"]), 0, MAX_PAGES))
             except ValueError as exc:
                 findings.append(Finding(TAB_SUBMISSIONS, number, f"Số trang: {exc} — bỏ qua ô này", False))
         records.append(
@@ -148,8 +172,14 @@ def _simple(plan, raw, tab, units, findings, unit_columns, parsers):
     return pd.DataFrame(records, columns=columns)
 
 
+def plan_years(plan: Plan) -> tuple[int, int]:
+    """Dates a sheet may hold: the plan year, the one before (registrations) and after."""
+    return plan.year - 1, plan.year + 1
+
+
 def normalise(plan: Plan, raw: RawTabs) -> Normalised:
     findings: list[Finding] = []
+    years = plan_years(plan)
     units = UnitDirectory(plan)
     tz = plan.tz
 
@@ -167,7 +197,15 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
     return Normalised(
         submissions=_submissions(plan, raw, units, findings),
         registrations=_simple(plan, raw, TAB_REGISTRATIONS, units, findings, ["unit"], {"title": title_name}),
-        scores=_simple(plan, raw, TAB_SCORES, units, findings, ["unit"], {"score": parse_number}),
+        scores=_simple(
+            plan,
+            raw,
+            TAB_SCORES,
+            units,
+            findings,
+            ["unit"],
+            {"score": lambda t: in_range(parse_number(t), 0, MAX_SCORE)},
+        ),
         indicators=_simple(
             plan,
             raw,
@@ -175,7 +213,7 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
             units,
             findings,
             ["unit"],
-            {"milestone": milestone_id, "value": parse_number},
+            {"milestone": milestone_id, "value": lambda t: in_range(parse_number(t), -MAX_VALUE, MAX_VALUE)},
         ),
         inspections=_simple(
             plan,
@@ -185,8 +223,8 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
             findings,
             ["lead_unit", "inspected_unit"],
             {
-                "start": lambda t: parse_date(t, tz),
-                "end": lambda t: parse_date(t, tz),
+                "start": lambda t: in_years(parse_timestamp(t, tz), *years).date(),
+                "end": lambda t: in_years(parse_timestamp(t, tz), *years).date(),
             },
         ),
         ballots=_simple(plan, raw, TAB_BALLOTS, units, findings, [], {}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from zoneinfo import ZoneInfo
 
@@ -40,11 +41,28 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
             raise ValueError(
                 f"'{text}' không phải là ngày giờ hợp lệ (viết dd/mm/yyyy hh:mm, ví dụ 18/06/2021 09:30)"
             ) from None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+    try:
+        return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+    except OverflowError:
+        raise ValueError(f"'{text}' không phải là ngày giờ hợp lệ") from None
 
 
-def parse_date(text: str, tz: ZoneInfo) -> dt.date:
-    return parse_timestamp(text, tz).date()
+def in_years(moment: dt.datetime, first: int, last: int) -> dt.datetime:
+    """`moment` if its year is within first..last, else ValueError: a year-1 or year-9999 date is
+    a typing error, never on time nor never due."""
+    if not first <= moment.year <= last:
+        raise ValueError(f"năm {moment.year} nằm ngoài năm kế hoạch (chỉ nhận {first}–{last}); gõ nhầm năm?")
+    return moment
+
+
+def in_range(value: float, low: float, high: float) -> float:
+    if not low <= value <= high:
+        raise ValueError(f"{_vn(value)} nằm ngoài khoảng hợp lý ({_vn(low)} đến {_vn(high)})")
+    return value
+
+
+def _vn(value: float) -> str:
+    return f"{value:_.15g}".replace("_", ".") if abs(value) < 1e15 else f"{value:g}"
 
 
 def parse_number(text: str) -> float:
@@ -58,9 +76,12 @@ def parse_number(text: str) -> float:
     elif _THOUSANDS_DOT.match(raw):
         raw = raw.replace(".", "")
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ValueError(f"'{text}' không phải là số") from None
+    if not math.isfinite(value):
+        raise ValueError(f"'{text}' không phải là số")
+    return value
 
 
 def parse_int(text: str) -> int:

@@ -7,11 +7,11 @@ from collections import Counter
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from tasks.addresses import InvalidAddress, smtp_address
 from tasks.text import match_key
@@ -36,6 +36,16 @@ class PlanError(Exception):
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        """No text of the plan may carry a line break into a mail header or an .ics line."""
+        if isinstance(value, str):
+            return " ".join(value.splitlines())
+        if isinstance(value, list):
+            return [" ".join(v.splitlines()) if isinstance(v, str) else v for v in value]
+        return value
+
 
 class Requirement(StrEnum):
     REQUIRED = "required"
@@ -55,8 +65,13 @@ class Period(Strict):
     end: dt.date
 
 
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # ids that end up in paths, keys and Message-IDs
+ALL_BLOCKS = "all"  # an award quota over every block
+Days = Annotated[int, Field(ge=1, le=90)]  # reminder and overdue rounds: within three months
+
+
 class Milestone(Strict):
-    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    id: str = Field(pattern=SLUG)
     name: str
     owed_by: Literal["units", "area", "inspection-teams"]
     deadline: dt.date | None = None
@@ -77,11 +92,11 @@ class Milestone(Strict):
 
 
 class AreaObligation(Strict):
-    id: str
+    id: str = Field(pattern=SLUG)
     name: str
     deadline: dt.date | None = None
     after_milestone: str | None = None
-    days_after: int | None = Field(default=None, ge=0)
+    days_after: int | None = Field(default=None, ge=0, le=365)
     about: str | None = None  # the milestone whose submissions the area compiles for it
 
     @model_validator(mode="after")
@@ -99,10 +114,6 @@ class Contact(Strict):
     phone: str = ""
     email: EmailStr
     active: bool = True
-
-
-SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-ALL_BLOCKS = "all"  # an award quota over every block
 
 
 class Block(Strict):
@@ -140,8 +151,8 @@ class Indicator(Strict):
 
 class Reminders(Strict):
     send_time: dt.time = dt.time(8, 0)
-    before_days: list[int] = [7, 3, 1]
-    overdue_days: list[int] = [1, 3]
+    before_days: list[Days] = [7, 3, 1]
+    overdue_days: list[Days] = [1, 3]
 
 
 class Title(Strict):
@@ -173,7 +184,7 @@ class Leadership(Strict):
 class Plan(Strict):
     """The year's plan. Lookups by code or id raise PlanLookupError naming what the plan has."""
 
-    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    id: str = Field(pattern=SLUG)
     year: int = Field(ge=2000, le=2100)
     title: str
     document_number: str
@@ -341,11 +352,49 @@ class Plan(Strict):
                 problems.append(f"reports[{i}].milestone: unknown milestone '{r.milestone}'")
             if r.obligation not in obligations:
                 problems.append(f"reports[{i}].obligation: unknown area obligation '{r.obligation}'")
+        problems += self._dates_outside_the_year()
+        problems += self._colliding_spellings()
         if not any(c.active and c.role == "head" for c in self.contacts):
             problems.append("contacts: no active contact with role 'head'")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _dates_outside_the_year(self) -> list[str]:
+        """A date more than a year away from the plan's is a typing error (1/1/0001, 9999)."""
+        dated: list[tuple[str, dt.date | None]] = []
+        for m in self.milestones:
+            dated.append((f"milestones[{m.id}].deadline", m.deadline))
+            if m.period:
+                dated += [
+                    (f"milestones[{m.id}].period.start", m.period.start),
+                    (f"milestones[{m.id}].period.end", m.period.end),
+                ]
+        dated += [(f"area_obligations[{o.id}].deadline", o.deadline) for o in self.area_obligations]
+        dated += [(f"extra_days_off[{i}]", d) for i, d in enumerate(self.extra_days_off)]
+        return [
+            f"{key}: {day:%d/%m/%Y} is more than a year away from the plan year {self.year} (a typing error?)"
+            for key, day in dated
+            if day is not None and abs(day.year - self.year) > 1
+        ]
+
+    def _colliding_spellings(self) -> list[str]:
+        """An alias naming another unit (its code, name, usual abbreviation or alias) would
+        silently give it that unit's submissions."""
+        owner: dict[str, str] = {}
+        for unit in self.units:
+            for spelling in self.spellings(unit)[: -len(unit.aliases) or None]:
+                owner.setdefault(match_key(spelling), unit.code)
+        problems = []
+        for unit in self.units:
+            for alias in unit.aliases:
+                other = owner.setdefault(match_key(alias), unit.code)
+                if other != unit.code:
+                    problems.append(
+                        f"units[{unit.code}].aliases: '{alias}' already names unit {other}; "
+                        "each spelling must name one unit"
+                    )
+        return problems
 
 
 def _explain(error: ValidationError) -> list[str]:
@@ -374,6 +423,10 @@ def load_plan(path: Path | str) -> Plan:
         raise PlanError(path, [f"{where}not valid YAML ({problem})"]) from None
     except UnicodeDecodeError:
         raise PlanError(path, ["not UTF-8 text: save the file as UTF-8"]) from None
+    except RecursionError:
+        raise PlanError(
+            path, ["nested too deeply to be a plan (brackets or indentation gone wrong?)"]
+        ) from None
     if not isinstance(data, dict):
         raise PlanError(path, ["the file must be a mapping of keys (id, year, milestones, …)"])
     try:

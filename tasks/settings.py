@@ -55,6 +55,22 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("ledger_url")
+    @classmethod
+    def _usable_ledger(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine import make_url
+
+            try:
+                create_engine(make_url(value)).dispose()  # parses and loads the driver; no connection
+            except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several kinds
+                raise ValueError(
+                    f"không dùng được làm sổ gửi thư ({type(exc).__name__}: {exc}); ví dụ đúng: "
+                    "sqlite:////var/lib/thidua/ledger.sqlite hoặc postgresql+psycopg://user:pass@host/db"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _no_cleartext_password(self) -> Settings:
         if (

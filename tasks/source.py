@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tasks.contract import TABS, RawTabs, Source, SourceError
+from tasks.contract import MAX_COLUMNS, MAX_ROWS, TABS, RawTabs, Source, SourceError
 from tasks.text import match_key
+
+EMPTY_ROW: list[str] = []
 
 
 def cell_text(value: object) -> str:
@@ -55,13 +57,38 @@ class WorkbookSource:
         try:
             for sheet in book.worksheets:
                 canonical = wanted.get(match_key(sheet.title))
-                if canonical is None:
-                    continue
-                rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-                tabs[canonical] = rows
+                if canonical is not None:
+                    tabs[canonical] = self._rows(sheet, canonical)
+        except SourceError:
+            raise
+        except Exception as exc:  # a malformed sheet XML surfaces while rows are read
+            raise SourceError(
+                f"Tệp '{self.path}' hỏng, không đọc hết được ({type(exc).__name__}: {exc}). "
+                "Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
+            ) from None
         finally:
             book.close()
         return tabs
+
+    def _rows(self, sheet, tab: str) -> list[list[str]]:
+        """Every row up to the last non-blank one, whatever the file's `<dimension>` claims (tools
+        often leave it stale, and openpyxl would stop reading there)."""
+        sheet.reset_dimensions()
+        rows: list[list[str]] = []
+        last = 0
+        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            if any(v is not None and v != "" for v in values):
+                if len(rows) > MAX_ROWS:
+                    where = f"Tab '{tab}' của '{self.path}'"
+                    raise SourceError(
+                        f"{where} có dữ liệu ở dòng {len(rows) + 1}, quá {MAX_ROWS:_} dòng".replace("_", ".")
+                        + ": xoá các dòng thừa ở cuối tab."
+                    )
+                rows.append([cell_text(v) for v in values])
+                last = len(rows)
+            else:
+                rows.append(EMPTY_ROW)  # one shared list: a million blank rows cost little
+        return rows[:last]
 
 
 def open_source(settings, plan) -> Source:
