@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -32,21 +33,25 @@ def _count(data: bytes) -> int | None:
     return None
 
 
-def count_pages(link: str, base_dir: Path | None = None, timeout: float = 10.0) -> int | None:
+def count_pages(
+    link: str, base_dir: Path | None = None, timeout: float = 10.0, total: float = 30.0
+) -> int | None:
     """Pages of the document at `link` (a local path, file:// or http(s) URL), or None when it
-    cannot be read: the caller then uses the page count the unit declared."""
+    cannot be read: the caller then uses the page count the unit declared. A download gets
+    `timeout` seconds per read and `total` seconds in all: a server trickling bytes is given up."""
     if not link:
         return None
     url = urlparse(link)
     try:
         if url.scheme in ("http", "https"):
-            with httpx.stream("GET", link, timeout=timeout, follow_redirects=True) as response:
+            deadline = time.monotonic() + total
+            with httpx.stream("GET", link, timeout=min(timeout, total), follow_redirects=True) as response:
                 if response.status_code != 200:
                     return None
                 data = b""
                 for chunk in response.iter_bytes():
                     data += chunk
-                    if len(data) > MAX_BYTES:
+                    if len(data) > MAX_BYTES or time.monotonic() > deadline:
                         return None
             return _count(data)
         path = Path(unquote(url.path)) if url.scheme == "file" else Path(link)

@@ -290,3 +290,37 @@ def test_a_killed_runs_temporary_prefect_server_is_stopped_at_the_next_start(tmp
     while servers():
         assert time.monotonic() < deadline, "the orphaned server did not stop"
         time.sleep(0.2)
+
+
+def test_a_trickling_web_server_cannot_hold_a_page_count(tmp_path):
+    """A link whose server sends one byte every 0.3 s: each read succeeds, so only the total
+    deadline ends the download; the declared page count is used instead."""
+    import socket
+    import threading
+
+    from tasks.pages import count_pages
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n%PDF")
+            while not stop.wait(0.3):
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    try:
+        assert count_pages(f"http://127.0.0.1:{listener.getsockname()[1]}/bao-cao.pdf", total=2) is None
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 5
