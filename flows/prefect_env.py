@@ -41,7 +41,7 @@ def stop_orphaned_servers(prefect_home: str) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
             if b"PREFECT__SERVER_EPHEMERAL=1" not in environ or want not in environ:
                 continue
-            if _run_alive(proc / str(_parent(entry)), want):
+            if _run_alive(proc / str(_parent(entry))):
                 continue
             os.kill(int(entry.name), signal.SIGTERM)
             stopped.append(int(entry.name))
@@ -50,11 +50,12 @@ def stop_orphaned_servers(prefect_home: str) -> list[int]:
     return stopped
 
 
-def _run_alive(parent: Path, want: bytes) -> bool:
-    """The server's parent is the run that started it (same PREFECT_HOME), not a reaper that
-    adopted it after the run died."""
+def _run_alive(parent: Path) -> bool:
+    """The server's parent is the Python run that started it, not init or a reaper that adopted
+    it after the run died. (The parent's PREFECT_HOME cannot tell: a run sets it at run time,
+    after /proc recorded its environment.)"""
     try:
-        return parent.name != "1" and want in (parent / "environ").read_bytes().split(b"\0")
+        return parent.name != "1" and os.path.basename(os.readlink(parent / "exe")).startswith("python")
     except OSError:
         return False
 

@@ -7,6 +7,7 @@ from prefect.schedules import RRule
 
 from flows.actions import ACTIONS, Deployment
 from tasks.plan import Plan
+from tasks.round import Action
 from tasks.schedule import Trigger, triggers
 
 
@@ -15,7 +16,8 @@ def deployments(plan: Plan) -> list:
     `bao-cao-<year>`), with an RRule RDATE schedule per trigger so each run has its own
     parameters and a slug a coordinator can read. RDATE wall-clock times are in the plan's zone."""
     groups: dict[Deployment, list[Trigger]] = {}
-    for t in triggers(plan):
+    order = [Action.REMINDER, Action.OVERDUE, Action.OBLIGATION, Action.REPORT]  # milestones first
+    for t in sorted(triggers(plan), key=lambda t: order.index(Action(t.action))):
         groups.setdefault(ACTIONS[t.action].deployment(plan, t), []).append(t)
     out = []
     for group, scheduled in groups.items():

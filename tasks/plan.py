@@ -102,7 +102,9 @@ class AreaObligation(Strict):
     @model_validator(mode="after")
     def _one_anchor(self) -> AreaObligation:
         if (self.deadline is None) == (self.after_milestone is None):
-            raise ValueError("give either 'deadline' or 'after_milestone' with 'days_after'")
+            raise ValueError(
+                "ghi hoặc 'deadline', hoặc 'after_milestone' cùng 'days_after' (không ghi cả hai)"
+            )
         return self
 
 
@@ -124,6 +126,16 @@ class Block(Strict):
     member: bool = True  # False: bodies units may nominate, not member units
     spellings: list[str] = []  # other ways the sheet names a member unit; {province} is filled in
     nominee_prefix: str | None = None  # a nominee whose name starts so belongs to this block
+
+    @field_validator("spellings")
+    @classmethod
+    def _only_province(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                value.format(province="")
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"'{value}': chỉ được dùng chỗ trống {{province}} (tên tỉnh)") from None
+        return values
 
 
 class Unit(Strict):
@@ -306,16 +318,16 @@ class Plan(Strict):
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"timezone: '{self.timezone}' is not a known time zone")
+            problems.append(f"timezone: '{self.timezone}' không phải múi giờ (viết Asia/Ho_Chi_Minh)")
         for label, values in (
-            ("milestones", [m.id for m in self.milestones]),
+            ("milestones (id)", [m.id for m in self.milestones]),
             ("units (code)", [u.code for u in self.units]),
             ("units (name)", [match_key(u.name) for u in self.units]),
             ("units (email)", [u.email.lower() for u in self.units]),
         ):
             dupes = sorted(v for v, n in Counter(values).items() if n > 1)
             if dupes:
-                problems.append(f"{label}: duplicated {', '.join(dupes)}")
+                problems.append(f"{label}: trùng {', '.join(dupes)}")
         addresses = [(f"units[{i}].email", u.email) for i, u in enumerate(self.units)]
         addresses += [(f"contacts[{i}].email", c.email) for i, c in enumerate(self.contacts)]
         for key, address in addresses:
@@ -326,38 +338,42 @@ class Plan(Strict):
         codes = {u.code for u in self.units}
         for i, c in enumerate(self.contacts):
             if c.unit not in codes:
-                problems.append(f"contacts[{i}].unit: '{c.unit}' is not a member unit's code")
+                problems.append(f"contacts[{i}].unit: '{c.unit}' không phải mã của một đơn vị thành viên")
         lead = self.leadership
         for unit in [lead.head_unit, *lead.deputy_units]:
             if unit not in codes:
-                problems.append(f"leadership: '{unit}' is not a member unit's code")
+                problems.append(f"leadership: '{unit}' không phải mã của một đơn vị thành viên")
         blocks = {b.id for b in self.blocks}
         for i, u in enumerate(self.units):
             if u.block not in {b.id for b in self.member_blocks}:
                 known = ", ".join(b.id for b in self.member_blocks)
-                problems.append(f"units[{i}].block: '{u.block}' is not a member block ({known})")
+                problems.append(
+                    f"units[{i}].block: '{u.block}' không phải khối của đơn vị thành viên (có: {known})"
+                )
         for i, award in enumerate(self.awards):
             for block in award.quotas:
                 if block not in blocks | {ALL_BLOCKS}:
-                    problems.append(f"awards[{i}].quotas: '{block}' is not a block id (nor '{ALL_BLOCKS}')")
+                    problems.append(
+                        f"awards[{i}].quotas: '{block}' không phải mã khối (hoặc '{ALL_BLOCKS}' cho mọi khối)"
+                    )
         ids = {m.id for m in self.milestones}
         for i, ob in enumerate(self.area_obligations):
             for key in ("after_milestone", "about"):
                 value = getattr(ob, key)
                 if value and value not in ids:
-                    problems.append(f"area_obligations[{i}].{key}: unknown milestone '{value}'")
+                    problems.append(f"area_obligations[{i}].{key}: không có mốc '{value}'")
         obligations = {o.id for o in self.area_obligations}
         for i, r in enumerate(self.reports):
             if r.milestone not in ids:
-                problems.append(f"reports[{i}].milestone: unknown milestone '{r.milestone}'")
+                problems.append(f"reports[{i}].milestone: không có mốc '{r.milestone}'")
             if r.obligation not in obligations:
-                problems.append(f"reports[{i}].obligation: unknown area obligation '{r.obligation}'")
+                problems.append(f"reports[{i}].obligation: không có hạn của Khu vực '{r.obligation}'")
         problems += self._dates_outside_the_year()
         problems += self._colliding_spellings()
         if not any(c.active and c.role == "head" for c in self.contacts):
-            problems.append("contacts: no active contact with role 'head'")
+            problems.append("contacts: không có đầu mối đang hoạt động nào có role 'head' (Trưởng Khu vực)")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem a line: _explain lists each
         return self
 
     def _dates_outside_the_year(self) -> list[str]:
@@ -373,7 +389,7 @@ class Plan(Strict):
         dated += [(f"area_obligations[{o.id}].deadline", o.deadline) for o in self.area_obligations]
         dated += [(f"extra_days_off[{i}]", d) for i, d in enumerate(self.extra_days_off)]
         return [
-            f"{key}: {day:%d/%m/%Y} is more than a year away from the plan year {self.year} (a typing error?)"
+            f"{key}: {day:%d/%m/%Y} cách năm kế hoạch {self.year} hơn một năm (gõ nhầm năm?)"
             for key, day in dated
             if day is not None and abs(day.year - self.year) > 1
         ]
@@ -382,53 +398,87 @@ class Plan(Strict):
         """An alias naming another unit (its code, name, usual abbreviation or alias) would
         silently give it that unit's submissions."""
         owner: dict[str, str] = {}
-        for unit in self.units:
+        known = {b.id for b in self.blocks}
+        units = [u for u in self.units if u.block in known]  # an unknown block is reported already
+        for unit in units:
             for spelling in self.spellings(unit)[: -len(unit.aliases) or None]:
                 owner.setdefault(match_key(spelling), unit.code)
         problems = []
-        for unit in self.units:
+        for unit in units:
             for alias in unit.aliases:
                 other = owner.setdefault(match_key(alias), unit.code)
                 if other != unit.code:
                     problems.append(
-                        f"units[{unit.code}].aliases: '{alias}' already names unit {other}; "
-                        "each spelling must name one unit"
+                        f"units[{unit.code}].aliases: '{alias}' đã là cách gọi của đơn vị {other}; "
+                        "mỗi cách gọi chỉ được chỉ một đơn vị"
                     )
         return problems
+
+
+# pydantic's own words for the usual mistakes, as a coordinator editing the YAML reads them
+_PYDANTIC_WORDS = {
+    "extra_forbidden": "khoá không có trong mẫu kế hoạch (gõ sai? xem các khoá trong config/plan-2021.yaml)",
+    "missing": "thiếu khoá bắt buộc",
+    "date_from_datetime_parsing": "không phải ngày (viết YYYY-MM-DD, ví dụ 2021-06-20)",
+    "date_parsing": "không phải ngày (viết YYYY-MM-DD, ví dụ 2021-06-20)",
+    "date_type": "không phải ngày (viết YYYY-MM-DD, ví dụ 2021-06-20)",
+    "time_parsing": "không phải giờ (viết HH:MM, ví dụ 08:00)",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "bool_parsing": "phải là true hoặc false",
+    "string_type": "phải là chữ",
+    "list_type": "phải là danh sách",
+    "dict_type": "phải là bảng các khoá",
+    "model_type": "phải là bảng các khoá",
+    "string_pattern_mismatch": "chỉ gồm chữ thường không dấu, số và dấu gạch ngang (ví dụ so-ket)",
+}
+
+
+def _words(e: Any) -> str:
+    ctx = e.get("ctx") or {}
+    bounds = {
+        "greater_than": "phải lớn hơn {gt}",
+        "greater_than_equal": "phải từ {ge} trở lên",
+        "less_than": "phải nhỏ hơn {lt}",
+        "less_than_equal": "không được quá {le}",
+        "literal_error": "phải là một trong: {expected}",
+    }
+    if e["type"] in bounds:
+        return bounds[e["type"]].format(**ctx)
+    if e["type"] == "value_error" and e["loc"] and e["loc"][-1] == "email":
+        return "địa chỉ thư không hợp lệ (" + e["msg"].split(": ", 1)[-1] + ")"
+    return _PYDANTIC_WORDS.get(e["type"], e["msg"].removeprefix("Value error, "))
 
 
 def _explain(error: ValidationError) -> list[str]:
     problems = []
     for e in error.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt? see config/plan-2021.yaml for the keys a plan takes)"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        problems.append(f"{where}: {msg}")
+        where = ".".join(str(p) for p in e["loc"])
+        for line in _words(e).splitlines():
+            problems.append(f"{where}: {line}" if where else line)
     return problems
 
 
 def load_plan(path: Path | str) -> Plan:
     path = Path(path)
     if not path.is_file():
-        raise PlanError(path, ["file not found: set THIDUA_PLAN to the plan's path"])
+        raise PlanError(path, ["không tìm thấy tệp: đặt THIDUA_PLAN là đường dẫn tới tệp kế hoạch"])
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = f"dòng {mark.line + 1}, cột {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(path, [f"{where}not valid YAML ({problem})"]) from None
+        raise PlanError(path, [f"{where}không phải YAML hợp lệ ({problem})"]) from None
     except UnicodeDecodeError:
-        raise PlanError(path, ["not UTF-8 text: save the file as UTF-8"]) from None
+        raise PlanError(path, ["không phải văn bản UTF-8: lưu lại tệp dạng UTF-8"]) from None
     except RecursionError:
         raise PlanError(
-            path, ["nested too deeply to be a plan (brackets or indentation gone wrong?)"]
+            path, ["lồng nhau quá sâu, không thể là một kế hoạch (thừa ngoặc hoặc thụt lề sai?)"]
         ) from None
     if not isinstance(data, dict):
-        raise PlanError(path, ["the file must be a mapping of keys (id, year, milestones, …)"])
+        raise PlanError(path, ["tệp phải là một bảng các khoá (id, year, milestones, …)"])
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:

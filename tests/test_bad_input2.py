@@ -148,14 +148,14 @@ def test_absurd_numbers_and_dates_become_findings_and_the_round_still_runs(plan)
                 "name: Sở Tư pháp tỉnh Hà Giang, email",
                 "name: Sở Tư pháp tỉnh Hà Giang, aliases: [STP-TQU], email",
             ),
-            "units[STP-HGI].aliases: 'STP-TQU' already names unit STP-TQU",
+            "units[STP-HGI].aliases: 'STP-TQU' đã là cách gọi của đơn vị STP-TQU",
         ),
         (
             lambda t: t.replace(
                 "name: Sở Tư pháp tỉnh Hà Giang, email",
                 "name: Sở Tư pháp tỉnh Hà Giang, aliases: [Cục THADS Lào Cai], email",
             ),
-            "units[STP-HGI].aliases: 'Cục THADS Lào Cai' already names unit THADS-LCA",
+            "units[STP-HGI].aliases: 'Cục THADS Lào Cai' đã là cách gọi của đơn vị THADS-LCA",
         ),
     ],
     ids=[
@@ -196,7 +196,7 @@ def test_a_plan_nested_too_deeply_is_one_message(tmp_path):
     path = tmp_path / "sau.yaml"
     path.write_text("[" * 5000, encoding="utf-8")
     result, output = cli("check", env={"THIDUA_PLAN": str(path)})
-    assert result.exit_code == 1 and "nested too deeply" in output and "Traceback" not in output
+    assert result.exit_code == 1 and "lồng nhau quá sâu" in output and "Traceback" not in output
 
 
 # -- the CLI and the environment ---------------------------------------------------------------

@@ -68,8 +68,8 @@ def test_check_passes_on_the_sample_and_warns_about_rows_and_days_off():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("code: STP-TQU", "code: STP-HGI", "duplicated STP-HGI"),
-        ("year: 2021", "year: [2021", "not valid YAML"),
+        ("code: STP-TQU", "code: STP-HGI", "trùng STP-HGI"),
+        ("year: 2021", "year: [2021", "không phải YAML hợp lệ"),
         ("owed_by: units", "owed_by: everyone", "milestones.0.owed_by"),
     ],
 )

@@ -46,12 +46,12 @@ def broken(tmp_path, old, new):
 
 def test_duplicate_unit_code(tmp_path):
     text = broken(tmp_path, "code: STP-TQU", "code: STP-HGI")
-    assert "units (code): duplicated STP-HGI" in text
+    assert "units (code): trùng STP-HGI" in text
 
 
 def test_misspelt_key_is_named(tmp_path):
     text = broken(tmp_path, "  - id: so-ket\n", "  - id: so-ket\n    deadlin: 2021-06-20\n")
-    assert "milestones.2.deadlin: unknown key" in text
+    assert "milestones.2.deadlin: khoá không có trong mẫu kế hoạch" in text
 
 
 def test_malformed_address_is_named(tmp_path):
@@ -61,14 +61,14 @@ def test_malformed_address_is_named(tmp_path):
 
 def test_invalid_yaml_gives_line(tmp_path):
     text = broken(tmp_path, "year: 2021", "year: [2021")
-    assert "line" in text and "not valid YAML" in text
+    assert "dòng" in text and "không phải YAML hợp lệ" in text
 
 
 def test_contact_of_unknown_unit(tmp_path):
     text = broken(tmp_path, "unit: THADS-LCA", "unit: THADS-XXX")
-    assert "contacts[3].unit: 'THADS-XXX' is not a member unit's code" in text
+    assert "contacts[3].unit: 'THADS-XXX' không phải mã của một đơn vị thành viên" in text
 
 
 def test_missing_file():
-    with pytest.raises(PlanError, match="file not found"):
+    with pytest.raises(PlanError, match="không tìm thấy tệp"):
         load_plan("nowhere.yaml")

@@ -284,7 +284,7 @@ def test_each_broken_plan_gives_one_clear_message_and_exit_1(path):
 
     from flows.cli import app
 
-    expect = path.read_bytes().split(b"\n", 1)[0].decode("ascii", "replace").removeprefix("# expect: ")
+    expect = path.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace").removeprefix("# expect: ")
     result = CliRunner().invoke(app, ["check"], env={"THIDUA_PLAN": str(path)})
     output = " ".join(result.output.split())
     assert result.exit_code == 1, output
