@@ -1,7 +1,7 @@
-"""The one table of the plan's actions: for each, the flow that carries it out, its parameters and
-slug on a schedule, the deployment it belongs to and the Vietnamese words that describe it.
-serve, replay, run and calendar all read it. Flows are imported only when a run needs them, so
-`thidua calendar` does not pay for importing Prefect."""
+"""The one table of the plan's actions: for each, the flow that carries it out, its parameters
+and slug on a schedule, and the deployment it belongs to (the Vietnamese words that describe an
+action are `tasks.schedule.describe`). serve, replay and run read it. Flows are imported only
+when a run needs them, so `thidua calendar` does not pay for importing Prefect."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ class ActionSpec:
     parameters: Callable[[Trigger], dict]
     slug: Callable[[Trigger], str]
     deployment: Callable[[Plan, Trigger], Deployment]
-    describe: Callable[[Plan, Trigger], str]
 
     def flow(self):
         module, name = self.flow_path.split(":")
@@ -37,9 +36,7 @@ class ActionSpec:
 def _milestone_deployment(plan: Plan, t: Trigger) -> Deployment:
     m = plan.milestone(t.target)
     return Deployment(
-        f"{m.id}-{plan.year}",
-        f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.document_number})",
-        m.id,
+        f"{m.id}-{plan.year}", f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.label})", m.id
     )
 
 
@@ -51,28 +48,11 @@ def _slug(t: Trigger) -> str:
     return f"{t.target}-{t.stage}"
 
 
-_ROUND = "flows.milestone:milestone_round"
+_ROUND = ActionSpec("flows.milestone:milestone_round", _milestone_parameters, _slug, _milestone_deployment)
 
 ACTIONS: dict[str, ActionSpec] = {
-    Action.REMINDER: ActionSpec(
-        _ROUND,
-        _milestone_parameters,
-        _slug,
-        _milestone_deployment,
-        lambda plan, t: (
-            f"Nhắc đơn vị còn thiếu hồ sơ {plan.milestone(t.target).name} và gửi bản tổng hợp cho đầu mối"
-        ),
-    ),
-    Action.OVERDUE: ActionSpec(
-        _ROUND,
-        _milestone_parameters,
-        _slug,
-        _milestone_deployment,
-        lambda plan, t: (
-            f"Thông báo quá hạn {plan.milestone(t.target).name} cho đơn vị còn thiếu (đồng gửi Trưởng, "
-            "Phó trưởng) và bản tổng hợp"
-        ),
-    ),
+    Action.REMINDER: _ROUND,
+    Action.OVERDUE: _ROUND,
     Action.OBLIGATION: ActionSpec(
         "flows.obligation:obligation_round",
         lambda t: {"obligation": t.target, "stage": t.stage},
@@ -82,7 +62,6 @@ ACTIONS: dict[str, ActionSpec] = {
             f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
             "nghia-vu-khu-vuc",
         ),
-        lambda plan, t: f"Nhắc Trưởng, Phó trưởng Khu vực: {plan.obligation(t.target).name}",
     ),
     Action.REPORT: ActionSpec(
         "flows.report:area_report",
@@ -93,10 +72,5 @@ ACTIONS: dict[str, ActionSpec] = {
             f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
             "bao-cao",
         ),
-        lambda plan, t: f"Lập dự thảo {plan.report(t.target).name} và gửi Trưởng, Phó trưởng Khu vực",
     ),
 }
-
-
-def describe(plan: Plan, t: Trigger) -> str:
-    return ACTIONS[t.action].describe(plan, t)

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from flows.actions import describe
 from flows.cli_base import (
     STATE_STYLE,
     app,
@@ -30,7 +29,7 @@ from tasks.dates import WEEKDAYS, deadline_words
 from tasks.inputs import assess
 from tasks.plan import PlanLookupError
 from tasks.plan_checks import plan_warnings
-from tasks.schedule import triggers
+from tasks.schedule import describe, triggers
 
 
 @app.command()
@@ -39,7 +38,7 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     s = settings()
     plan = plan_or_exit(s)
     out.print(
-        f"[green]✓[/] Kế hoạch {s.plan}: {plan.document_number}, {len(plan.units)} đơn vị, "
+        f"[green]✓[/] Kế hoạch {s.plan}: {plan.label}, {len(plan.units)} đơn vị, "
         f"{len(plan.milestones)} mốc, {len(plan.active_contacts)} đầu mối đang hoạt động"
     )
     for w in plan_warnings(plan):
@@ -97,7 +96,7 @@ def calendar(
     if as_json:
         sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table(title=f"Lịch việc năm {plan.year} ({plan.document_number})")
+    table = Table(title=f"Lịch việc năm {plan.year} ({plan.label})")
     for col in ("Thời điểm", "Mốc", "Đợt", "Việc"):
         table.add_column(col, overflow="fold")
     for t in schedule:

@@ -69,7 +69,7 @@ def _interrupt(signum, frame) -> None:
 def _serve(plan: Plan, api_url: str) -> None:
     from flows.serve import serve_plan
 
-    out.print(f"Đang chạy theo lịch {plan.document_number}: {len(triggers(plan))} việc.", soft_wrap=True)
+    out.print(f"Đang chạy theo lịch {plan.label}: {len(triggers(plan))} việc.", soft_wrap=True)
     out.print(
         f"Giao diện Prefect: {api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)",
         soft_wrap=True,
@@ -164,7 +164,7 @@ def replay(
     except ValueError:
         raise fail(f"--until: '{until}' không phải ngày ISO (ví dụ 2021-06-30)") from None
     out.print(
-        f"Chạy lại kế hoạch {plan.document_number} trên {inputs.source}; thư ghi vào "
+        f"Chạy lại kế hoạch {plan.label} trên {inputs.source}; thư ghi vào "
         f"{s.outbox_dir if s.mail_transport == 'file' else s.mail_transport}"
     )
     _prefect(s)

@@ -64,7 +64,7 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
     return {
         "area_name": plan.area_name,
         "area_short_name": plan.area_short_name,
-        "document_number": plan.document_number,
+        "plan_ref": plan.cited_on(local.date()),
         "milestone_name": m.name,
         "deadline": vn_date_weekday(m.deadline) if m.deadline else "(chưa ấn định)",
         "last_working_day": working_day_note(plan, m.deadline) if m.deadline else None,
@@ -73,7 +73,7 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
         "contacts": plan.active_contacts,
         "ctx": {
             "area_name": plan.area_name,
-            "document_number": plan.document_number,
+            "plan_ref": plan.cited_on(local.date()),
             "as_of": vn_datetime(local),
         },
     }

@@ -24,7 +24,8 @@ def header_context(plan: Plan, day: dt.date) -> dict:
         "year": str(day.year),
         "date_words": f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}",
         "area_name": plan.area_name,
-        "plan_number": plan.document_number,
+        "plan_number": (plan.document_number or "…")
+        + (f" ngày {plan.issued:%d/%m/%Y}" if plan.issued else ""),
         "signer_role": "TRƯỞNG KHU VỰC THI ĐUA",
         "signer_title": plan.leadership.signer_title,
         "signer_name": plan.leadership.signer_name,

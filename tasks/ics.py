@@ -45,7 +45,7 @@ def milestone_event(plan: Plan, m: Milestone) -> Event:
         m.id,
         f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
         m.deadline,
-        f"Theo Kế hoạch số {plan.document_number}: gửi về Trưởng, Phó trưởng Khu vực thi đua trước "
+        f"Theo {plan.citation or plan.area_name}: gửi về Trưởng, Phó trưởng Khu vực thi đua trước "
         f"ngày {vn_date_weekday(m.deadline)}. Hồ sơ: {docs}.",
     )
 

@@ -199,7 +199,8 @@ class Plan(Strict):
     id: str = Field(pattern=SLUG)
     year: int = Field(ge=2000, le=2100)
     title: str
-    document_number: str
+    document_number: str = ""  # e.g. 184/KH-KVTĐ; empty until the plan is signed
+    issued: dt.date | None = None  # the plan's date of issue
     area_name: str
     area_short_name: str
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -221,6 +222,22 @@ class Plan(Strict):
     header_aliases: dict[str, list[str]] = {}
     spreadsheet: str | None = None  # Google Sheet key or URL (THIDUA_SOURCE overrides)
     sheet_tabs: dict[str, str] = {}  # canonical tab -> its title in the sheet (a Form's tab)
+
+    @property
+    def citation(self) -> str | None:
+        """'Kế hoạch số 184/KH-KVTĐ ngày 28/02/2021 của …', or None while number or date are unknown."""
+        if not self.document_number or self.issued is None:
+            return None
+        return f"Kế hoạch số {self.document_number} ngày {self.issued:%d/%m/%Y} của {self.area_name}"
+
+    def cited_on(self, day: dt.date) -> str | None:
+        """The citation for something written on `day`: none before the plan was issued."""
+        return self.citation if self.issued is not None and day >= self.issued else None
+
+    @property
+    def label(self) -> str:
+        """How the CLI names the plan: its number, or its title while it has none."""
+        return self.document_number or self.title
 
     @property
     def tz(self) -> ZoneInfo:
@@ -465,14 +482,21 @@ def load_plan(path: Path | str) -> Plan:
     if not path.is_file():
         raise PlanError(path, ["không tìm thấy tệp: đặt THIDUA_PLAN là đường dẫn tới tệp kế hoạch"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(path, ["không phải văn bản UTF-8: lưu lại tệp dạng UTF-8"]) from None
+    return parse_plan(text, path)
+
+
+def parse_plan(text: str, path: Path | str) -> Plan:
+    """The plan in `text` (YAML), validated; `path` names it in the problems."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"dòng {mark.line + 1}, cột {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlanError(path, [f"{where}không phải YAML hợp lệ ({problem})"]) from None
-    except UnicodeDecodeError:
-        raise PlanError(path, ["không phải văn bản UTF-8: lưu lại tệp dạng UTF-8"]) from None
     except RecursionError:
         raise PlanError(
             path, ["lồng nhau quá sâu, không thể là một kế hoạch (thừa ngoặc hoặc thụt lề sai?)"]

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tasks.dates import day_off_reason, vn_date_weekday
 from tasks.plan import Plan
+from tasks.schedule import triggers
 
 
-def plan_warnings(plan: Plan) -> list[str]:
-    """Things in a valid plan a coordinator should look at: deadlines on days off or outside
-    the plan year, milestones with no date."""
-    warnings = []
+def plan_is_over(plan: Plan, now: dt.datetime) -> str | None:
+    """Why serving this plan would do nothing (every action is in the past), or None."""
+    actions = triggers(plan)
+    if actions and max(t.at for t in actions) > now:
+        return None
+    next_year = max(now.year, plan.year + 1)
+    return (
+        f"Kế hoạch năm {plan.year} đã hết: mọi việc trong lịch đều đã qua, không còn gì để chạy. "
+        f"Tạo kế hoạch năm mới bằng `thidua plan new --year {next_year}`, điền số và ngày ban hành, "
+        "rồi đặt THIDUA_PLAN là tệp mới."
+    )
+
+
+def placeholders(plan: Plan) -> list[str]:
+    """What a plan made by `thidua plan new` still lacks."""
+    out = []
+    if not plan.document_number:
+        out.append(
+            "document_number: chưa điền số kế hoạch (ví dụ 12/KH-KVTĐ); thư và báo cáo chưa trích dẫn được"
+        )
+    if plan.issued is None:
+        out.append("issued: chưa điền ngày ban hành kế hoạch; thư chưa lấy kế hoạch làm căn cứ")
+    return out
+
+
+def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
+    """Things in a valid plan a coordinator should look at: what is still to fill, a plan whose
+    year is over, deadlines on days off or outside the plan year, milestones with no date."""
+    warnings = placeholders(plan)
+    over = plan_is_over(plan, now or dt.datetime.now(plan.tz))
+    if over:
+        warnings.append(over)
     dated = [(f"milestones[{m.id}].deadline", m.deadline) for m in plan.milestones]
     dated += [(f"area_obligations[{o.id}].deadline", o.deadline) for o in plan.area_obligations]
     for key, day in dated:

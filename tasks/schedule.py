@@ -110,3 +110,15 @@ def triggers_on_day(plan: Plan, instant: dt.datetime) -> list[Trigger]:
     """The rounds the plan schedules on `instant`'s local day, up to `instant`."""
     local = instant.astimezone(plan.tz)
     return [t for t in triggers(plan) if t.at.date() == local.date() and t.at <= local]
+
+
+def describe(plan: Plan, t: Trigger) -> str:
+    """The action in the Vietnamese words coordinators read in the calendar, the UI and mail."""
+    if t.action == "report":
+        return f"Lập dự thảo {plan.report(t.target).name} và gửi Trưởng, Phó trưởng Khu vực"
+    if t.action == "obligation":
+        return f"Nhắc Trưởng, Phó trưởng Khu vực: {plan.obligation(t.target).name}"
+    name = plan.milestone(t.target).name
+    if t.action == "overdue":
+        return f"Thông báo quá hạn {name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"
+    return f"Nhắc đơn vị còn thiếu hồ sơ {name} và gửi bản tổng hợp cho đầu mối"
