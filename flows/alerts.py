@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from flows.common import cause
 from tasks.compose import alert_mail
 from tasks.delivery import send
 from tasks.plan import load_plan
+from tasks.round import COMPILE
 from tasks.settings import Settings
 
 log = logging.getLogger("thidua.alerts")
 
-
-def run_url(flow_run_id) -> str:
-    from prefect.settings import PREFECT_UI_URL
-
-    base = PREFECT_UI_URL.value()
-    if not base:
-        return "(không có giao diện Prefect: lần chạy cục bộ, xem nhật ký dòng lệnh)"
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}"
+STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột ngột", "TimedOut": "quá thời gian"}
 
 
 def alert_coordinators(flow, flow_run, state) -> None:
@@ -29,16 +24,20 @@ def alert_coordinators(flow, flow_run, state) -> None:
         plan = load_plan(settings.plan)
         params = flow_run.parameters or {}
         target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow.name
+        stage = params.get("stage") or (COMPILE if params.get("kind") else "")
         now = dt.datetime.now(dt.UTC)
+        at = dt.datetime.fromisoformat(params["at"]) if params.get("at") else now
+        link = f"{settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run.id}" if settings.ui_url else None
         mail = alert_mail(
             plan,
             target,
-            params.get("stage", ""),
+            stage,
             str(flow_run.id),
             flow_run.name,
-            state.name,
-            state.message or "",
-            run_url(flow_run.id),
+            STATE_WORDS.get(state.name, state.name),
+            cause(state.message or ""),
+            link,
+            at if at.tzinfo else at.replace(tzinfo=plan.tz),
             now,
         )
         outcome = send([mail], settings, now)

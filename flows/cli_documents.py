@@ -44,12 +44,13 @@ def report(
     inputs = inputs_or_exit(s, plan)
     instant = instant_or_exit(at, plan)
     _prefect(s)
+    from flows.common import cause
     from flows.report import area_report
 
     with preloaded(inputs):
         state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send_mail=send, return_state=True)
     if not state.is_completed():
-        raise fail(state.message or "lập báo cáo không thành công")
+        raise fail(cause(state.message or "lập báo cáo không thành công"))
     docx, xlsx = state.result().files
     out.print(f"Đã ghi {docx} và {xlsx}")
 
@@ -74,12 +75,13 @@ def tally(
             f"--present: {present} đơn vị có mặt, phải từ 1 đến {len(plan.units)} (số đơn vị thành viên)"
         )
     _prefect(s)
+    from flows.common import cause
     from flows.conference import conference_tally
 
     with preloaded(inputs):
         state = conference_tally(day=day, units_present=present, return_state=True)
     if not state.is_completed():
-        raise fail(state.message or "kiểm phiếu không thành công")
+        raise fail(cause(state.message or "kiểm phiếu không thành công"))
     tallied = state.result()
     result = tallied.tally.as_json()
     if as_json:

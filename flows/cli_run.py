@@ -22,6 +22,7 @@ from flows.cli_base import (
 )
 from tasks.inputs import preloaded
 from tasks.plan import Plan, PlanLookupError
+from tasks.plan_checks import plan_is_over
 from tasks.round import Action, Round, RoundResult
 from tasks.schedule import Trigger, triggers, triggers_on_day
 
@@ -44,8 +45,11 @@ def serve(
 
     s = settings()
     plan = plan_or_exit(s)
+    over = plan_is_over(plan, dt.datetime.now(plan.tz))
+    if over:
+        raise fail(over)
     _prefect(s)
-    from flows.local_server import ServerError, local_prefect_server
+    from flows.local_server import ServerError, local_prefect_server, port_in_use
 
     # systemctl stop / kill send SIGTERM: leave through the same door as Ctrl+C, so that the
     # local server started below is stopped too instead of being orphaned
@@ -53,10 +57,17 @@ def serve(
     if os.environ.get("PREFECT_API_URL"):
         _serve(plan, os.environ["PREFECT_API_URL"])
         return
+    if port_in_use(port):
+        raise fail(
+            f"cổng {port} trên 127.0.0.1 đang có chương trình khác dùng (một `thidua serve` khác?): "
+            "dừng chương trình đó hoặc chọn --port khác."
+        )
+    api = f"http://127.0.0.1:{port}/api"
+    # the UI is on, and asks this server (not the default port 4200) for its data
+    ui = {"PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": api}
     try:
-        with local_prefect_server(port, s.data_dir / "prefect-server.log") as api_url:
+        with local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url:
             os.environ["PREFECT_API_URL"] = api_url
-            os.environ.setdefault("PREFECT_UI_URL", api_url.removesuffix("/api"))
             _serve(plan, api_url)
     except ServerError as exc:
         raise fail(str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 from prefect import task
@@ -12,6 +13,17 @@ from tasks.delivery import Recovery, recover
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.settings import Settings, private_data_dir
+
+# Prefect's English wrapper around the project's own error text, e.g.
+# "Flow run encountered an exception: RoundFailed: 2 thư gửi không thành công …"
+_WRAPPER = re.compile(
+    r"^(?:Flow run encountered an exception: )?(?:[A-Za-z_][\w.]*(?:Error|Failed|Exception|Timeout): )?"
+)
+
+
+def cause(message: str) -> str:
+    """The project's own error text from a failed state's message, without Prefect's wrapper."""
+    return _WRAPPER.sub("", message.strip(), count=1) or "không rõ nguyên nhân (xem nhật ký của lần chạy)"
 
 
 class RoundFailed(RuntimeError):
@@ -30,19 +42,23 @@ def _transient(task, task_run, state) -> bool:
 
 
 @task(
-    name="đọc kế hoạch và bảng tính", retries=2, retry_delay_seconds=[60, 300], retry_condition_fn=_transient
+    name="doc-ke-hoach-va-bang-tinh",
+    description="Đọc kế hoạch và bảng tính chung",
+    retries=2,
+    retry_delay_seconds=[60, 300],
+    retry_condition_fn=_transient,
 )
 def load(settings: Settings) -> Inputs:
     private_data_dir(settings)
     return load_inputs(settings)
 
 
-@task(name="tính tình trạng hồ sơ")
+@task(name="tinh-trang-ho-so", description="Tính tình trạng hồ sơ của từng đơn vị")
 def assess_task(inputs: Inputs, instant: dt.datetime) -> pd.DataFrame:
     return assess(inputs, instant)
 
 
-@task(name="gửi lại thư của lần chạy bị dừng")
+@task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng")
 def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set | None = None) -> Recovery:
     """Before the round's own mail: what runs that died claimed and never confirmed is sent now
     if still due, else recorded as abandoned. `mine`: the round's own keys, which it sends itself."""
@@ -56,11 +72,36 @@ def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set 
     )
 
 
+def tag_run(rnd: Round) -> None:
+    """The run carries its plan, year, target and stage as tags: the UI filters by them."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    run = ctx.flow_run
+    tags = sorted({*run.tags, rnd.plan.id, f"nam-{rnd.plan.year}", rnd.target, rnd.stage})
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.id, tags=tags)
+
+
 def finish(result: RoundResult, what: str) -> RoundResult:
-    """The round's result, or RoundFailed (which alerts the coordinators) if any mail failed."""
+    """The round's result, or RoundFailed (which alerts the coordinators) if any mail failed:
+    one sentence per distinct cause, naming whom it kept from their mail."""
     if result.failed:
         raise RoundFailed(
-            f"{len(result.failed)} thư gửi không thành công ({'; '.join(result.failed)[:500]}); xem {what}. "
-            "Chạy lại đợt này sẽ chỉ gửi những thư còn thiếu."
+            f"{len(result.failed)} thư gửi không thành công: {failure_summary(result.failed)}. Xem {what}; "
+            "chạy lại đợt này sẽ chỉ gửi những thư còn thiếu."
         )
     return result
+
+
+def failure_summary(failures: list[str]) -> str:
+    """'STP-CBA, STP-BKA: <cause>; STP-LCH: <other cause>' from 'recipient: cause' lines."""
+    by_cause: dict[str, list[str]] = {}
+    for failure in failures:
+        who, _, why = failure.partition(": ")
+        why = why.removeprefix("chưa gửi (").removesuffix(")") if why.startswith("chưa gửi (") else why
+        by_cause.setdefault(why.rstrip("."), []).append(who)
+    return "; ".join(f"{', '.join(who)}: {why}" for why, who in by_cause.items())[:1500]

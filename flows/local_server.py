@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,15 @@ import httpx
 
 class ServerError(RuntimeError):
     pass
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen | None = None) -> None:

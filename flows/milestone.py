@@ -12,7 +12,7 @@ from prefect.artifacts import (
 )
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task
+from flows.common import assess_task, finish, load, recover_task, tag_run
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, unit_mails
 from tasks.delivery import Outcome, open_ledger, send
@@ -23,7 +23,7 @@ from tasks.schedule import stale_reason
 from tasks.settings import Settings
 
 
-@task(name="gửi thư cho đơn vị")
+@task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
 def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outcome:
     mails = unit_mails(rnd, table)
     progress = None
@@ -39,7 +39,7 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outco
     return send(mails, settings, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress)
 
 
-@task(name="gửi bản tổng hợp cho đầu mối")
+@task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
 def send_digest(
     rnd: Round, table: pd.DataFrame, settings: Settings, units: Outcome, findings: list
 ) -> Outcome:
@@ -60,7 +60,7 @@ def send_digest(
     return send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
 
 
-@task(name="đăng kết quả lên Prefect")
+@task(name="dang-ket-qua", description="Đăng bảng tình trạng và tóm tắt đợt lên Prefect")
 def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult) -> None:
     plan = rnd.plan
     create_table_artifact(
@@ -95,6 +95,7 @@ def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: 
     settings = Settings()
     inputs = load(settings)
     rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
+    tag_run(rnd)
     table = assess_task(inputs, rnd.instant)
     result = RoundResult.of(rnd, owing=len(owing(table, rnd)))
     result.stale = stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant)

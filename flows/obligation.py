@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task
+from flows.common import assess_task, finish, load, recover_task, tag_run
 from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
@@ -30,6 +30,7 @@ def obligation_round(
     settings = Settings()
     inputs = load(settings)
     rnd = Round.of(inputs.plan, obligation, stage, at, dry_run)
+    tag_run(rnd)
     result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
     if result.stale:
         logger.warning("Bỏ qua nhắc hạn %s %s: %s", rnd.target, rnd.stage, result.stale)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from flows.actions import ACTIONS
+from flows.common import cause
 from tasks.plan import Plan
 from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, triggers
@@ -35,7 +36,7 @@ def run_rounds(
                 t.target,
                 t.stage,
                 dt.datetime.fromisoformat(when),
-                error=state.message or str(state.type),
+                error=cause(state.message or str(state.type)),
             )
         results.append(result)
         if on_done:

@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task
+from flows.common import assess_task, finish, load, recover_task, tag_run
 from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
@@ -35,6 +35,7 @@ def area_report(
     settings = Settings()
     inputs = load(settings)
     rnd = Round.of(inputs.plan, kind, COMPILE, at, dry_run)
+    tag_run(rnd)
     table = assess_task(inputs, rnd.instant)
     data = compile_report(
         rnd.plan, inputs, table, rnd.target, rnd.instant, settings.plan.parent, settings.count_pages_online

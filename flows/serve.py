@@ -6,9 +6,10 @@ from __future__ import annotations
 from prefect.schedules import RRule
 
 from flows.actions import ACTIONS, Deployment
+from tasks.dates import WEEKDAYS, vn_datetime
 from tasks.plan import Plan
 from tasks.round import Action
-from tasks.schedule import Trigger, triggers
+from tasks.schedule import Trigger, describe, triggers
 
 
 def deployments(plan: Plan) -> list:
@@ -31,10 +32,14 @@ def deployments(plan: Plan) -> list:
             )
             for t in scheduled
         ]
+        dates = "\n".join(
+            f"- {WEEKDAYS[t.at.weekday()]} {vn_datetime(t.at)}: {describe(plan, t)}"
+            for t in sorted(scheduled)
+        )
         out.append(
             spec.flow().to_deployment(
                 name=group.name,
-                description=group.description,
+                description=f"{group.description}\n\nLịch chạy:\n{dates}",
                 schedules=schedules,
                 tags=[f"nam-{plan.year}", group.tag, plan.id],
                 parameters=spec.parameters(scheduled[0]),

@@ -163,7 +163,6 @@ def table_for_humans(table: pd.DataFrame) -> list[dict]:
         {
             "Đơn vị": r.unit_name,
             "Mã": r.unit,
-            "Mốc": r.milestone_name,
             "Tình trạng": STATE_LABELS[State(r.state)],
             "Quá hạn": "Có" if r.overdue else "",
             "Còn thiếu": "; ".join(r.missing),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tasks.completeness import state_counts
-from tasks.dates import vn_date_weekday, vn_datetime, working_day_note
+from tasks.dates import WEEKDAYS, vn_date_weekday, vn_datetime, working_day_note
 from tasks.delivery import Outcome
 from tasks.ics import milestone_ics
 from tasks.ledger import Key
@@ -193,6 +194,19 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
     )
 
 
+def round_words(plan: Plan, target: str, stage: str) -> str:
+    """The round as coordinators name it: 'đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng'."""
+    try:
+        if stage == COMPILE:
+            return f"lập dự thảo {plan.report(target).name}"
+        if any(o.id == target for o in plan.area_obligations):
+            return f"nhắc hạn của Khu vực: {plan.obligation(target).name}"
+        name = plan.milestone(target).name
+        return f"đợt {stage_label(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
+    except KeyError:
+        return f"{target} {stage}".strip()
+
+
 def alert_mail(
     plan: Plan,
     target: str,
@@ -201,14 +215,18 @@ def alert_mail(
     run_name: str,
     state: str,
     error: str,
-    run_url: str,
+    run_url: str | None,
+    round_at: dt.datetime,
     instant: dt.datetime,
 ) -> Mail:
-    """Tells the active coordinators that a scheduled run failed, with where to look. `target`: the
-    milestone, obligation or report kind of the run; one alert per flow run."""
+    """Tells the active coordinators that a scheduled run failed: the round by its Vietnamese name
+    and date, the cause first, and where to look (a link only through THIDUA_UI_URL: the
+    server's own loopback address means nothing on the recipient's computer)."""
+    local = round_at.astimezone(plan.tz)
     context = {
         "area_short_name": plan.area_short_name,
-        "what": f"{target} {stage}".strip(),
+        "what": round_words(plan, target, stage),
+        "round_day": f"{WEEKDAYS[local.weekday()]} {local:%d/%m/%Y}",
         "run_name": run_name,
         "state": state,
         "error": error[:1500],

@@ -14,7 +14,7 @@ def plan_is_over(plan: Plan, now: dt.datetime) -> str | None:
     actions = triggers(plan)
     if actions and max(t.at for t in actions) > now:
         return None
-    next_year = max(now.year, plan.year + 1)
+    next_year = max(now.year if now.month < 10 else now.year + 1, plan.year + 1)  # late in a year: the next
     return (
         f"Kế hoạch năm {plan.year} đã hết: mọi việc trong lịch đều đã qua, không còn gì để chạy. "
         f"Tạo kế hoạch năm mới bằng `thidua plan new --year {next_year}`, điền số và ngày ban hành, "

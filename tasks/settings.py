@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     round_deadline: float = Field(1800.0, gt=0)  # one round's sending; then it gives up and alerts
     claim_lease: float = Field(120.0, gt=0, le=120)  # seconds a dead run's claim blocks the next run
     smtp_allow_plaintext: bool = False  # a password over an unencrypted connection to another host
+    ui_url: str | None = None  # the Prefect UI's address as coordinators reach it, for alert links
     smtp_ca_file: Path | None = None  # a private CA that signed the server's certificate
 
     @field_validator("mail_from", "mail_redirect")
