@@ -46,7 +46,9 @@ def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, m
     assert state.is_failed()
     (alert,) = (tmp_path / "var" / "outbox").rglob("alert-*.eml")
     msg = email.message_from_bytes(alert.read_bytes(), policy=default)
-    assert msg["Subject"].endswith("LỖI: đợt so-ket before-1 không chạy xong")
+    assert msg["Subject"].endswith(
+        "LỖI: đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng (Thứ Sáu 18/06/2021) không chạy xong"
+    )
     assert sorted(a.addr_spec for a in msg["To"].addresses) == sorted(
         str(c.email) for c in plan.active_contacts
     )
