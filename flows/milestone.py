@@ -14,7 +14,7 @@ from prefect.artifacts import (
 from flows.alerts import alert_coordinators
 from flows.common import assess_task, finish, load, recover_task, tag_run
 from tasks.completeness import table_for_humans
-from tasks.compose import digest_mail, unit_mails
+from tasks.compose import digest_mail, round_words, unit_mails
 from tasks.delivery import Outcome, open_ledger, send
 from tasks.inputs import Inputs
 from tasks.round import DIGEST, Round, RoundResult, owing
@@ -111,9 +111,9 @@ def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: 
     for failure in result.failed:
         logger.error("Gửi không thành công: %s", failure)
     logger.info(
-        "%s %s: %d đơn vị còn thiếu, gửi %d thư, %d đã gửi trước, %d đang do lần chạy khác gửi, lỗi %d",
-        rnd.target,
-        rnd.stage,
+        "%s: %d đơn vị còn thiếu; đã gửi %d thư, %d thư gửi ở lần chạy trước, %d thư đang do lần chạy "
+        "khác gửi, %d thư lỗi",
+        round_words(rnd.plan, rnd.target, rnd.stage).capitalize(),
         result.owing,
         len(result.units.sent),
         len(result.units.already_sent),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect.schedules import RRule
 
 from flows.actions import ACTIONS, Deployment
-from tasks.dates import WEEKDAYS, vn_datetime
+from tasks.dates import vn_weekday_datetime
 from tasks.plan import Plan
 from tasks.round import Action
 from tasks.schedule import Trigger, describe, triggers
@@ -32,10 +32,7 @@ def deployments(plan: Plan) -> list:
             )
             for t in scheduled
         ]
-        dates = "\n".join(
-            f"- {WEEKDAYS[t.at.weekday()]} {vn_datetime(t.at)}: {describe(plan, t)}"
-            for t in sorted(scheduled)
-        )
+        dates = "\n".join(f"- {vn_weekday_datetime(t.at)}: {describe(plan, t)}" for t in sorted(scheduled))
         out.append(
             spec.flow().to_deployment(
                 name=group.name,

@@ -158,15 +158,13 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, needs_dos
 
 
 def table_for_humans(table: pd.DataFrame) -> list[dict]:
-    """The completeness table with Vietnamese headers, as the Prefect UI and reports show it."""
+    """The completeness table as the Prefect UI shows it: three columns, so that it fits the
+    UI's table on a 1280-px screen (the problems are listed in the round's Markdown artifact)."""
     return [
         {
             "Đơn vị": r.unit_name,
-            "Mã": r.unit,
-            "Tình trạng": STATE_LABELS[State(r.state)],
-            "Quá hạn": "Có" if r.overdue else "",
+            "Tình trạng": STATE_LABELS[State(r.state)] + (", quá hạn" if r.overdue else ""),
             "Còn thiếu": "; ".join(r.missing),
-            "Vấn đề": "; ".join(r.problems),
         }
         for r in table.itertuples()
     ]

@@ -27,6 +27,11 @@ def deadline_words(day: dt.date | None) -> str:
     return f"hạn trước ngày {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
 
 
+def vn_weekday_datetime(moment: dt.datetime) -> str:
+    """'Thứ Sáu 18/06/2021 lúc 08:00': a scheduled moment as a coordinator reads it."""
+    return f"{WEEKDAYS[moment.weekday()]} {moment:%d/%m/%Y} lúc {moment:%H:%M}"
+
+
 def vn_datetime(moment: dt.datetime) -> str:
     return moment.strftime("%H:%M %d/%m/%Y")
 

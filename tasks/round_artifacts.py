@@ -8,7 +8,7 @@ import pandas as pd
 
 from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.compose import stage_label
-from tasks.dates import WEEKDAYS, deadline_words, vn_date_weekday, vn_datetime
+from tasks.dates import deadline_words, vn_date_weekday, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
 from tasks.markdown import md, md_row
 from tasks.plan import Plan
@@ -113,7 +113,5 @@ def year_overview(plan: Plan, table: pd.DataFrame, instant: dt.datetime) -> str:
     upcoming = [t for t in triggers(plan) if t.at > local][:5]
     if upcoming:
         lines += ["", "## Sắp tới", ""]
-        lines += [
-            f"- {WEEKDAYS[t.at.weekday()]} {vn_datetime(t.at)}: {md(describe(plan, t))}" for t in upcoming
-        ]
+        lines += [f"- {vn_weekday_datetime(t.at)}: {md(describe(plan, t))}" for t in upcoming]
     return "\n".join(lines) + "\n"

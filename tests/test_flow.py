@@ -19,10 +19,10 @@ def test_round_writes_mail_and_publishes_artifacts(prefect_server, tmp_path):
 
     table = Artifact.get("so-ket-2021-completeness")
     assert table is not None and table.type == "table"
-    rows = {r["Mã"]: r for r in json.loads(table.data)}
+    rows = {r["Đơn vị"]: r for r in json.loads(table.data)}
     assert len(rows) == 28
-    assert rows["STP-BKA"]["Tình trạng"] == "Chưa đủ"
-    assert rows["STP-BKA"]["Còn thiếu"] == "Báo cáo tóm tắt"
+    assert rows["Sở Tư pháp tỉnh Bắc Kạn"]["Tình trạng"] == "Chưa đủ"
+    assert rows["Sở Tư pháp tỉnh Bắc Kạn"]["Còn thiếu"] == "Báo cáo tóm tắt"
     summary_md = Artifact.get("so-ket-2021-round")
     assert summary_md.type == "markdown"
     assert "## Đã gửi thư" in summary_md.data and "Sở Tư pháp tỉnh Lai Châu" in summary_md.data
