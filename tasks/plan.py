@@ -380,6 +380,8 @@ class Plan(Strict):
                 if value and value not in ids:
                     problems.append(f"area_obligations[{i}].{key}: không có mốc '{value}'")
         obligations = {o.id for o in self.area_obligations}
+        for both in sorted(obligations & ids):
+            problems.append(f"area_obligations: id '{both}' trùng mã một mốc; đặt mã khác để không nhầm đợt")
         for i, r in enumerate(self.reports):
             if r.milestone not in ids:
                 problems.append(f"reports[{i}].milestone: không có mốc '{r.milestone}'")
