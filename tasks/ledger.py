@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,9 +40,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.types import TypeEngine
 
+log = logging.getLogger("thidua.ledger")
 metadata = MetaData()
 deliveries = Table(
     "deliveries",
@@ -64,7 +70,7 @@ deliveries = Table(
     UniqueConstraint("plan", "milestone", "recipient", "stage", name="one_message_per_stage"),
 )
 # columns added after the first release: an older ledger gets them on open
-_ADDED_COLUMNS = {"envelope": "TEXT", "data": "BLOB"}
+_ADDED_COLUMNS: dict[str, TypeEngine] = {"envelope": Text(), "data": LargeBinary()}
 
 # A claim not renewed for this long belongs to a run that died. The live run renews its claims
 # every quarter of it, so a slow server never makes a live claim look abandoned.
@@ -119,13 +125,57 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def database_url(url: str) -> URL:
+    """The ledger's URL as people write it: a plain postgresql:// (or postgres://) URL uses
+    psycopg 3, which is installed with thidua (SQLAlchemy's default driver is not)."""
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+# how long the ledger keeps trying while its database restarts, before the round gives up
+RECONNECT_FOR = dt.timedelta(seconds=60)
+
+
+def _reconnecting(method):
+    """Retry a ledger operation while the database restarts (connection refused, dropped): a
+    confirmation must not be lost to a restart, or the next run would send the message again.
+    Gives up after `reconnect_for`; every operation is safe to repeat."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        deadline = time.monotonic() + self.reconnect_for.total_seconds()
+        pause = 0.2
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except (OperationalError, InterfaceError) as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("Sổ gửi thư tạm thời không kết nối được (%s); thử lại", type(exc.orig).__name__)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    return wrapper
+
+
 class Ledger:
-    def __init__(self, url: str, lease: dt.timedelta = CLAIM_LEASE):
-        database = make_url(url)
+    def __init__(
+        self, url: str, lease: dt.timedelta = CLAIM_LEASE, reconnect_for: dt.timedelta = RECONNECT_FOR
+    ):
+        database = database_url(url)
         if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
             Path(database.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url)
+        # pre-ping: after a database restart, pooled connections are dead; test before use
+        self.engine = create_engine(database, pool_pre_ping=True)
         self.lease = lease
+        self.reconnect_for = reconnect_for
         try:
             with self.engine.begin() as conn:
                 # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
@@ -133,7 +183,8 @@ class Ledger:
                 present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
                 for name, sql_type in _ADDED_COLUMNS.items():
                     if name not in present:
-                        conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {sql_type}"))
+                        compiled = sql_type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {compiled}"))
         except SQLAlchemyError as exc:
             shown = database.render_as_string(hide_password=True)
             raise LedgerError(
@@ -152,6 +203,7 @@ class Ledger:
             & (t.stage == key.stage)
         )
 
+    @_reconnecting
     def claim(
         self, key: Key, message_id: str, kind: str, subject: str, to: str, envelope=(), data: bytes = b""
     ) -> Claim | Busy:
@@ -206,6 +258,7 @@ class Ledger:
             return Busy.HELD
         return Claim(key, row.message_id, retry=row.status == "claimed")
 
+    @_reconnecting
     def mark_sent(self, key: Key, note: str | None = None) -> None:
         """`note`: what the server said about recipients it refused while accepting the others."""
         with self.engine.begin() as conn:
@@ -215,6 +268,7 @@ class Ledger:
                 .values(status="sent", sent_at=_now(), error=note, data=None)
             )
 
+    @_reconnecting
     def mark_failed(self, key: Key, error: str) -> None:
         """Not delivered (or not known to be): any later run may take it and send it again."""
         with self.engine.begin() as conn:
@@ -222,6 +276,7 @@ class Ledger:
                 update(deliveries).where(self._where(key)).values(status="failed", error=error[:2000])
             )
 
+    @_reconnecting
     def abandon(self, key: Key, reason: str) -> None:
         """A dead run's message that is no longer due: recorded, never sent."""
         with self.engine.begin() as conn:
@@ -261,6 +316,7 @@ class Ledger:
             stop.set()
             thread.join()
 
+    @_reconnecting
     def orphans(self, plan: str) -> list[Orphan]:
         """Unconfirmed claims of runs that died: claimed, lease lapsed, not this run's."""
         cutoff = _now() - self.lease
@@ -285,6 +341,7 @@ class Ledger:
             if _aware(r.claimed_at) <= cutoff
         ]
 
+    @_reconnecting
     def confirmed(self, plan: str, milestone: str, stage: str) -> list[str]:
         """Recipients whose message of this round is confirmed sent, by any run."""
         t = deliveries.c

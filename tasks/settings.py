@@ -61,14 +61,15 @@ class Settings(BaseSettings):
     def _usable_ledger(cls, value: str | None) -> str | None:
         if value is not None:
             from sqlalchemy import create_engine
-            from sqlalchemy.engine import make_url
+
+            from tasks.ledger import database_url
 
             try:
-                create_engine(make_url(value)).dispose()  # parses and loads the driver; no connection
+                create_engine(database_url(value)).dispose()  # parses and loads the driver; no connection
             except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several kinds
                 raise ValueError(
                     f"không dùng được làm sổ gửi thư ({type(exc).__name__}: {exc}); ví dụ đúng: "
-                    "sqlite:////var/lib/thidua/ledger.sqlite hoặc postgresql+psycopg://user:pass@host/db"
+                    "sqlite:////var/lib/thidua/ledger.sqlite hoặc postgresql://user:pass@host:5432/db"
                 ) from None
         return value
 
