@@ -36,7 +36,7 @@ class ActionSpec:
 def _milestone_deployment(plan: Plan, t: Trigger) -> Deployment:
     m = plan.milestone(t.target)
     return Deployment(
-        f"{m.id}-{plan.year}", f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.label})", m.id
+        f"{plan.id}-{m.id}", f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.label})", m.id
     )
 
 
@@ -58,7 +58,7 @@ ACTIONS: dict[str, ActionSpec] = {
         lambda t: {"obligation": t.target, "stage": t.stage},
         _slug,
         lambda plan, t: Deployment(
-            f"nghia-vu-khu-vuc-{plan.year}",
+            f"{plan.id}-nghia-vu-khu-vuc",
             f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
             "nghia-vu-khu-vuc",
         ),
@@ -68,7 +68,7 @@ ACTIONS: dict[str, ActionSpec] = {
         lambda t: {"kind": t.target},
         lambda t: f"bao-cao-{t.target}",
         lambda plan, t: Deployment(
-            f"bao-cao-{plan.year}",
+            f"{plan.id}-bao-cao",
             f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
             "bao-cao",
         ),

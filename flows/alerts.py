@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flows.common import cause
+from flows.common import cause, settings_for
 from tasks.compose import alert_mail
 from tasks.delivery import send
 from tasks.plan import load_plan
 from tasks.round import COMPILE
-from tasks.settings import Settings
 
 log = logging.getLogger("thidua.alerts")
 
@@ -20,9 +19,9 @@ STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột n
 def alert_coordinators(flow, flow_run, state) -> None:
     """on_failure / on_crashed hook. It must never raise: a failing hook would hide the failure."""
     try:
-        settings = Settings()
-        plan = load_plan(settings.plan)
         params = flow_run.parameters or {}
+        settings = settings_for(params.get("plan"))
+        plan = load_plan(settings.plan)
         target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow.name
         stage = params.get("stage") or (COMPILE if params.get("kind") else "")
         now = dt.datetime.now(dt.UTC)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import signal
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from flows.cli_base import (
     _prefect,
     app,
+    err,
     fail,
     inputs_or_exit,
     instant_or_exit,
@@ -21,10 +24,11 @@ from flows.cli_base import (
     settings,
 )
 from tasks.inputs import preloaded
-from tasks.plan import Plan, PlanLookupError
+from tasks.plan import Plan, PlanError, PlanLookupError, load_plan
 from tasks.plan_checks import plan_is_over
 from tasks.round import Action, Round, RoundResult
 from tasks.schedule import Trigger, triggers, triggers_on_day
+from tasks.settings import Settings
 
 MAIL_KIND = {
     Action.REMINDER: "nhắc hạn",
@@ -34,20 +38,50 @@ MAIL_KIND = {
 }
 
 
+def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
+    """The plan files named (a folder means every plan-*.yaml in it), THIDUA_PLAN if none. A plan
+    that is broken or whose year is over is reported and left out; the others are served."""
+    files: list[Path] = []
+    for path in paths or [s.plan]:
+        files += sorted(path.glob("plan-*.yaml")) if path.is_dir() else [path]
+    plans = []
+    for path in files:
+        try:
+            plan = load_plan(path)
+        except PlanError as exc:
+            for problem in exc.problems:
+                err.print(Text.assemble(("Lỗi kế hoạch ", "bold red"), f"{exc.path}: {problem}"))
+            continue
+        over = plan_is_over(plan, dt.datetime.now(plan.tz))
+        if over:
+            err.print(Text.assemble(("Bỏ qua ", "yellow"), f"{path}: {over}"))
+            continue
+        plans.append((plan, path))
+    ids = [plan.id for plan, _ in plans]
+    if len(set(ids)) < len(ids):
+        raise fail(
+            "hai tệp kế hoạch có cùng id: mỗi kế hoạch cần một id riêng (id đặt tên deployment và sổ gửi thư)"
+        )
+    return plans
+
+
 @app.command()
 def serve(
+    plan_files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Các tệp kế hoạch, hoặc thư mục chứa plan-*.yaml (mặc định: THIDUA_PLAN)."),
+    ] = None,
     port: Annotated[
         int, typer.Option(help="Cổng của máy chủ Prefect cục bộ (khi chưa có PREFECT_API_URL).")
     ] = 4200,
 ):
-    """Chạy tự động theo lịch: mỗi mốc một deployment trên máy chủ Prefect."""
+    """Chạy tự động theo lịch: mỗi mốc của mỗi kế hoạch một deployment trên máy chủ Prefect."""
     import os
 
     s = settings()
-    plan = plan_or_exit(s)
-    over = plan_is_over(plan, dt.datetime.now(plan.tz))
-    if over:
-        raise fail(over)
+    plans = plans_to_serve(s, plan_files or [])
+    if not plans:
+        raise fail("không có kế hoạch nào để chạy (xem các lỗi ở trên).")
     _prefect(s)
     from flows.local_server import ServerError, local_prefect_server, port_in_use
 
@@ -55,7 +89,7 @@ def serve(
     # local server started below is stopped too instead of being orphaned
     signal.signal(signal.SIGTERM, _interrupt)
     if os.environ.get("PREFECT_API_URL"):
-        _serve(plan, os.environ["PREFECT_API_URL"])
+        _serve(plans, os.environ["PREFECT_API_URL"])
         return
     if port_in_use(port):
         raise fail(
@@ -68,7 +102,7 @@ def serve(
     try:
         with local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url:
             os.environ["PREFECT_API_URL"] = api_url
-            _serve(plan, api_url)
+            _serve(plans, api_url)
     except ServerError as exc:
         raise fail(str(exc)) from None
 
@@ -77,17 +111,18 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(plan: Plan, api_url: str) -> None:
-    from flows.serve import serve_plan
+def _serve(plans: list[tuple[Plan, Path]], api_url: str) -> None:
+    from flows.serve import serve_plans
 
-    out.print(f"Đang chạy theo lịch {plan.label}: {len(triggers(plan))} việc.", soft_wrap=True)
+    for plan, _ in plans:
+        out.print(f"Đang chạy theo lịch {plan.label}: {len(triggers(plan))} việc.", soft_wrap=True)
     out.print(
         f"Giao diện Prefect: {api_url.removesuffix('/api')}  (Ctrl+C để dừng; lịch được giữ nguyên)",
         soft_wrap=True,
         highlight=False,
     )
     try:
-        serve_plan(plan)
+        serve_plans(plans)
     except KeyboardInterrupt:
         out.print("Đã dừng. Các lần chạy theo lịch vẫn được giữ trên máy chủ Prefect.")
 

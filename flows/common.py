@@ -72,6 +72,12 @@ def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set 
     )
 
 
+def settings_for(plan: str | None) -> Settings:
+    """The operator's settings, for the plan file a deployment names (several plans can be
+    served at once) or THIDUA_PLAN."""
+    return Settings(plan=plan) if plan else Settings()
+
+
 def tag_run(rnd: Round) -> None:
     """The run carries its plan, year, target and stage as tags: the UI filters by them."""
     from prefect.client.orchestration import get_client

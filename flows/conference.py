@@ -9,9 +9,8 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import load
+from flows.common import load, settings_for
 from tasks.minutes import minutes_docx, minutes_markdown
-from tasks.settings import Settings
 from tasks.tally import Tally, count
 
 
@@ -22,20 +21,22 @@ class TallyResult:
 
 
 @flow(name="conference-tally", flow_run_name="kiem-phieu-{day}")
-def conference_tally(day: str | None = None, units_present: int | None = None) -> TallyResult:
+def conference_tally(
+    day: str | None = None, units_present: int | None = None, plan: str | None = None
+) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
     writes the minutes (DOCX) under the data directory and publishes them as an artifact."""
-    settings = Settings()
+    settings = settings_for(plan)
     inputs = load(settings)
-    plan = inputs.plan
-    when = dt.date.fromisoformat(day) if day else dt.datetime.now(plan.tz).date()
-    tally = count(plan, inputs.data.ballots, inputs.data.registrations, units_present)
+    the_plan = inputs.plan
+    when = dt.date.fromisoformat(day) if day else dt.datetime.now(the_plan.tz).date()
+    tally = count(the_plan, inputs.data.ballots, inputs.data.registrations, units_present)
     path = minutes_docx(
-        plan, tally, when, settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{plan.year}.docx"
+        the_plan, tally, when, settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{the_plan.year}.docx"
     )
     create_markdown_artifact(
-        key=f"kiem-phieu-{plan.year}",
-        markdown=minutes_markdown(plan, tally, when),
+        key=f"{the_plan.id}-kiem-phieu",
+        markdown=minutes_markdown(the_plan, tally, when),
         description="Biên bản kiểm phiếu",
     )
     return TallyResult(tally, path)

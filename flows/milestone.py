@@ -12,7 +12,7 @@ from prefect.artifacts import (
 )
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, tag_run
+from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
 from tasks.delivery import Outcome, open_ledger, send
@@ -64,7 +64,7 @@ def send_digest(
 def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult) -> None:
     plan = rnd.plan
     create_table_artifact(
-        key=f"{rnd.target}-{plan.year}-completeness",
+        key=f"{plan.id}-{rnd.target}-completeness",
         table=table_for_humans(rnd.rows(table)),
         description=f"Tình trạng hồ sơ {rnd.milestone.name} đến {rnd.local:%d/%m/%Y %H:%M}",
     )
@@ -72,7 +72,7 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
         skipped_markdown(rnd, result.stale) if result.stale else round_markdown(inputs, table, rnd, result)
     )
     create_markdown_artifact(
-        key=f"{rnd.target}-{plan.year}-round", markdown=markdown, description=f"Đợt {rnd.stage}"
+        key=f"{plan.id}-{rnd.target}-round", markdown=markdown, description=f"Đợt {rnd.stage}"
     )
     create_markdown_artifact(
         key=f"{plan.id}-tong-quan",
@@ -87,12 +87,14 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
-def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: bool = False) -> RoundResult:
+def milestone_round(
+    milestone: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
+) -> RoundResult:
     """Send one round of a milestone: reminders (before-N) or overdue notices (overdue-N) to the
     units that still owe something, then the coordinators' digest; publish the table. A round
     that runs late (after a restart) does nothing once the next round is due; it says so."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = settings_for(plan)
     inputs = load(settings)
     rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
     tag_run(rnd)
@@ -120,4 +122,4 @@ def milestone_round(milestone: str, stage: str, at: str | None = None, dry_run: 
         len(result.units.in_progress),
         len(result.failed),
     )
-    return finish(result, f"nhật ký và artifact {rnd.target}-{rnd.plan.year}-round")
+    return finish(result, f"nhật ký và artifact {rnd.plan.id}-{rnd.target}-round")

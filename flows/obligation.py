@@ -6,13 +6,12 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, tag_run
+from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
 from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
 from tasks.round import Round, RoundResult
 from tasks.schedule import stale_reason
-from tasks.settings import Settings
 
 
 @flow(
@@ -22,12 +21,12 @@ from tasks.settings import Settings
     on_crashed=[alert_coordinators],
 )
 def obligation_round(
-    obligation: str, stage: str, at: str | None = None, dry_run: bool = False
+    obligation: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
 ) -> RoundResult:
     """E-mail the active Head and Deputy contacts before the area's own deadline towards Vụ TĐKT,
     with the units' state of the milestone that the area's report compiles."""
     logger = get_run_logger()
-    settings = Settings()
+    settings = settings_for(plan)
     inputs = load(settings)
     rnd = Round.of(inputs.plan, obligation, stage, at, dry_run)
     tag_run(rnd)
@@ -40,7 +39,7 @@ def obligation_round(
     result.recovery = recover_task(rnd, table, settings, {mail.key})
     result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
     create_markdown_artifact(
-        key=f"{rnd.target}-{rnd.plan.year}",
+        key=f"{rnd.plan.id}-{rnd.target}",
         markdown=f"# {md(mail.subject)}\n\n"
         + "\n".join(md(line) + "  " for line in mail.text.splitlines())
         + "\n",

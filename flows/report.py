@@ -8,13 +8,12 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, tag_run
+from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
 from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
 from tasks.round import COMPILE, Round, RoundResult
-from tasks.settings import Settings
 
 
 @flow(
@@ -29,10 +28,11 @@ def area_report(
     out_dir: str | None = None,
     send_mail: bool = True,
     dry_run: bool = False,
+    plan: str | None = None,
 ) -> RoundResult:
     """Compiles the report (`midyear` or `yearend`) as of `at`: DOCX for the Head to sign, XLSX
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts."""
-    settings = Settings()
+    settings = settings_for(plan)
     inputs = load(settings)
     rnd = Round.of(inputs.plan, kind, COMPILE, at, dry_run)
     tag_run(rnd)
@@ -44,7 +44,9 @@ def area_report(
     stem = report_stem(data)
     docx_path = write_docx(data, folder / f"{stem}.docx")
     xlsx_path = write_xlsx(data, folder / f"{stem}-phu-luc.xlsx")
-    create_markdown_artifact(key=stem, markdown=to_markdown(data), description=data.report.name)
+    create_markdown_artifact(
+        key=f"{rnd.plan.id}-{data.report.kind}", markdown=to_markdown(data), description=data.report.name
+    )
     result = RoundResult.of(rnd, files=[docx_path, xlsx_path])
     if send_mail:
         mail = report_mail(rnd, data, docx_path, xlsx_path)

@@ -3,6 +3,8 @@ reports), whose schedules are the plan's triggers, served against a Prefect serv
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect.schedules import RRule
 
 from flows.actions import ACTIONS, Deployment
@@ -12,10 +14,12 @@ from tasks.round import Action
 from tasks.schedule import Trigger, describe, triggers
 
 
-def deployments(plan: Plan) -> list:
-    """One deployment per group of the action table (`<milestone>-<year>`, `nghia-vu-khu-vuc-<year>`,
-    `bao-cao-<year>`), with an RRule RDATE schedule per trigger so each run has its own
-    parameters and a slug a coordinator can read. RDATE wall-clock times are in the plan's zone."""
+def deployments(plan: Plan, path: Path) -> list:
+    """One deployment per group of the action table (`<plan id>-<milestone>`,
+    `<plan id>-nghia-vu-khu-vuc`, `<plan id>-bao-cao`: several plans can be served at once), with
+    an RRule RDATE schedule per trigger so each run has its own parameters (the plan file among
+    them) and a slug a coordinator can read. RDATE wall-clock times are in the plan's zone."""
+    plan_file = {"plan": str(path.resolve())}
     groups: dict[Deployment, list[Trigger]] = {}
     order = [Action.REMINDER, Action.OVERDUE, Action.OBLIGATION, Action.REPORT]  # milestones first
     for t in sorted(triggers(plan), key=lambda t: order.index(Action(t.action))):
@@ -28,7 +32,7 @@ def deployments(plan: Plan) -> list:
                 f"RDATE:{t.at:%Y%m%dT%H%M%S}",
                 timezone=plan.timezone,
                 slug=ACTIONS[t.action].slug(t),
-                parameters=ACTIONS[t.action].parameters(t),
+                parameters=ACTIONS[t.action].parameters(t) | plan_file,
             )
             for t in scheduled
         ]
@@ -39,15 +43,17 @@ def deployments(plan: Plan) -> list:
                 description=f"{group.description}\n\nLịch chạy:\n{dates}",
                 schedules=schedules,
                 tags=[f"nam-{plan.year}", group.tag, plan.id],
-                parameters=spec.parameters(scheduled[0]),
+                parameters=spec.parameters(scheduled[0]) | plan_file,
             )
         )
     return out
 
 
-def serve_plan(plan: Plan) -> None:
-    """Blocks, running scheduled rounds. pause_on_shutdown=False: a restart must not pause the
-    deployments and delete their pending runs (Prefect's default), or missed rounds are lost."""
+def serve_plans(plans: list[tuple[Plan, Path]]) -> None:
+    """Blocks, running the scheduled rounds of every plan. pause_on_shutdown=False: a restart must
+    not pause the deployments and delete their pending runs (Prefect's default), or missed rounds
+    are lost."""
     from prefect import serve
 
-    serve(*deployments(plan), pause_on_shutdown=False, print_starting_message=False)
+    every = [d for plan, path in plans for d in deployments(plan, path)]
+    serve(*every, pause_on_shutdown=False, print_starting_message=False)

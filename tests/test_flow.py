@@ -17,13 +17,13 @@ def test_round_writes_mail_and_publishes_artifacts(prefect_server, tmp_path):
     digest = email.message_from_bytes((outbox / "digest.eml").read_bytes(), policy=default)
     assert "21/28 đơn vị đủ hồ sơ" in digest["Subject"]
 
-    table = Artifact.get("so-ket-2021-completeness")
+    table = Artifact.get("kvtd-tp-mnpb-2021-so-ket-completeness")
     assert table is not None and table.type == "table"
     rows = {r["Đơn vị"]: r for r in json.loads(table.data)}
     assert len(rows) == 28
     assert rows["Sở Tư pháp tỉnh Bắc Kạn"]["Tình trạng"] == "Chưa đủ"
     assert rows["Sở Tư pháp tỉnh Bắc Kạn"]["Còn thiếu"] == "Báo cáo tóm tắt"
-    summary_md = Artifact.get("so-ket-2021-round")
+    summary_md = Artifact.get("kvtd-tp-mnpb-2021-so-ket-round")
     assert summary_md.type == "markdown"
     assert "## Đã gửi thư" in summary_md.data and "Sở Tư pháp tỉnh Lai Châu" in summary_md.data
     assert "Hà Tây" in summary_md.data  # the rejected row is shown to coordinators
@@ -37,7 +37,7 @@ def test_dry_run_sends_and_records_nothing(prefect_server, tmp_path):
     summary = milestone_round("so-ket", "overdue-1", at="2021-06-21T08:00", dry_run=True)
     assert summary.units.sent == [] and summary.previews == summary.owing + 1
     assert not (tmp_path / "var" / "outbox").exists()
-    assert "CHẠY THỬ" in Artifact.get("so-ket-2021-round").data
+    assert "CHẠY THỬ" in Artifact.get("kvtd-tp-mnpb-2021-so-ket-round").data
 
 
 def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, monkeypatch, plan):

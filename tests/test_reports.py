@@ -266,6 +266,6 @@ def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_pa
     names = sorted(p.get_filename() for p in msg.iter_attachments())
     assert names == ["bao-cao-tong-ket-2021-phu-luc.xlsx", "bao-cao-tong-ket-2021.docx"]
     assert "Cục Thi hành án dân sự tỉnh Lào Cai: THIẾU" in msg.get_body(("plain",)).get_content()
-    assert "Đề xuất" in Artifact.get("bao-cao-tong-ket-2021").data
+    assert "Đề xuất" in Artifact.get("kvtd-tp-mnpb-2021-yearend").data
     again = area_report("yearend", at="2021-11-16T08:00")
     assert again.units.sent == []  # the ledger: the draft is sent once

@@ -115,25 +115,32 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_202
         stop(serve)
     deployments = {d["name"]: d for d in api_post(server, "/deployments/filter", {"limit": 50})}
     assert set(deployments) == {
-        "dang-ky-2027",
-        "so-ket-2027",
-        "tong-ket-2027",
-        "nghia-vu-khu-vuc-2027",
-        "bao-cao-2027",
+        "kvtd-tp-mnpb-2027-dang-ky",
+        "kvtd-tp-mnpb-2027-so-ket",
+        "kvtd-tp-mnpb-2027-tong-ket",
+        "kvtd-tp-mnpb-2027-nghia-vu-khu-vuc",
+        "kvtd-tp-mnpb-2027-bao-cao",
     }
-    assert "nam-2027" in deployments["so-ket-2027"]["tags"]
+    assert "nam-2027" in deployments["kvtd-tp-mnpb-2027-so-ket"]["tags"]
+    plan_file = {"plan": str(path.resolve())}
     tz = plan.tz
     want = set()
     for t in expected:
         if t.action == "report":
-            want.add(("bao-cao-2027", t.at, json.dumps({"kind": t.target})))
+            want.add(
+                (
+                    "kvtd-tp-mnpb-2027-bao-cao",
+                    t.at,
+                    json.dumps({"kind": t.target} | plan_file, sort_keys=True),
+                )
+            )
             continue
-        name = "nghia-vu-khu-vuc-2027" if t.action == "obligation" else f"{t.target}-2027"
+        name = "kvtd-tp-mnpb-2027-" + ("nghia-vu-khu-vuc" if t.action == "obligation" else t.target)
         key = "obligation" if t.action == "obligation" else "milestone"
-        want.add((name, t.at, json.dumps({key: t.target, "stage": t.stage}, sort_keys=True)))
+        want.add((name, t.at, json.dumps({key: t.target, "stage": t.stage} | plan_file, sort_keys=True)))
     assert {(n, at.astimezone(tz), p) for n, at, p in runs} == want
     # 20/06/2027 is a Sunday, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
-    before_1 = next(at for n, at, p in runs if n == "so-ket-2027" and '"before-1"' in p)
+    before_1 = next(at for n, at, p in runs if n == "kvtd-tp-mnpb-2027-so-ket" and '"before-1"' in p)
     assert before_1.astimezone(tz) == dt.datetime(2027, 6, 18, 8, 0, tzinfo=tz)
 
     # after SIGTERM nothing is paused and no scheduled run was deleted
@@ -185,6 +192,6 @@ def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
     after_deadline = milestone_round("so-ket", "before-1", at="2021-06-20T10:00")
     assert "đã qua" in after_deadline.stale
     assert not (tmp_path / "var" / "outbox").exists()
-    assert "KHÔNG GỬI" in Artifact.get("so-ket-2021-round").data
+    assert "KHÔNG GỬI" in Artifact.get("kvtd-tp-mnpb-2021-so-ket-round").data
     on_time = milestone_round("so-ket", "before-1", at="2021-06-18T09:00")
     assert on_time.stale is None and len(on_time.units.sent) == 7
