@@ -29,8 +29,13 @@ class ActionSpec:
     deployment: Callable[[Plan, Trigger], Deployment]
 
     def flow(self):
-        module, name = self.flow_path.split(":")
-        return getattr(importlib.import_module(module), name)
+        return load_flow(self.flow_path)
+
+
+def load_flow(flow_path: str):
+    """The flow named "module:function", imported now (not when the table is read)."""
+    module, name = flow_path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _milestone_deployment(plan: Plan, t: Trigger) -> Deployment:

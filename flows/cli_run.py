@@ -107,6 +107,47 @@ def serve(
         raise fail(str(exc)) from None
 
 
+@app.command()
+def deploy(
+    plan_files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Các tệp kế hoạch, hoặc thư mục chứa plan-*.yaml (mặc định: THIDUA_PLAN)."),
+    ] = None,
+    pool: Annotated[
+        str, typer.Option(help="Tên work pool (loại process) trên máy chủ Prefect chung.")
+    ] = "thidua",
+):
+    """Đăng ký lịch của các kế hoạch lên máy chủ Prefect chung; worker trên máy khác sẽ chạy."""
+    import os
+
+    s = settings()
+    if not os.environ.get("PREFECT_API_URL"):
+        raise fail(
+            "chưa đặt PREFECT_API_URL (địa chỉ API của máy chủ Prefect chung, ví dụ "
+            "http://may-chu:4200/api); trên một máy, dùng `thidua serve`."
+        )
+    plans = plans_to_serve(s, plan_files or [])
+    if not plans:
+        raise fail("không có kế hoạch nào để đăng ký (xem các lỗi ở trên).")
+    _prefect(s)
+    from flows.serve import deploy_plans
+
+    try:
+        names = deploy_plans(plans, pool)
+    except Exception as exc:  # noqa: BLE001 - the server's refusal, shown in one line
+        raise fail(
+            f"máy chủ Prefect {os.environ['PREFECT_API_URL']} không nhận: {type(exc).__name__}: {exc}"
+        ) from None
+    out.print(f"[green]✓[/] Đã đăng ký {len(names)} deployment lên work pool '{pool}':", highlight=False)
+    for name in names:
+        out.print(f"  {name}", highlight=False)
+    out.print(
+        "Trên mỗi máy chạy: cùng thư mục mã nguồn này, cùng tệp .env, rồi "
+        f"`prefect worker start --pool {pool}` (xem docs/deploy.md).",
+        highlight=False,
+    )
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 

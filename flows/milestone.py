@@ -115,7 +115,7 @@ def milestone_round(
     logger.info(
         "%s: %d đơn vị còn thiếu; đã gửi %d thư, %d thư gửi ở lần chạy trước, %d thư đang do lần chạy "
         "khác gửi, %d thư lỗi",
-        round_words(rnd.plan, rnd.target, rnd.stage).capitalize(),
+        _sentence(round_words(rnd.plan, rnd.target, rnd.stage)),
         result.owing,
         len(result.units.sent),
         len(result.units.already_sent),
@@ -123,3 +123,7 @@ def milestone_round(
         len(result.failed),
     )
     return finish(result, f"nhật ký và artifact {rnd.plan.id}-{rnd.target}-round")
+
+
+def _sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]  # str.capitalize() would lower "Sơ kết" too
