@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -17,6 +20,7 @@ from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
 from tasks.delivery import Outcome, open_ledger, send
 from tasks.inputs import Inputs
+from tasks.ledger import Ledger
 from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
 from tasks.schedule import stale_reason
@@ -43,21 +47,39 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outco
 def send_digest(
     rnd: Round, table: pd.DataFrame, settings: Settings, units: Outcome, findings: list
 ) -> Outcome:
-    """After the units' mail, by the run that did the sending: it lists only confirmed deliveries.
-    While another live run still holds some of this round's mail, that run sends the digest."""
-    if units.in_progress:
-        get_run_logger().info(
-            "Không gửi bản tổng hợp: %d thư đang được lần chạy khác gửi", len(units.in_progress)
-        )
-        return Outcome()
+    """After the round's mail: it lists only confirmed deliveries. While other live runs still
+    send some of this round's mail (two workers on the same trigger), it waits for them, so the
+    digest comes once, after all the sending, from whichever run claims it first; mail a run that
+    died was holding is reported as not confirmed (the next run sends it)."""
+    pending: list[str] = []
     if rnd.dry_run:
         confirmed = {p.key.recipient for p in units.previews}
     else:
-        confirmed = set(open_ledger(settings).confirmed(rnd.plan.id, rnd.target, rnd.stage)) - {DIGEST}
+        ledger = open_ledger(settings)
+        if units.in_progress and not wait_for_other_runs(ledger, rnd, settings.round_deadline):
+            get_run_logger().warning("Không gửi bản tổng hợp: lần chạy khác vẫn đang gửi thư của đợt này")
+            return Outcome()
+        confirmed = set(ledger.confirmed(rnd.plan.id, rnd.target, rnd.stage)) - {DIGEST}
+        pending = [c for c in units.in_progress if c not in confirmed]
     reminded = [c for c in rnd.rows(table)["unit"] if c in confirmed]
     earlier = [c for c in reminded if c in units.already_sent]
-    mail = digest_mail(rnd, table, reminded, earlier, units, [f.__dict__ for f in findings])
+    unconfirmed = [
+        f"{c}: lần chạy khác bị dừng trước khi xác nhận đã gửi; lần chạy sau sẽ gửi lại" for c in pending
+    ]
+    shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
+    mail = digest_mail(rnd, table, reminded, earlier, shown, [f.__dict__ for f in findings])
     return send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
+
+
+def wait_for_other_runs(ledger: Ledger, rnd: Round, limit: float) -> bool:
+    """Wait until no other live run holds a claim of this round (they confirmed, or died and
+    their lease lapsed); False if they still hold some after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while [r for r in ledger.held(rnd.plan.id, rnd.target, rnd.stage) if r != DIGEST]:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 @task(name="dang-ket-qua", description="Đăng bảng tình trạng và tóm tắt đợt lên Prefect")

@@ -342,6 +342,20 @@ class Ledger:
         ]
 
     @_reconnecting
+    def held(self, plan: str, milestone: str, stage: str) -> list[str]:
+        """Recipients of this round whose message another run holds within its lease (alive)."""
+        t = deliveries.c
+        cutoff = _now() - self.lease
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.recipient, t.claimed_at)
+                .where((t.plan == plan) & (t.milestone == milestone) & (t.stage == stage))
+                .where(t.status == "claimed")
+                .where(t.claim_token != self.token)
+            ).all()
+        return [r.recipient for r in rows if _aware(r.claimed_at) > cutoff]
+
+    @_reconnecting
     def confirmed(self, plan: str, milestone: str, stage: str) -> list[str]:
         """Recipients whose message of this round is confirmed sent, by any run."""
         t = deliveries.c

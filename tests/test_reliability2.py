@@ -216,12 +216,13 @@ def test_a_dead_runs_reminder_to_a_unit_that_has_since_sent_everything_is_abando
 def test_the_digest_waits_for_the_run_that_holds_the_rounds_mail(
     prefect_server, tmp_path, monkeypatch, sample, plan
 ):
-    """Another live run holds one unit's claim: this run sends the other six, reports that one
-    as in progress (never as sent) and sends no digest. Once the holder is dead and its lease
-    lapsed, the next run sends it and the digest, which lists all seven as reminded."""
+    """Another run holds one unit's claim: this run sends the other six and reports that one as
+    in progress (never as sent); its digest waits while the holder is alive. The holder dies (its
+    3-second lease lapses unrenewed): the digest lists the six as reminded and that one as not
+    confirmed; the next run sends it, and no second digest."""
     from flows.milestone import milestone_round
 
-    monkeypatch.setenv("THIDUA_CLAIM_LEASE", "30")  # the holder is alive for the first run
+    monkeypatch.setenv("THIDUA_CLAIM_LEASE", "3")
     settings = Settings()
     mails, instant = round_mails(sample, plan)
     held = next(m for m in mails if m.key.recipient == "STP-BKA")
@@ -229,15 +230,15 @@ def test_the_digest_waits_for_the_run_that_holds_the_rounds_mail(
 
     first = milestone_round("so-ket", "before-1", at="2021-06-18T08:00")
     assert first.units.in_progress == ["STP-BKA"] and "STP-BKA" not in first.units.sent
-    assert len(first.units.sent) == 6 and not first.digest_sent and first.digest.sent == []
-
-    monkeypatch.setenv("THIDUA_CLAIM_LEASE", "1")  # ...and dead, its lease lapsed, for the second
-    time.sleep(1.1)
-    second = milestone_round("so-ket", "before-1", at="2021-06-18T08:00")
-    assert second.units.sent == ["STP-BKA"] and second.digest_sent
+    assert len(first.units.sent) == 6 and first.digest_sent
     digest = next(settings.outbox_dir.rglob("digest.eml"))
     text = email.message_from_bytes(digest.read_bytes(), policy=default).get_body(("plain",)).get_content()
-    assert "Đã gửi thư nhắc tới 7 đơn vị" in text
+    assert "Đã gửi thư nhắc tới 6 đơn vị" in text and "Sở Tư pháp tỉnh Bắc Kạn: còn thiếu" not in text
+    assert "STP-BKA: lần chạy khác bị dừng trước khi xác nhận đã gửi" in text
+
+    second = milestone_round("so-ket", "before-1", at="2021-06-18T08:00")
+    assert second.units.sent == ["STP-BKA"] and not second.digest_sent
+    assert second.digest.already_sent == ["digest"]
 
 
 # -- addresses ---------------------------------------------------------------------------------
