@@ -195,3 +195,40 @@ def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
     assert "KHÔNG GỬI" in Artifact.get("kvtd-tp-mnpb-2021-so-ket-round").data
     on_time = milestone_round("so-ket", "before-1", at="2021-06-18T09:00")
     assert on_time.stale is None and len(on_time.units.sent) == 7
+
+
+def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan_2027, tmp_path):
+    path, _ = plan_2027
+    other = tmp_path / "plan-cum.yaml"
+    other.write_text(path.read_text(encoding="utf-8").replace("id: kvtd-tp-mnpb-2027", "id: cum-thu-2027"))
+    broken = tmp_path / "plan-hong.yaml"
+    broken.write_text("id: [", encoding="utf-8")
+    env = {**os.environ, "PREFECT_API_URL": server, "THIDUA_DATA_DIR": str(tmp_path / "var")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", str(path), str(other), str(broken)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    wanted = {"kvtd-tp-mnpb-2027-so-ket", "cum-thu-2027-so-ket", "cum-thu-2027-bao-cao"}
+    try:
+        names = wait_for(
+            lambda: (
+                found
+                if wanted
+                <= (found := {d["name"] for d in api_post(server, "/deployments/filter", {"limit": 100})})
+                else None
+            )
+        )
+    finally:
+        stop(serve)
+    output = serve.stdout.read()
+    assert wanted <= names
+    assert "Lỗi kế hoạch" in output and "plan-hong.yaml" in output  # reported, the others served
+    runs = api_post(
+        server, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["cum-thu-2027"]}}, "limit": 5}
+    )
+    assert runs and all(r["parameters"]["plan"] == str(other.resolve()) for r in runs)
