@@ -7,7 +7,8 @@ import logging
 
 from flows.common import cause, settings_for
 from tasks.compose import alert_mail
-from tasks.delivery import send
+from tasks.delivery import send, send_unrecorded
+from tasks.ledger import LedgerError
 from tasks.plan import load_plan
 from tasks.round import COMPILE
 
@@ -39,7 +40,10 @@ def alert_coordinators(flow, flow_run, state) -> None:
             at if at.tzinfo else at.replace(tzinfo=plan.tz),
             now,
         )
-        outcome = send([mail], settings, now)
+        try:
+            outcome = send([mail], settings, now)
+        except LedgerError:  # the ledger is what failed: the coordinators must hear of it anyway
+            outcome = send_unrecorded([mail], settings, now)
         if outcome.failed:
             log.error("Không gửi được thư cảnh báo: %s", "; ".join(outcome.failed))
     except Exception:  # noqa: BLE001 - see docstring

@@ -73,15 +73,7 @@ def send(
     """Mail through the ledger and the transport (built from settings unless given), or, in a
     dry run, a preview that touches neither."""
     outcome = Outcome()
-    sender = str(settings.mail_from)
-    redirect = str(settings.mail_redirect) if settings.mail_redirect else None
-    date = format_datetime(instant)
-    ready: list[Outgoing] = []
-    for mail in mails:
-        try:
-            ready.append(build(mail, sender, SENDER_NAME, message_id(mail.key, sender), redirect, date))
-        except InvalidAddress as exc:
-            outcome.failed.append(f"{mail.key.recipient}: {exc}")
+    ready = _build_all(mails, settings, instant, outcome)
     if dry_run:
         outcome.previews = ready
         return outcome
@@ -92,6 +84,40 @@ def send(
     with ledger.heartbeat():
         _deliver(ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress)
     return outcome
+
+
+def send_unrecorded(mails: list[Mail], settings: Settings, instant: dt.datetime) -> Outcome:
+    """Mail without the ledger, for the one message that must go out when the ledger itself is
+    what failed: the coordinators' alert. Not exactly-once; used for nothing else."""
+    outcome = Outcome()
+    ready = _build_all(mails, settings, instant, outcome)
+    try:
+        for result in open_transport(settings).send_batch(ready):
+            who = result.outgoing.key.recipient
+            if result.accepted:
+                outcome.sent.append(who)
+            else:
+                outcome.failed.append(f"{who}: {result.error}")
+    except TransportError as exc:
+        outcome.failed.append(str(exc))
+    return outcome
+
+
+def _build_all(
+    mails: list[Mail], settings: Settings, instant: dt.datetime, outcome: Outcome
+) -> list[Outgoing]:
+    """Every message as the transport takes it; one with an unsendable address is a failure of
+    its own, recorded in `outcome`, and never claimed."""
+    sender = str(settings.mail_from)
+    redirect = str(settings.mail_redirect) if settings.mail_redirect else None
+    date = format_datetime(instant)
+    ready = []
+    for mail in mails:
+        try:
+            ready.append(build(mail, sender, SENDER_NAME, message_id(mail.key, sender), redirect, date))
+        except InvalidAddress as exc:
+            outcome.failed.append(f"{mail.key.recipient}: {exc}")
+    return ready
 
 
 def _deliver(

@@ -101,3 +101,18 @@ def test_an_unreachable_postgres_is_one_clear_error_naming_the_variable():
     with pytest.raises(LedgerError, match="THIDUA_LEDGER_URL") as info:
         Ledger(url, reconnect_for=dt.timedelta(seconds=1))
     assert "postgres@127.0.0.1" in str(info.value)
+
+
+def test_a_round_with_its_ledger_down_sends_nothing_fails_clearly_and_still_alerts(
+    prefect_server, tmp_path, monkeypatch
+):
+    from flows.milestone import milestone_round
+
+    monkeypatch.setenv("THIDUA_LEDGER_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/thidua")
+    state = milestone_round("so-ket", "before-1", at="2021-06-18T08:00", return_state=True)
+    assert state.is_failed() and "THIDUA_LEDGER_URL" in state.message
+    outbox = tmp_path / "var" / "outbox"
+    written = sorted(p.name for p in outbox.rglob("*.eml"))
+    assert len(written) == 1 and written[0].startswith("alert-")  # no unit mail; the alert went out
+    alert = email.message_from_bytes(next(outbox.rglob("alert-*.eml")).read_bytes(), policy=default)
+    assert "THIDUA_LEDGER_URL" in alert.get_body(("plain",)).get_content()
