@@ -41,7 +41,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
@@ -177,14 +184,7 @@ class Ledger:
         self.lease = lease
         self.reconnect_for = reconnect_for
         try:
-            with self.engine.begin() as conn:
-                # IF NOT EXISTS: two runs starting at once on a new ledger must not race on the DDL
-                conn.execute(CreateTable(deliveries, if_not_exists=True))
-                present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
-                for name, sql_type in _ADDED_COLUMNS.items():
-                    if name not in present:
-                        compiled = sql_type.compile(dialect=self.engine.dialect)
-                        conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {compiled}"))
+            self._create_table()
         except SQLAlchemyError as exc:
             shown = database.render_as_string(hide_password=True)
             raise LedgerError(
@@ -193,6 +193,25 @@ class Ledger:
                 "kiểm tra máy chủ cơ sở dữ liệu, quyền ghi và THIDUA_LEDGER_URL."
             ) from None
         self.token = uuid.uuid4().hex  # identifies this run's claims
+
+    def _create_table(self) -> None:
+        """The table, and the columns later releases added. Two runs starting at once on a new
+        ledger race here; PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against that (the
+        loser gets a unique violation in the catalogue), so the loser looks again."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(CreateTable(deliveries, if_not_exists=True))
+                    present = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+                    for name, sql_type in _ADDED_COLUMNS.items():
+                        if name not in present:
+                            compiled = sql_type.compile(dialect=self.engine.dialect)
+                            conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {compiled}"))
+                return
+            except (IntegrityError, ProgrammingError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
     def _where(self, key: Key):
         t = deliveries.c
