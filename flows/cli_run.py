@@ -270,6 +270,7 @@ def replay(
         totals[(r.target, kind, "err")] += len(r.failed) + (not r.ok)
         if r.action in (Action.REMINDER, Action.OVERDUE):
             totals[(r.target, "tổng hợp cho đầu mối", "new")] += int(r.digest_sent)
+            totals[(r.target, "tổng hợp cho đầu mối", "old")] += len(r.digest.already_sent)
     keys = dict.fromkeys((m, k) for m, k, _ in totals)
     for m, k in keys:
         table.add_row(
