@@ -11,6 +11,7 @@ import pandas as pd
 from tasks.completeness import completeness
 from tasks.contract import COLUMNS, TAB_SUBMISSIONS
 from tasks.inputs import Inputs
+from tasks.normalise import Normalised
 from tasks.plan import Plan
 from tasks.settings import REPO, Settings
 
@@ -24,10 +25,12 @@ def local(plan: Plan, *args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=plan.tz)
 
 
-def table_at(inputs: Inputs, instant: dt.datetime, milestones: list[str] | None = None) -> pd.DataFrame:
-    """The completeness table of `inputs` at `instant` (all milestones unless named)."""
-    data = inputs.data
-    return completeness(inputs.plan, data.submissions, data.registrations, instant, milestones)
+def table_at(
+    plan: Plan, data: Normalised, instant: dt.datetime, milestones: list[str] | None = None
+) -> pd.DataFrame:
+    """The completeness table of the read sheet `data` at `instant` (all milestones unless named):
+    the one way tests build it."""
+    return completeness(plan, data.submissions, data.registrations, instant, milestones)
 
 
 def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021, 6, 18, 8)):
@@ -36,7 +39,7 @@ def round_mails(sample: Inputs, plan: Plan, stage: str = "before-1", when=(2021,
     from tasks.round import Round
 
     instant = local(plan, *when)
-    table = table_at(sample, instant, ["so-ket"])
+    table = table_at(plan, sample.data, instant, ["so-ket"])
     return unit_mails(Round.of(plan, "so-ket", stage, instant), table), instant
 
 

@@ -2,20 +2,17 @@
 
 import pytest
 
-from tasks.completeness import completeness
 from tasks.normalise import normalise
-from tests.helpers import HEADER, local
+from tests.helpers import HEADER, local, table_at
 
 
-def table_at(sample, plan, *when, milestone="so-ket"):
-    t = completeness(
-        plan, sample.data.submissions, sample.data.registrations, local(plan, *when), [milestone]
-    )
-    return t.set_index("unit")
+def by_unit(sample, plan, *when, milestone="so-ket"):
+    """One milestone's table at a local instant, indexed by unit code."""
+    return table_at(plan, sample.data, local(plan, *when), [milestone]).set_index("unit")
 
 
 def test_midyear_on_18_june_morning(sample, plan):
-    t = table_at(sample, plan, 2021, 6, 18, 8)
+    t = by_unit(sample, plan, 2021, 6, 18, 8)
     assert len(t) == 28
     states = t["state"].to_dict()
     assert {u for u, s in states.items() if s == "missing"} == {
@@ -40,12 +37,12 @@ def test_midyear_on_18_june_morning(sample, plan):
 
 
 def test_rows_after_the_instant_do_not_exist_yet(sample, plan):
-    assert table_at(sample, plan, 2021, 6, 18, 8).loc["THADS-TNG", "state"] == "missing"
-    assert table_at(sample, plan, 2021, 6, 19, 23, 59).loc["THADS-TNG", "state"] == "on_time"
+    assert by_unit(sample, plan, 2021, 6, 18, 8).loc["THADS-TNG", "state"] == "missing"
+    assert by_unit(sample, plan, 2021, 6, 19, 23, 59).loc["THADS-TNG", "state"] == "on_time"
 
 
 def test_late_units_after_the_deadline(sample, plan):
-    t = table_at(sample, plan, 2021, 6, 30, 8)
+    t = by_unit(sample, plan, 2021, 6, 30, 8)
     assert t.loc["STP-PTH", "state"] == "late"
     assert t.loc["THADS-BGI", "state"] == "late"
     assert any("nộp muộn" in p for p in t.loc["STP-PTH", "problems"])
@@ -54,7 +51,7 @@ def test_late_units_after_the_deadline(sample, plan):
 
 
 def test_page_limit_and_duplicate_are_problems(sample, plan):
-    t = table_at(sample, plan, 2021, 6, 18, 8)
+    t = by_unit(sample, plan, 2021, 6, 18, 8)
     assert t.loc["STP-SLA", "problems"] == ["Báo cáo tóm tắt: 5 trang, vượt giới hạn 3 trang A4"]
     (dup,) = t.loc["THADS-YBA", "problems"]
     assert "nộp 2 lần" in dup and "15:20 17/06/2021" in dup
@@ -69,11 +66,7 @@ def one_submission(plan, when):
         ]
     }
     data = normalise(plan, raw)
-    return (
-        completeness(plan, data.submissions, data.registrations, local(plan, 2021, 6, 25), ["so-ket"])
-        .set_index("unit")
-        .loc["STP-YBA"]
-    )
+    return table_at(plan, data, local(plan, 2021, 6, 25), ["so-ket"]).set_index("unit").loc["STP-YBA"]
 
 
 @pytest.mark.parametrize(
@@ -84,12 +77,12 @@ def test_deadline_is_before_the_day_as_the_plan_says(plan, when, state):
 
 
 def test_overdue_starts_at_the_deadline(sample, plan):
-    assert not table_at(sample, plan, 2021, 6, 19, 23, 59).loc["STP-LCH", "overdue"]
-    assert table_at(sample, plan, 2021, 6, 20, 0, 0).loc["STP-LCH", "overdue"]
+    assert not by_unit(sample, plan, 2021, 6, 19, 23, 59).loc["STP-LCH", "overdue"]
+    assert by_unit(sample, plan, 2021, 6, 20, 0, 0).loc["STP-LCH", "overdue"]
 
 
 def test_dossier_required_only_from_units_registered_for_a_flag(sample, plan):
-    t = table_at(sample, plan, 2021, 11, 20, milestone="tong-ket")
+    t = by_unit(sample, plan, 2021, 11, 20, milestone="tong-ket")
     assert t.loc["THADS-LCA", "state"] == "incomplete"
     assert t.loc["THADS-LCA", "missing"] == ["Biên bản họp Hội đồng thi đua, khen thưởng"]
     assert t.loc["STP-YBA", "state"] == "on_time"  # registered, full dossier
@@ -99,7 +92,7 @@ def test_dossier_required_only_from_units_registered_for_a_flag(sample, plan):
 
 
 def test_every_unit_and_every_unit_milestone(sample, plan):
-    t = completeness(plan, sample.data.submissions, sample.data.registrations, local(plan, 2021, 12, 31))
+    t = table_at(plan, sample.data, local(plan, 2021, 12, 31))
     assert set(t.milestone) == {"dang-ky", "so-ket", "dien-hinh", "tong-ket"}
     assert len(t) == 4 * 28
     assert t.groupby("milestone").size().eq(28).all()

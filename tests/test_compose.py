@@ -13,7 +13,7 @@ from tests.helpers import local, table_at
 
 def round_of(sample, plan, stage, *when, milestone="so-ket"):
     instant = local(plan, *when)
-    table = table_at(sample, instant, [milestone])
+    table = table_at(plan, sample.data, instant, [milestone])
     return table, unit_mails(Round.of(plan, milestone, stage, instant), table)
 
 
@@ -141,7 +141,7 @@ def test_reminder_carries_its_deadline_as_ics(sample, plan):
 
 def test_no_day_off_note_when_the_last_allowed_day_is_a_working_day(sample, plan):
     instant = local(plan, 2021, 11, 9, 8)
-    table = table_at(sample, instant, ["tong-ket"])
+    table = table_at(plan, sample.data, instant, ["tong-ket"])
     (first, *_) = unit_mails(Round.of(plan, "tong-ket", "before-1", instant), table)
     assert "10/11/2021 (Thứ Tư)" in first.subject and "ngày nghỉ" not in first.text
 

@@ -5,13 +5,12 @@ import unicodedata
 
 import pytest
 
-from tasks.completeness import completeness
 from tasks.gsheet import GoogleSheetSource, load_service_account, spreadsheet_key
 from tasks.inputs import load_inputs
 from tasks.normalise import normalise
 from tasks.settings import Settings
 from tasks.source import SourceError, WorkbookSource
-from tests.helpers import HEADER, SAMPLE, local
+from tests.helpers import HEADER, SAMPLE, local, table_at
 from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
 
 
@@ -58,9 +57,7 @@ def test_sheet_and_workbook_give_the_same_completeness_table(sample_tabs, plan, 
         from_sheet = load_inputs(settings)
     from_book = load_inputs(Settings(source=str(SAMPLE)))
     instant = local(plan, 2021, 12, 31)
-    tables = [
-        completeness(plan, i.data.submissions, i.data.registrations, instant) for i in (from_sheet, from_book)
-    ]
+    tables = [table_at(plan, i.data, instant) for i in (from_sheet, from_book)]
     assert tables[0].equals(tables[1])
     assert from_sheet.data.findings == from_book.data.findings
     assert from_sheet.source == f"Google Sheet {SPREADSHEET_ID}"

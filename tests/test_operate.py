@@ -144,7 +144,9 @@ def test_mail_cites_the_plan_with_its_date_only_from_the_day_it_was_issued(sampl
     from tests.helpers import table_at
 
     instant = local(plan, 2021, 2, 17, 8)  # registration reminders go out before the plan is signed
-    (before, *_) = unit_mails(Round.of(plan, "dang-ky", "before-3", instant), table_at(sample, instant))
+    (before, *_) = unit_mails(
+        Round.of(plan, "dang-ky", "before-3", instant), table_at(plan, sample.data, instant)
+    )
     assert "Kế hoạch số" not in before.text and "Kế hoạch số" not in before.html
     assert (
         "Khu vực thi đua khối cơ quan Tư pháp các tỉnh miền núi phía Bắc đề nghị các đơn vị gửi hồ sơ"

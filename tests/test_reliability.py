@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tasks.completeness import completeness
 from tasks.compose import digest_mail
 from tasks.delivery import Outcome, send
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
 from tasks.round import Round
 from tasks.transport import FileOutbox, SmtpTransport
-from tests.helpers import HEADER, later_run, local, round_mails
+from tests.helpers import HEADER, later_run, local, round_mails, table_at
 from tests.smtp_server import Faulty, smtp_server, smtp_settings
 
 
@@ -158,7 +157,7 @@ def test_ten_thousand_junk_rows_are_reported_not_mailed_in_full(plan):
     assert len(data.submissions) == 1 and len(data.findings) == 10_000
     assert {f.row for f in data.findings} == set(range(3, 10_003))
     instant = local(plan, 2021, 6, 18, 8)
-    table = completeness(plan, data.submissions, data.registrations, instant, ["so-ket"])
+    table = table_at(plan, data, instant, ["so-ket"])
     rnd = Round.of(plan, "so-ket", "before-1", instant)
     digest = digest_mail(rnd, table, [], [], Outcome(), [f.__dict__ for f in data.findings])
     assert "… và 9970 dòng khác" in digest.text and len(digest.text) < 20_000
@@ -175,7 +174,7 @@ def test_html_and_script_in_sheet_cells_are_inert(plan, tmp_path):
     }
     data = normalise(plan, raw)
     instant = local(plan, 2021, 6, 18, 8)
-    table = completeness(plan, data.submissions, data.registrations, instant, ["so-ket"])
+    table = table_at(plan, data, instant, ["so-ket"])
     rnd = Round.of(plan, "so-ket", "before-1", instant)
     digest = digest_mail(rnd, table, [], [], Outcome(), [f.__dict__ for f in data.findings])
     assert "<script>" not in digest.html and "&lt;script&gt;" in digest.html

@@ -173,7 +173,7 @@ def test_a_dead_runs_mail_is_sent_at_the_next_round_if_still_due_else_abandoned(
     time.sleep(0.6)
 
     later = local(plan, 2021, 6, 17, 15)  # the same day: before-3 is still the current round
-    table = table_at(sample, later)
+    table = table_at(plan, sample.data, later)
     outbox = FileOutbox(settings.outbox_dir)
     recovery = recover(settings, plan.id, lambda o: why_not_due(plan, table, later, o), transport=outbox)
     assert recovery.resent == ["so-ket before-3 STP-BKA"] and recovery.abandoned == []
@@ -186,7 +186,7 @@ def test_a_dead_runs_mail_is_sent_at_the_next_round_if_still_due_else_abandoned(
     _dead_run_claim(settings, plan, other, instant)
     time.sleep(0.6)
     next_day = local(plan, 2021, 6, 18, 8)
-    table = table_at(sample, next_day)
+    table = table_at(plan, sample.data, next_day)
     recovery = recover(settings, plan.id, lambda o: why_not_due(plan, table, next_day, o), transport=outbox)
     assert recovery.resent == [] and len(recovery.abandoned) == 1
     assert "before-1" in recovery.abandoned[0]
@@ -199,7 +199,7 @@ def test_a_dead_runs_reminder_to_a_unit_that_has_since_sent_everything_is_abando
     settings = settings.model_copy(update={"claim_lease": 0.5})
     mails, instant = round_mails(sample, plan, "before-3", (2021, 6, 17, 8))
     later = local(plan, 2021, 6, 17, 15)
-    table = table_at(sample, later, ["so-ket"])
+    table = table_at(plan, sample.data, later, ["so-ket"])
     complete = next(r.unit for r in table.itertuples() if not r.missing)
     mail = dataclasses.replace(mails[0], key=dataclasses.replace(mails[0].key, recipient=complete))
     _dead_run_claim(settings, plan, mail, instant)
