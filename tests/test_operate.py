@@ -191,7 +191,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             "THIDUA_PLAN": str(path),
             "THIDUA_DATA_DIR": str(tmp_path / "var"),
             "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",  # next year may be far
+            "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": f"P{(dt.date(year, 12, 31) - dt.date.today()).days}D",
             "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         }
     )

@@ -1,8 +1,9 @@
 """Unattended operation against a real `prefect server start` on loopback.
 
 The 2021 plan lies in the past and a Prefect server schedules only future runs, so the plan is
-moved to 2027, which has the same calendar as 2021 (1 January a Friday, no 29 February): every
-weekday, including Sunday 20/06, is the same. The server is told to schedule 400 days ahead.
+moved to the next year ahead with the same calendar as 2021 (1 January a Friday, no 29 February:
+2027, then 2038): every weekday, including Sunday 20/06, is the same. The server is told to
+schedule far enough ahead to reach the end of that year.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from tasks.settings import REPO
 from tests.helpers import write_plan
 from tests.smtp_server import free_port
 
+# the next year ahead whose calendar is 2021's (a Friday 1 January, no 29 February)
+Y = next(y for y in range(dt.date.today().year + 1, 2100) if dt.date(y, 1, 1).weekday() == 4 and y % 4)
+AHEAD_DAYS = (dt.date(Y, 12, 31) - dt.date.today()).days + 30  # the scheduler must reach that year's end
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -33,7 +38,7 @@ def server(tmp_path_factory):
     env = {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": f"P{AHEAD_DAYS}D",
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         "PREFECT_UI_ENABLED": "false",
     }
@@ -42,8 +47,8 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def plan_2027(tmp_path):
-    path = write_plan(tmp_path, lambda t: t.replace("2021", "2027"))
+def plan_ahead(tmp_path):
+    path = write_plan(tmp_path, lambda t: t.replace("2021", str(Y)))
     return path, load_plan(path)
 
 
@@ -105,8 +110,8 @@ def stop(process):
         process.wait()
 
 
-def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_2027, tmp_path):
-    path, plan = plan_2027
+def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahead, tmp_path):
+    path, plan = plan_ahead
     expected = {t for t in triggers(plan)}
     serve = start_serve(server, path, tmp_path / "var")
     try:
@@ -115,13 +120,13 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_202
         stop(serve)
     deployments = {d["name"]: d for d in api_post(server, "/deployments/filter", {"limit": 50})}
     assert set(deployments) == {
-        "kvtd-tp-mnpb-2027-dang-ky",
-        "kvtd-tp-mnpb-2027-so-ket",
-        "kvtd-tp-mnpb-2027-tong-ket",
-        "kvtd-tp-mnpb-2027-nghia-vu-khu-vuc",
-        "kvtd-tp-mnpb-2027-bao-cao",
+        f"kvtd-tp-mnpb-{Y}-dang-ky",
+        f"kvtd-tp-mnpb-{Y}-so-ket",
+        f"kvtd-tp-mnpb-{Y}-tong-ket",
+        f"kvtd-tp-mnpb-{Y}-nghia-vu-khu-vuc",
+        f"kvtd-tp-mnpb-{Y}-bao-cao",
     }
-    assert "nam-2027" in deployments["kvtd-tp-mnpb-2027-so-ket"]["tags"]
+    assert f"nam-{Y}" in deployments[f"kvtd-tp-mnpb-{Y}-so-ket"]["tags"]
     plan_file = {"plan": str(path.resolve())}
     tz = plan.tz
     want = set()
@@ -129,19 +134,19 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_202
         if t.action == "report":
             want.add(
                 (
-                    "kvtd-tp-mnpb-2027-bao-cao",
+                    f"kvtd-tp-mnpb-{Y}-bao-cao",
                     t.at,
                     json.dumps({"kind": t.target} | plan_file, sort_keys=True),
                 )
             )
             continue
-        name = "kvtd-tp-mnpb-2027-" + ("nghia-vu-khu-vuc" if t.action == "obligation" else t.target)
+        name = f"kvtd-tp-mnpb-{Y}-" + ("nghia-vu-khu-vuc" if t.action == "obligation" else t.target)
         key = "obligation" if t.action == "obligation" else "milestone"
         want.add((name, t.at, json.dumps({key: t.target, "stage": t.stage} | plan_file, sort_keys=True)))
     assert {(n, at.astimezone(tz), p) for n, at, p in runs} == want
-    # 20/06/2027 is a Sunday, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
-    before_1 = next(at for n, at, p in runs if n == "kvtd-tp-mnpb-2027-so-ket" and '"before-1"' in p)
-    assert before_1.astimezone(tz) == dt.datetime(2027, 6, 18, 8, 0, tzinfo=tz)
+    # 20/06 is a Sunday that year, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
+    before_1 = next(at for n, at, p in runs if n == f"kvtd-tp-mnpb-{Y}-so-ket" and '"before-1"' in p)
+    assert before_1.astimezone(tz) == dt.datetime(Y, 6, 18, 8, 0, tzinfo=tz)
 
     # after SIGTERM nothing is paused and no scheduled run was deleted
     assert not any(d["paused"] for d in api_post(server, "/deployments/filter", {"limit": 50}))
@@ -197,10 +202,10 @@ def test_a_late_round_follows_the_late_run_rule(prefect_server, tmp_path):
     assert on_time.stale is None and len(on_time.units.sent) == 7
 
 
-def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan_2027, tmp_path):
-    path, _ = plan_2027
+def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan_ahead, tmp_path):
+    path, _ = plan_ahead
     other = tmp_path / "plan-cum.yaml"
-    other.write_text(path.read_text(encoding="utf-8").replace("id: kvtd-tp-mnpb-2027", "id: cum-thu-2027"))
+    other.write_text(path.read_text(encoding="utf-8").replace(f"id: kvtd-tp-mnpb-{Y}", f"id: cum-thu-{Y}"))
     broken = tmp_path / "plan-hong.yaml"
     broken.write_text("id: [", encoding="utf-8")
     env = {**os.environ, "PREFECT_API_URL": server, "THIDUA_DATA_DIR": str(tmp_path / "var")}
@@ -213,7 +218,7 @@ def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan
         start_new_session=True,
         text=True,
     )
-    wanted = {"kvtd-tp-mnpb-2027-so-ket", "cum-thu-2027-so-ket", "cum-thu-2027-bao-cao"}
+    wanted = {f"kvtd-tp-mnpb-{Y}-so-ket", f"cum-thu-{Y}-so-ket", f"cum-thu-{Y}-bao-cao"}
     try:
         names = wait_for(
             lambda: (
@@ -228,7 +233,6 @@ def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan
     output = serve.stdout.read()
     assert wanted <= names
     assert "Lỗi kế hoạch" in output and "plan-hong.yaml" in output  # reported, the others served
-    runs = api_post(
-        server, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["cum-thu-2027"]}}, "limit": 5}
-    )
-    assert runs and all(r["parameters"]["plan"] == str(other.resolve()) for r in runs)
+    second_plan = {"flow_runs": {"tags": {"all_": [f"cum-thu-{Y}"]}}, "limit": 5}
+    runs = wait_for(lambda: api_post(server, "/flow_runs/filter", second_plan))  # the scheduler's runs
+    assert all(r["parameters"]["plan"] == str(other.resolve()) for r in runs)
