@@ -184,6 +184,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
     the deployments have runs scheduled ahead. SIGTERM stops serve and its server."""
     today = dt.date.today()
     year = today.year + 1
+    ahead = (dt.date(year, 12, 31) - today).days
     path = filled(new_plan(tmp_path, year), "1/KH-KVTĐ", f"{year}-01-05")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "THIDUA_"))}
@@ -193,7 +194,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             "THIDUA_DATA_DIR": str(tmp_path / "var"),
             "PREFECT_HOME": str(tmp_path / "prefect"),
             # next year's rounds can be more than Prefect's default 100 days ahead
-            "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": f"P{(dt.date(year, 12, 31) - today).days}D",
+            "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": f"P{ahead}D",
             "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         }
     )
