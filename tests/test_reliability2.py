@@ -330,3 +330,13 @@ def test_a_data_directory_that_is_a_file_gets_one_clear_message(tmp_path):
         and "không phải thư mục" in result.output
         and result.exception.__class__ is SystemExit
     )
+
+
+def test_an_exchange_style_login_is_passed_to_the_server_as_configured(tmp_path, sample, plan):
+    """yagmail validates its user as an address ("CORP\\thidua" is not one): the login still goes
+    to the server exactly as configured, and the round is sent."""
+    mails, instant = round_mails(sample, plan)
+    with smtp_server(user="CORP\\thidua") as (controller, recorder):
+        settings = smtp_settings(tmp_path, controller, smtp_user="CORP\\thidua")
+        outcome = send(mails, settings, instant)
+    assert recorder.logins == ["CORP\\thidua"] and len(outcome.sent) == len(mails) == len(recorder.messages)
