@@ -30,6 +30,12 @@ from tasks.round import Action, Round, RoundResult
 from tasks.schedule import Trigger, triggers, triggers_on_day
 from tasks.settings import Settings
 
+# the plans `serve` and `deploy` take: files, or a folder of plan-*.yaml; THIDUA_PLAN when none
+PlanFiles = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Các tệp kế hoạch, hoặc thư mục chứa plan-*.yaml (mặc định: THIDUA_PLAN)."),
+]
+
 MAIL_KIND = {
     Action.REMINDER: "nhắc hạn",
     Action.OVERDUE: "thông báo quá hạn",
@@ -67,10 +73,7 @@ def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
 
 @app.command()
 def serve(
-    plan_files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Các tệp kế hoạch, hoặc thư mục chứa plan-*.yaml (mặc định: THIDUA_PLAN)."),
-    ] = None,
+    plan_files: PlanFiles = None,
     port: Annotated[
         int, typer.Option(help="Cổng của máy chủ Prefect cục bộ (khi chưa có PREFECT_API_URL).")
     ] = 4200,
@@ -109,10 +112,7 @@ def serve(
 
 @app.command()
 def deploy(
-    plan_files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Các tệp kế hoạch, hoặc thư mục chứa plan-*.yaml (mặc định: THIDUA_PLAN)."),
-    ] = None,
+    plan_files: PlanFiles = None,
     pool: Annotated[
         str, typer.Option(help="Tên work pool (loại process) trên máy chủ Prefect chung.")
     ] = "thidua",

@@ -158,3 +158,15 @@ def trickling_server(interval: float = 1.0):
         stop.set()
         thread.join()
         listener.close()
+
+
+def smtp_env(controller) -> dict[str, str]:
+    """The environment of a thidua process (a worker, a crash worker) that sends to this server."""
+    return {
+        "THIDUA_MAIL_TRANSPORT": "smtp",
+        "THIDUA_SMTP_HOST": "127.0.0.1",
+        "THIDUA_SMTP_PORT": str(controller.port),
+        "THIDUA_SMTP_SECURITY": "none",
+        "THIDUA_SMTP_USER": "thidua",
+        "THIDUA_SMTP_PASSWORD": PASSWORD,
+    }

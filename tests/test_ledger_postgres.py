@@ -19,7 +19,7 @@ import pytest
 from tasks.ledger import Ledger, LedgerError
 from tests.helpers import round_mails
 from tests.postgres import postgres_server
-from tests.smtp_server import PASSWORD, Faulty, free_port, smtp_server
+from tests.smtp_server import Faulty, free_port, smtp_env, smtp_server
 
 REPO = Path(__file__).parents[1]
 
@@ -36,12 +36,7 @@ def _worker(tmp_path: Path, controller, ledger_url: str, name: str) -> subproces
         "PYTHONPATH": str(REPO),
         "THIDUA_DATA_DIR": str(tmp_path / name),
         "THIDUA_LEDGER_URL": ledger_url,
-        "THIDUA_MAIL_TRANSPORT": "smtp",
-        "THIDUA_SMTP_HOST": "127.0.0.1",
-        "THIDUA_SMTP_PORT": str(controller.port),
-        "THIDUA_SMTP_SECURITY": "none",
-        "THIDUA_SMTP_USER": "thidua",
-        "THIDUA_SMTP_PASSWORD": PASSWORD,
+        **smtp_env(controller),
     }
     return subprocess.Popen([sys.executable, "-m", "tests.crash_worker", "smtp"], cwd=tmp_path, env=env)
 

@@ -26,7 +26,7 @@ from tasks.round import why_not_due
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
 from tests.helpers import local, round_mails, table_at, write_plan
-from tests.smtp_server import Faulty, smtp_server, smtp_settings, trickling_server
+from tests.smtp_server import Faulty, smtp_env, smtp_server, smtp_settings, trickling_server
 
 REPO = Path(__file__).parents[1]
 
@@ -62,12 +62,7 @@ def test_sigkill_in_mid_batch_then_a_rerun_after_the_lease_delivers_each_message
             **os.environ,
             "PYTHONPATH": str(REPO),
             "THIDUA_DATA_DIR": str(settings.data_dir),
-            "THIDUA_MAIL_TRANSPORT": "smtp",
-            "THIDUA_SMTP_HOST": "127.0.0.1",
-            "THIDUA_SMTP_PORT": str(controller.port),
-            "THIDUA_SMTP_SECURITY": "none",
-            "THIDUA_SMTP_USER": "thidua",
-            "THIDUA_SMTP_PASSWORD": settings.smtp_password.get_secret_value(),
+            **smtp_env(controller),
             "THIDUA_CLAIM_LEASE": "1",
         }
         worker = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", "smtp"], cwd=tmp_path, env=env)

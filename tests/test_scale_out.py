@@ -23,7 +23,7 @@ from flows.local_server import local_prefect_server
 from tasks.plan import load_plan
 from tests.helpers import PLAN_PATH
 from tests.postgres import postgres_server
-from tests.smtp_server import PASSWORD, Faulty, free_port, smtp_server
+from tests.smtp_server import Faulty, free_port, smtp_env, smtp_server
 
 REPO = Path(__file__).parents[1]
 
@@ -106,12 +106,7 @@ def test_two_workers_on_a_shared_server_send_each_message_of_two_simultaneous_ru
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "THIDUA_LEDGER_URL": f"{base}/ledger",
-            "THIDUA_MAIL_TRANSPORT": "smtp",
-            "THIDUA_SMTP_HOST": "127.0.0.1",
-            "THIDUA_SMTP_PORT": str(controller.port),
-            "THIDUA_SMTP_SECURITY": "none",
-            "THIDUA_SMTP_USER": "thidua",
-            "THIDUA_SMTP_PASSWORD": PASSWORD,
+            **smtp_env(controller),
         }
         try:
             for name in ("may-1", "may-2"):  # two machines: own home, own data directory
