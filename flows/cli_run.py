@@ -93,7 +93,7 @@ def serve(
     signal.signal(signal.SIGTERM, _interrupt)
     if os.environ.get("PREFECT_API_URL"):
         _serve(plans, os.environ["PREFECT_API_URL"])
-        return
+        _exit_stopped()
     if port_in_use(port):
         raise fail(
             f"cổng {port} trên 127.0.0.1 đang có chương trình khác dùng (một `thidua serve` khác?): "
@@ -108,6 +108,7 @@ def serve(
             _serve(plans, api_url)
     except ServerError as exc:
         raise fail(str(exc)) from None
+    _exit_stopped()
 
 
 @app.command()
@@ -150,6 +151,18 @@ def deploy(
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _exit_stopped() -> None:
+    """serve has stopped and its server is down: leave now. A stop that lands while Prefect is
+    still registering deployments leaves its event-loop thread behind, which would keep the
+    process alive after SIGTERM (seen once in a CI run)."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _serve(plans: list[tuple[Plan, Path]], api_url: str) -> None:
