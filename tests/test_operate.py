@@ -241,6 +241,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             serve.wait(timeout=60)
         except subprocess.TimeoutExpired:
             serve.kill()
+            _kill_server_on(port)  # serve's own server runs in its own session: stop it by pid
             raise
     with pytest.raises(httpx.HTTPError):  # the server went with it
         httpx.get(f"{base}/api/health", timeout=2)
@@ -290,3 +291,18 @@ def test_every_run_is_tagged_with_plan_year_target_and_stage(prefect_server, pla
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert {plan.id, "nam-2021", "so-ket", "before-1"} <= set(run.tags)
+
+
+def _kill_server_on(port: int) -> None:
+    """Stop the `prefect server start … --port <port>` a killed serve left behind."""
+    wanted = f"--port\0{port}".encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and b"server\0start" in (cmd := (entry / "cmdline").read_bytes())
+                and wanted in cmd
+            ):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:
+            pass
