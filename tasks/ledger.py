@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -40,7 +40,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Row
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -256,7 +256,7 @@ class Ledger:
             if row.status == "sent":
                 return Busy.SENT
             mine = row.claim_token == self.token
-            if not mine and row.status == "claimed" and now - _aware(row.claimed_at) < self.lease:
+            if not mine and row.status == "claimed" and self._alive(row.claimed_at, now):
                 return Busy.HELD
             # take over an abandoned or failed claim, atomically against a concurrent run
             taken = conn.execute(
@@ -336,16 +336,30 @@ class Ledger:
             thread.join()
 
     @_reconnecting
+    def _alive(self, claimed_at: dt.datetime, now: dt.datetime) -> bool:
+        """A claim renewed within the lease belongs to a run that is still sending."""
+        return now - _aware(claimed_at) < self.lease
+
+    def _others_claims(self, where) -> Sequence[Row]:
+        """Unconfirmed claims matching `where` that other runs hold (alive or dead)."""
+        t = deliveries.c
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(deliveries)
+                .where(where)
+                .where(t.status == "claimed")
+                .where(t.claim_token != self.token)
+            ).all()
+
+    @staticmethod
+    def _round(plan: str, milestone: str, stage: str):
+        t = deliveries.c
+        return (t.plan == plan) & (t.milestone == milestone) & (t.stage == stage)
+
     def orphans(self, plan: str) -> list[Orphan]:
         """Unconfirmed claims of runs that died: claimed, lease lapsed, not this run's."""
-        cutoff = _now() - self.lease
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries)
-                .where(deliveries.c.plan == plan)
-                .where(deliveries.c.status == "claimed")
-                .where(deliveries.c.claim_token != self.token)
-            ).all()
+        now = _now()
+        rows = self._others_claims(deliveries.c.plan == plan)
         return [
             Orphan(
                 Key(r.plan, r.milestone, r.recipient, r.stage),
@@ -357,22 +371,15 @@ class Ledger:
                 r.claim_token,
             )
             for r in rows
-            if _aware(r.claimed_at) <= cutoff
+            if not self._alive(r.claimed_at, now)
         ]
 
     @_reconnecting
     def held(self, plan: str, milestone: str, stage: str) -> list[str]:
         """Recipients of this round whose message another run holds within its lease (alive)."""
-        t = deliveries.c
-        cutoff = _now() - self.lease
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.recipient, t.claimed_at)
-                .where((t.plan == plan) & (t.milestone == milestone) & (t.stage == stage))
-                .where(t.status == "claimed")
-                .where(t.claim_token != self.token)
-            ).all()
-        return [r.recipient for r in rows if _aware(r.claimed_at) > cutoff]
+        now = _now()
+        rows = self._others_claims(self._round(plan, milestone, stage))
+        return [r.recipient for r in rows if self._alive(r.claimed_at, now)]
 
     @_reconnecting
     def confirmed(self, plan: str, milestone: str, stage: str) -> list[str]:
@@ -381,7 +388,7 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.recipient)
-                .where((t.plan == plan) & (t.milestone == milestone) & (t.stage == stage))
+                .where(self._round(plan, milestone, stage))
                 .where(t.status == "sent")
                 .order_by(t.sent_at, t.id)
             ).all()
