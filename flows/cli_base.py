@@ -51,12 +51,17 @@ def settings() -> Settings:
         raise fail(str(exc)) from None
 
 
+def plan_problems(exc: PlanError, label: str = "Lỗi kế hoạch") -> None:
+    """Every problem of a plan file, one line each, naming the file and the key."""
+    for problem in exc.problems:
+        err.print(Text.assemble((f"{label} ", "bold red"), f"{exc.path}: {problem}"))
+
+
 def plan_or_exit(s: Settings) -> Plan:
     try:
         return load_plan(s.plan)
     except PlanError as exc:
-        for problem in exc.problems:
-            err.print(Text.assemble(("Lỗi kế hoạch ", "bold red"), f"{exc.path}: {problem}"))
+        plan_problems(exc)
         raise typer.Exit(1) from None
 
 

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from flows.cli_base import app, err, fail, out, settings, warn
+from flows.cli_base import app, fail, out, plan_problems, settings, warn
 from tasks.dates import WEEKDAYS, day_off_reason, vn_date_weekday
 from tasks.plan import PlanError
 from tasks.plan_checks import placeholders
@@ -41,8 +40,7 @@ def new(
     try:
         rollover = roll_forward(source, year)
     except PlanError as exc:
-        for problem in exc.problems:
-            err.print(Text.assemble(("Lỗi kế hoạch gốc ", "bold red"), f"{exc.path}: {problem}"))
+        plan_problems(exc, "Lỗi kế hoạch gốc")
         raise typer.Exit(1) from None
     except PlanNewError as exc:
         raise fail(str(exc)) from None

@@ -21,6 +21,7 @@ from flows.cli_base import (
     instant_or_exit,
     out,
     plan_or_exit,
+    plan_problems,
     settings,
 )
 from tasks.inputs import preloaded
@@ -55,8 +56,7 @@ def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
         try:
             plan = load_plan(path)
         except PlanError as exc:
-            for problem in exc.problems:
-                err.print(Text.assemble(("Lỗi kế hoạch ", "bold red"), f"{exc.path}: {problem}"))
+            plan_problems(exc)
             continue
         over = plan_is_over(plan, dt.datetime.now(plan.tz))
         if over:

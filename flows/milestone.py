@@ -52,6 +52,7 @@ def send_digest(
     digest comes once, after all the sending, from whichever run claims it first; mail a run that
     died was holding is reported as not confirmed (the next run sends it)."""
     pending: list[str] = []
+    ledger = None
     if rnd.dry_run:
         confirmed = {p.key.recipient for p in units.previews}
     else:
@@ -68,7 +69,7 @@ def send_digest(
     ]
     shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
     mail = digest_mail(rnd, table, reminded, earlier, shown, [f.__dict__ for f in findings])
-    return send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
+    return send([mail], settings, rnd.instant, dry_run=rnd.dry_run, ledger=ledger)
 
 
 def wait_for_other_runs(ledger: Ledger, rnd: Round, limit: float) -> bool:
@@ -121,13 +122,14 @@ def milestone_round(
     rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
     tag_run(rnd)
     table = assess_task(inputs, rnd.instant)
-    result = RoundResult.of(rnd, owing=len(owing(table, rnd)))
+    owed = owing(table, rnd)
+    result = RoundResult.of(rnd, owing=len(owed))
     result.stale = stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant)
     if result.stale:
         logger.warning("Bỏ qua đợt %s %s: %s", rnd.target, rnd.stage, result.stale)
         publish(rnd, inputs, table, result)
         return result
-    mine = {rnd.key(c) for c in owing(table, rnd)["unit"]} | {rnd.key(DIGEST)}
+    mine = {rnd.key(c) for c in owed["unit"]} | {rnd.key(DIGEST)}
     result.recovery = recover_task(rnd, table, settings, mine)
     result.units = send_unit_mail(rnd, table, settings)
     result.digest = send_digest(rnd, table, settings, result.units, inputs.data.findings)
