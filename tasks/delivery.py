@@ -36,7 +36,6 @@ class Outcome:
     failed: list[str] = field(default_factory=list)  # "recipient: reason"; a later run retries
     partial: list[str] = field(default_factory=list)  # accepted, but some addresses refused
     previews: list[Outgoing] = field(default_factory=list)  # dry run: rendered, not sent
-    where: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,7 +187,6 @@ def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str) -> None:
         outcome.sent.append(who)
         if result.error:  # resending would duplicate it for those who got it
             outcome.partial.append(f"{who}: {result.error}")
-        outcome.where[who] = result.where
     else:
         ledger.mark_failed(key, result.error)
         outcome.failed.append(f"{who}: {result.error}")
