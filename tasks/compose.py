@@ -18,7 +18,7 @@ from tasks.ledger import Key
 from tasks.mime import Mail
 from tasks.plan import Milestone, Plan
 from tasks.reports import ReportData
-from tasks.round import COMPILE, DIGEST, Action, Round, owing
+from tasks.round import COMPILE, DIGEST, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
 
@@ -197,14 +197,15 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
 def round_words(plan: Plan, target: str, stage: str) -> str:
     """The round as coordinators name it: 'đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng'."""
     try:
-        if stage == COMPILE:
-            return f"lập dự thảo {plan.report(target).name}"
-        if any(o.id == target for o in plan.area_obligations):
-            return f"nhắc hạn của Khu vực: {plan.obligation(target).name}"
-        name = plan.milestone(target).name
-        return f"đợt {stage_label(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
-    except KeyError:
+        action, ident = resolve(plan, target, stage)
+    except KeyError:  # an alert for a run the plan no longer knows
         return f"{target} {stage}".strip()
+    if action == Action.REPORT:
+        return f"lập dự thảo {plan.report(ident).name}"
+    if action == Action.OBLIGATION:
+        return f"nhắc hạn của Khu vực: {plan.obligation(ident).name}"
+    name = plan.milestone(ident).name
+    return f"đợt {stage_label(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
 
 
 def alert_mail(

@@ -65,7 +65,7 @@ class Round:
     ) -> Round:
         """The round of a milestone, obligation or report (found in that order), validated:
         the stage must be one the plan schedules for it, spelt exactly."""
-        action, target = _resolve(plan, target, stage)
+        action, target = resolve(plan, target, stage)
         stages = plan_stages(plan, action)
         if stage not in stages:
             raise PlanLookupError(
@@ -96,7 +96,9 @@ class Round:
         return table[table["milestone"] == self.milestone.id]
 
 
-def _resolve(plan: Plan, target: str, stage: str) -> tuple[Action, str]:
+def resolve(plan: Plan, target: str, stage: str) -> tuple[Action, str]:
+    """What a (target, stage) pair is: a report's compilation, an area obligation's reminder, or
+    a milestone's round (by id or Vietnamese name); PlanLookupError if the plan has no such target."""
     if stage == COMPILE:
         return Action.REPORT, plan.report(target).kind
     if any(o.id == target for o in plan.area_obligations):
