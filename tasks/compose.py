@@ -201,7 +201,7 @@ def round_words(plan: Plan, target: str, stage: str) -> str:
     except KeyError:  # an alert for a run the plan no longer knows
         return f"{target} {stage}".strip()
     if action == Action.REPORT:
-        return f"lập dự thảo {plan.report(ident).name}"
+        return f"lập dự thảo {plan.report_title(ident)}"
     if action == Action.OBLIGATION:
         return f"nhắc hạn của Khu vực: {plan.obligation(ident).name}"
     name = plan.milestone(ident).name

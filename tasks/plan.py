@@ -304,6 +304,10 @@ class Plan(Strict):
         known = ", ".join(r.kind for r in self.reports) or "(không có)"
         raise PlanLookupError(f"loại báo cáo '{kind}' không có trong kế hoạch (có: {known})")
 
+    def report_title(self, kind: str) -> str:
+        """The report as it is written, with its year: '… khen thưởng năm 2021'."""
+        return f"{self.report(kind).name} {self.year}"
+
     def title_named(self, name: str) -> Title | None:
         return next((t for t in self.titles if match_key(t.name) == match_key(name)), None)
 

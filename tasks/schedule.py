@@ -115,7 +115,7 @@ def triggers_on_day(plan: Plan, instant: dt.datetime) -> list[Trigger]:
 def describe(plan: Plan, t: Trigger) -> str:
     """The action in the Vietnamese words coordinators read in the calendar, the UI and mail."""
     if t.action == "report":
-        return f"Lập dự thảo {plan.report(t.target).name} và gửi Trưởng, Phó trưởng Khu vực"
+        return f"Lập dự thảo {plan.report_title(t.target)} và gửi Trưởng, Phó trưởng Khu vực"
     if t.action == "obligation":
         return f"Nhắc Trưởng, Phó trưởng Khu vực: {plan.obligation(t.target).name}"
     name = plan.milestone(t.target).name
