@@ -143,6 +143,9 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+# ledgers whose table this process has created or checked already
+_PREPARED: set[str] = set()
+
 # how long the ledger keeps trying while its database restarts, before the round gives up
 RECONNECT_FOR = dt.timedelta(seconds=60)
 
@@ -184,7 +187,9 @@ class Ledger:
         self.lease = lease
         self.reconnect_for = reconnect_for
         try:
-            self._create_table()
+            if str(database) not in _PREPARED:  # a round opens the ledger a few times: DDL once
+                self._create_table()
+                _PREPARED.add(str(database))
         except SQLAlchemyError as exc:
             shown = database.render_as_string(hide_password=True)
             raise LedgerError(
