@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs the benchmarks in .venv (created by scripts/bootstrap.sh if needed).
+# thidua against the naive scripts at three scales (bench/bench.py; --help for options).
+# `bench/run.sh pipeline` times the pure pipeline instead (bench/bench_pipeline.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-.venv/bin/python bench/bench_pipeline.py "$@"
+if [ "${1:-}" = pipeline ]; then
+  shift
+  exec .venv/bin/python bench/bench_pipeline.py "$@"
+fi
+exec .venv/bin/python bench/bench.py "$@"

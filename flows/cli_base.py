@@ -81,7 +81,17 @@ def instant_or_exit(text: str | None, plan: Plan) -> dt.datetime:
         raise fail(f"--at: {exc}") from None
 
 
-def _prefect(s: Settings) -> None:
+def _prefect(s: Settings, *, attach: bool = False) -> None:
+    """Prefect's settings for this process. `attach`: run on the server of a `thidua serve`
+    running on this machine, so the runs show in its UI and no temporary server is started
+    (9 s of a round's 10)."""
+    import os
+
     from flows.prefect_env import configure
 
+    if attach and not os.environ.get("PREFECT_API_URL"):
+        from flows.local_server import served_api
+
+        if api_url := served_api(s.data_dir):
+            os.environ["PREFECT_API_URL"] = api_url
     configure(s.data_dir)

@@ -86,7 +86,7 @@ def serve(
     if not plans:
         raise fail("không có kế hoạch nào để chạy (xem các lỗi ở trên).")
     _prefect(s)
-    from flows.local_server import ServerError, local_prefect_server, port_in_use
+    from flows.local_server import ServerError, announced, local_prefect_server, port_in_use
 
     # systemctl stop / kill send SIGTERM: leave through the same door as Ctrl+C, so that the
     # local server started below is stopped too instead of being orphaned
@@ -103,7 +103,10 @@ def serve(
     # the UI is on, and asks this server (not the default port 4200) for its data
     ui = {"PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": api}
     try:
-        with local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url:
+        with (
+            local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url,
+            announced(s.data_dir, api_url),
+        ):
             os.environ["PREFECT_API_URL"] = api_url
             _serve(plans, api_url)
     except ServerError as exc:
@@ -241,7 +244,7 @@ def run(
             out.print(f"  Sắp tới: {t.at:%d/%m/%Y %H:%M} {t.target} {t.stage}")
         return
     inputs = inputs_or_exit(s, plan)
-    _prefect(s)
+    _prefect(s, attach=True)
     from flows.replay import run_rounds
 
     with preloaded(inputs):

@@ -9,8 +9,9 @@ import pandas as pd
 from prefect import task
 
 from tasks.contract import SourceUnavailable
-from tasks.delivery import Recovery, recover
+from tasks.delivery import recover
 from tasks.inputs import Inputs, assess, load_inputs
+from tasks.outcomes import Recovery
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.settings import Settings, private_data_dir
 

@@ -1,7 +1,9 @@
-"""A local Prefect server as a child process, for `thidua serve` when no server is configured."""
+"""A local Prefect server as a child process, for `thidua serve` when no server is configured;
+and how other commands on the same machine find it instead of starting one of their own."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -69,3 +71,29 @@ def local_prefect_server(port: int, log_file: Path, timeout: float = 120.0, extr
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+SERVED_FILE = "prefect-served.json"  # in the data directory, while `thidua serve` runs
+
+
+@contextmanager
+def announced(data_dir: Path, api_url: str):
+    """Tell other thidua commands on this machine where the served Prefect API is, while it runs."""
+    path = data_dir / SERVED_FILE
+    path.write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}), encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def served_api(data_dir: Path) -> str | None:
+    """The API of a `thidua serve` running on this data directory and answering, else None (a
+    file left by a killed serve names a dead process or a silent port and is ignored)."""
+    try:
+        served = json.loads((data_dir / SERVED_FILE).read_text(encoding="utf-8"))
+        os.kill(int(served["pid"]), 0)
+        api_url = str(served["api_url"])
+        return api_url if httpx.get(f"{api_url}/health", timeout=2).json() is True else None
+    except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError):
+        return None

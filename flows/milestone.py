@@ -18,9 +18,10 @@ from flows.alerts import alert_coordinators
 from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
-from tasks.delivery import Outcome, open_ledger, send
+from tasks.delivery import open_ledger, send
 from tasks.inputs import Inputs
 from tasks.ledger import Ledger
+from tasks.outcomes import Outcome
 from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
 from tasks.schedule import stale_reason

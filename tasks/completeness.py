@@ -78,41 +78,41 @@ def completeness(
     by the latest, which replaces earlier ones.
     """
     visible = submissions[submissions["submitted_at"] <= instant]
+    if milestones:
+        visible = visible[visible["milestone"].isin(milestones)]
     # one row per (unit, milestone, kind): first and latest submission, how many, latest pages
+    keys = ["unit", "milestone", "kind"]
     ordered = visible.sort_values(["submitted_at", "row"])
-    grouped = ordered.groupby(["unit", "milestone", "kind"], sort=False)
-    per_kind = grouped.agg(
+    per_kind = ordered.groupby(keys, sort=False).agg(
         first_at=("submitted_at", "first"),
         last_at=("submitted_at", "last"),
         count=("row", "size"),
-        rows=("row", lambda r: list(r)),
         pages=("pages", "last"),
     )
+    # the sheet rows of a document sent more than once, for the "nộp N lần (dòng …)" problem;
+    # built only for those, as a Python list per group is what made a large sheet slow
+    repeated = ordered[ordered.duplicated(keys, keep=False)]
+    rows = repeated.groupby(keys, sort=False)["row"].agg(list).to_dict()
     by_unit: dict[tuple[str, str], dict[str, dict]] = {}
-    for rec in per_kind.reset_index().to_dict("records"):
-        by_unit.setdefault((rec["unit"], rec["milestone"]), {})[rec["kind"]] = rec
+    columns = [per_kind[c].tolist() for c in ("first_at", "last_at", "count", "pages")]
+    for key, first_at, last_at, count, pages in zip(per_kind.index, *columns, strict=True):
+        record = {"first_at": first_at, "last_at": last_at, "count": count, "pages": pages}
+        record["rows"] = rows.get(key, [])
+        by_unit.setdefault(key[:2], {})[key[2]] = record
     with_dossier = dossier_units(plan, registrations)
     records = []
     for m in plan.milestones:
         if not m.units_owe or (milestones and m.id not in milestones):
             continue
         due = plan.due_instant(m.deadline) if m.deadline else None
+        required = {needs: required_documents(m, needs) for needs in (False, True)}
         for unit in plan.units:
-            records.append(
-                _unit_row(
-                    m,
-                    unit,
-                    by_unit.get((unit.code, m.id), {}),
-                    due,
-                    instant,
-                    unit.code in with_dossier,
-                )
-            )
+            mine = by_unit.get((unit.code, m.id), {})
+            records.append(_unit_row(m, unit, mine, due, instant, required[unit.code in with_dossier]))
     return pd.DataFrame(records, columns=COLUMNS)
 
 
-def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, needs_dossier: bool):
-    required = required_documents(m, needs_dossier)
+def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required: list[Document]):
     missing = [d.kind for d in required if d.kind not in mine]
     problems: list[str] = []
     late_kinds = []

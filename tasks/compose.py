@@ -12,10 +12,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from tasks.completeness import state_counts
 from tasks.dates import WEEKDAYS, vn_date_weekday, vn_datetime, working_day_note
-from tasks.delivery import Outcome
 from tasks.ics import milestone_ics
-from tasks.ledger import Key
 from tasks.mime import Mail
+from tasks.outcomes import Key, Outcome
 from tasks.plan import Milestone, Plan
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, Action, Round, owing, resolve

@@ -14,37 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from email.utils import format_datetime
 
 from tasks.addresses import InvalidAddress
-from tasks.ledger import Busy, Claim, Key, Ledger, Orphan
-from tasks.mime import Mail, Outgoing, build, message_id
+from tasks.ledger import Busy, Claim, Ledger
+from tasks.mime import Mail, build, message_id
+from tasks.outcomes import Key, Orphan, Outcome, Outgoing, Recovery
 from tasks.settings import Settings
 from tasks.transport import Result, Transport, TransportError, open_transport
 
 SENDER_NAME = "Văn phòng Khu vực thi đua (thidua)"
-
-
-@dataclass
-class Outcome:
-    """What happened to each message, by recipient key (unit code, 'digest', …)."""
-
-    sent: list[str] = field(default_factory=list)  # confirmed by this run
-    already_sent: list[str] = field(default_factory=list)  # confirmed by an earlier run
-    in_progress: list[str] = field(default_factory=list)  # claimed by another run that is alive
-    failed: list[str] = field(default_factory=list)  # "recipient: reason"; a later run retries
-    partial: list[str] = field(default_factory=list)  # accepted, but some addresses refused
-    previews: list[Outgoing] = field(default_factory=list)  # dry run: rendered, not sent
-
-
-@dataclass
-class Recovery:
-    """What a round did with the messages of runs that died before confirming them."""
-
-    resent: list[str] = field(default_factory=list)  # "target stage recipient"
-    abandoned: list[str] = field(default_factory=list)  # "target stage recipient: why"
-    failed: list[str] = field(default_factory=list)
 
 
 class RoundTimeout(RuntimeError):

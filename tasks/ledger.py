@@ -52,6 +52,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
+from tasks.outcomes import Key, Orphan
+
 log = logging.getLogger("thidua.ledger")
 metadata = MetaData()
 deliveries = Table(
@@ -85,14 +87,6 @@ CLAIM_LEASE = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
-class Key:
-    plan: str
-    milestone: str  # the round's target: a milestone, an area obligation or a report kind
-    recipient: str
-    stage: str
-
-
-@dataclass(frozen=True)
 class Claim:
     key: Key
     message_id: str
@@ -104,19 +98,6 @@ class Busy(StrEnum):
 
     SENT = "sent"
     HELD = "held"
-
-
-@dataclass(frozen=True)
-class Orphan:
-    """An unconfirmed claim of a run that died (its lease lapsed), with the stored message."""
-
-    key: Key
-    kind: str
-    subject: str
-    message_id: str
-    envelope: list[str]
-    data: bytes | None
-    claim_token: str
 
 
 class LedgerError(RuntimeError):

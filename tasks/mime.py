@@ -14,7 +14,7 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate
 
 from tasks.addresses import smtp_address
-from tasks.ledger import Key
+from tasks.outcomes import Key, Outgoing
 from tasks.text import one_line
 
 Address = tuple[str, str]  # (display name, e-mail address)
@@ -56,18 +56,6 @@ def _addresses(values: tuple[Address, ...]) -> str:
     return ", ".join(
         formataddr((one_line(name), smtp_address(one_line(addr))), charset="utf-8") for name, addr in values
     )
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message ready for the transport: what the ledger stores and a dead run's successor resends."""
-
-    key: Key
-    kind: str
-    subject: str
-    message_id: str
-    envelope_to: list[str]
-    data: bytes  # what goes after SMTP DATA, byte for byte
 
 
 def build(

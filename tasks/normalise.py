@@ -18,6 +18,7 @@ from tasks.contract import (
     TAB_REGISTRATIONS,
     TAB_SCORES,
     TAB_SUBMISSIONS,
+    TABS,
     RawTabs,
     SourceError,
     header_map,
@@ -61,15 +62,17 @@ class UnitDirectory:
         return self._by_key.get(match_key(text))
 
 
-def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
-    """Yield (row number, {column: text}) for the non-blank data rows of a tab."""
+def _table(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]) -> pd.DataFrame | None:
+    """The tab's non-blank data rows as cleaned text, one column per contract column, `row` the
+    sheet's row number; None when the tab is absent or unusable (with a finding, or an error for
+    a required tab). Whole columns at a time: each distinct text is cleaned once."""
     rows = raw.get(tab)
     if rows is None:
         if tab in REQUIRED_TABS:
             raise SourceError(
                 f"Bảng tính không có tab '{tab}'. Thêm tab này với dòng tiêu đề: " + " · ".join(COLUMNS[tab])
             )
-        return
+        return None
     if not rows or not any(clean(h) for h in rows[0]):
         problem = "tab trống" if not rows else "dòng 1 (dòng tiêu đề) trống"
         if tab in REQUIRED_TABS:
@@ -78,7 +81,7 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
             )
         if rows:
             findings.append(Finding(tab, 1, f"{problem} — bỏ qua cả tab"))
-        return
+        return None
     if len(rows) > MAX_ROWS + 1:
         too_many = f"{MAX_ROWS:_}".replace("_", ".")
         raise SourceError(f"Tab '{tab}' có hơn {too_many} dòng dữ liệu: xoá các dòng thừa ở cuối tab.")
@@ -87,89 +90,174 @@ def _rows(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]):
         if tab in REQUIRED_TABS:
             raise SourceError(f"Tab '{tab}': " + "; ".join(problems) + ".")
         findings.append(Finding(tab, 1, "; ".join(problems) + " — bỏ qua cả tab"))
-        return
-    for number, row in enumerate(rows[1:], start=2):
-        record = {col: clean(row[i]) if i < len(row) else "" for col, i in index.items()}
-        long = [col for col, text in record.items() if len(text) > MAX_CELL_CHARS]
-        for col in long:
-            record[col] = record[col][:MAX_CELL_CHARS]
-        if long:
-            findings.append(
-                Finding(tab, number, f"ô dài quá {MAX_CELL_CHARS} ký tự, chỉ giữ phần đầu", dropped=False)
-            )
-        if any(record.values()):
-            yield number, record
+        return None
+    body = pd.DataFrame(rows[1:], dtype=object)
+    table = pd.DataFrame({"row": pd.RangeIndex(2, len(rows) + 1)})
+    long = pd.Series(False, index=table.index)
+    for column in (c for c, _ in COLUMNS[tab].values()):
+        if index.get(column, -1) in body.columns:
+            raw_texts = body[index[column]].fillna("")
+            uniques = raw_texts.unique()
+            cleaned = dict(zip(uniques, map(clean, uniques), strict=True))
+            too_long = [text for text, tidy in cleaned.items() if len(tidy) > MAX_CELL_CHARS]
+            for text in too_long:
+                cleaned[text] = cleaned[text][:MAX_CELL_CHARS]
+            long |= raw_texts.isin(too_long)
+            table[column] = raw_texts.map(cleaned).to_numpy()
+        else:
+            table[column] = ""
+    for number in table.loc[long, "row"]:
+        findings.append(
+            Finding(tab, int(number), f"ô dài quá {MAX_CELL_CHARS} ký tự, chỉ giữ phần đầu", False)
+        )
+    texts = table.columns.drop("row")
+    return table[(table[texts] != "").any(axis=1)].reset_index(drop=True)
+
+
+def _per_distinct(column: pd.Series, function) -> pd.Series:
+    """`function` of each value, computed once per distinct value (a sheet repeats the same few
+    names on every row, and a Python call per cell is what makes a large sheet slow)."""
+    uniques = column.unique()
+    return column.map(dict(zip(uniques, map(function, uniques), strict=True)))
+
+
+def _parsed(column: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
+    """(value, error) per row of `parse` applied once per distinct text; error is None or why."""
+
+    values, errors = {}, {}
+    for text in column.unique():
+        try:
+            values[text] = parse(text)
+        except (ValueError, KeyError) as exc:
+            errors[text] = str(exc.args[0]) if exc.args else str(exc)
+    return column.map(values), column.map(errors)
+
+
+# The shapes Google Forms and vi_VN sheets write, tried on the whole column at once, in order.
+_TIMESTAMP_FORMATS = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
+
+
+def _timestamps(column: pd.Series, plan: Plan) -> tuple[pd.Series, pd.Series]:
+    """Submission times (UTC) and errors: the usual shapes parsed for the whole column at once,
+    anything else (ISO, serial numbers, impossible dates) by parse_timestamp, once per text."""
+    first, last = plan_years(plan)
+    local = pd.Series(pd.NaT, index=column.index, dtype="datetime64[us]")
+    for shape in _TIMESTAMP_FORMATS:
+        todo = local.isna()
+        if todo.any():
+            local[todo] = pd.to_datetime(column[todo], format=shape, errors="coerce").astype("datetime64[us]")
+    moments = local.dt.tz_localize(plan.tz).dt.tz_convert("UTC")
+    errors = pd.Series(pd.NA, index=column.index, dtype=object)
+    years = local.dt.year
+    for at in column.index[(years < first) | (years > last)]:
+        errors[at] = f"năm {years[at]} nằm ngoài năm kế hoạch (chỉ nhận {first}–{last}); gõ nhầm năm?"
+    other = moments.isna()
+    if other.any():
+        values, other_errors = _parsed(
+            column[other], lambda text: in_years(parse_timestamp(text, plan.tz), first, last)
+        )
+        moments[other] = pd.to_datetime(values, utc=True)
+        errors[other] = other_errors
+    return moments, errors
+
+
+def _dropped(tab: str, table: pd.DataFrame, reasons: list[pd.Series], values: pd.Series, findings):
+    """Rows with any reason become findings (reasons in the order given); returns the others."""
+    bad = pd.Series(False, index=table.index)
+    for reason in reasons:
+        bad |= reason.notna()
+    for at in table.index[bad]:
+        why = "; ".join(str(r[at]) for r in reasons if pd.notna(r[at]))
+        findings.append(Finding(tab, int(table.at[at, "row"]), why, True, values[at]))
+    return table[~bad]
+
+
+def _prefixed(prefix: str, reasons: pd.Series) -> pd.Series:
+    return (prefix + reasons.astype("str")).where(reasons.notna())
+
+
+_PAIR = "\x1f"  # joins a milestone id and a kind into one key: clean() removes it from sheet text
+
+
+def _unknown_unit(text: str) -> str:
+    return f"đơn vị '{text}' không có trong danh sách đơn vị thành viên"
 
 
 def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]):
-    years = plan_years(plan)
-    records = []
-    for number, r in _rows(plan, raw, TAB_SUBMISSIONS, findings):
-        reasons = []
-        try:
-            at = in_years(parse_timestamp(r["submitted_at"], plan.tz), *years)
-        except ValueError as exc:
-            reasons.append(f"Thời gian nộp: {exc}")
-        code = units.resolve(r["unit"])
-        if code is None:
-            reasons.append(f"đơn vị '{r['unit']}' không có trong danh sách đơn vị thành viên")
-        try:
-            milestone = plan.milestone(r["milestone"])
-        except KeyError as exc:
-            milestone = None
-            reasons.append(str(exc.args[0]))
-        doc = milestone.document(r["kind"]) if milestone else None
-        if milestone and doc is None:
-            kinds = "; ".join(d.kind for d in milestone.documents) or "(không có)"
-            reasons.append(f"loại hồ sơ '{r['kind']}' không thuộc mốc {milestone.name} (có: {kinds})")
-        if reasons or milestone is None or doc is None:
-            findings.append(Finding(TAB_SUBMISSIONS, number, "; ".join(reasons), True, r["unit"]))
-            continue
-        pages = None
-        if r.get("pages"):
-            try:
-                pages = int(in_range(parse_int(r["pages"]), 0, MAX_PAGES))
-            except ValueError as exc:
-                findings.append(Finding(TAB_SUBMISSIONS, number, f"Số trang: {exc} — bỏ qua ô này", False))
-        records.append(
-            {
-                "row": number,
-                "submitted_at": at,
-                "unit": code,
-                "milestone": milestone.id,
-                "kind": doc.kind,
-                "pages": pages,
-                "link": r.get("link", ""),
-                "note": r.get("note", ""),
-            }
-        )
     cols = ["row", "submitted_at", "unit", "milestone", "kind", "pages", "link", "note"]
-    frame = pd.DataFrame(records, columns=cols)
+    table = _table(plan, raw, TAB_SUBMISSIONS, findings)
+    if table is None or table.empty:
+        frame = pd.DataFrame(columns=cols)
+        frame["pages"] = frame["pages"].astype("Int64")
+        return frame
+    at, at_error = _timestamps(table["submitted_at"], plan)
+    at_error = _prefixed("Thời gian nộp: ", at_error)
+    code = _per_distinct(table["unit"], units.resolve)
+    unit_error = _per_distinct(table["unit"], _unknown_unit).where(code.isna())
+    milestone, milestone_error = _parsed(table["milestone"], lambda text: plan.milestone(text).id)
+
+    def kind(pair: str) -> str:
+        milestone_id, text = pair.split(_PAIR, 1)
+        found = plan.milestone(milestone_id)
+        doc = found.document(text)
+        if doc is None:
+            kinds = "; ".join(d.kind for d in found.documents) or "(không có)"
+            raise ValueError(f"loại hồ sơ '{text}' không thuộc mốc {found.name} (có: {kinds})")
+        return doc.kind
+
+    known = milestone.notna()
+    kinds, kind_error = _parsed(milestone[known] + _PAIR + table.loc[known, "kind"], kind)
+    kinds, kind_error = kinds.reindex(table.index), kind_error.reindex(table.index)
+    table = table.assign(submitted_at=at, unit_code=code, milestone_id=milestone, kind_name=kinds)
+    kept = _dropped(
+        TAB_SUBMISSIONS, table, [at_error, unit_error, milestone_error, kind_error], table["unit"], findings
+    )
+    pages, pages_error = _parsed(
+        kept["pages"], lambda t: int(in_range(parse_int(t), 0, MAX_PAGES)) if t else None
+    )
+    for at_row in kept.index[pages_error.notna()]:
+        findings.append(
+            Finding(
+                TAB_SUBMISSIONS,
+                int(kept.at[at_row, "row"]),
+                f"Số trang: {pages_error[at_row]} — bỏ qua ô này",
+                False,
+            )
+        )
+    frame = pd.DataFrame(
+        {
+            "row": kept["row"].astype("int64"),
+            "submitted_at": kept["submitted_at"].dt.tz_convert(plan.tz),
+            "unit": kept["unit_code"],
+            "milestone": kept["milestone_id"].astype("str"),
+            "kind": kept["kind_name"].astype("str"),
+            "pages": pages.astype("Int64") if len(kept) else pages,
+            "link": kept["link"],
+            "note": kept["note"],
+        },
+        columns=cols,
+    ).reset_index(drop=True)
     frame["pages"] = frame["pages"].astype("Int64")
     return frame
 
 
 def _simple(plan, raw, tab, units, findings, unit_columns, parsers):
     """A tab whose rows name units and carry a few typed cells; bad rows become findings."""
-    records = []
-    for number, r in _rows(plan, raw, tab, findings):
-        reasons = []
-        for col in unit_columns:
-            code = units.resolve(r[col])
-            if code is None:
-                reasons.append(f"đơn vị '{r[col]}' không có trong danh sách đơn vị thành viên")
-            r[col] = code
-        for col, parse in parsers.items():
-            try:
-                r[col] = parse(r[col])
-            except (ValueError, KeyError) as exc:
-                reasons.append(f"{col}: {exc.args[0] if exc.args else exc}")
-        if reasons:
-            findings.append(Finding(tab, number, "; ".join(reasons)))
-            continue
-        records.append({"row": number, **r})
     columns = ["row", *(c for c, _ in COLUMNS[tab].values())]
-    return pd.DataFrame(records, columns=columns)
+    table = _table(plan, raw, tab, findings)
+    if table is None or table.empty:
+        return pd.DataFrame(columns=columns)
+    reasons = []
+    for col in unit_columns:
+        code = _per_distinct(table[col], units.resolve)
+        reasons.append(_per_distinct(table[col], _unknown_unit).where(code.isna()))
+        table[col] = code
+    for col, parse in parsers.items():
+        values, errors = _parsed(table[col], parse)
+        reasons.append(_prefixed(f"{col}: ", errors))
+        table[col] = values
+    kept = _dropped(tab, table, reasons, pd.Series("", index=table.index), findings)
+    return kept[columns].reset_index(drop=True).infer_objects()  # the types a record list would get
 
 
 def plan_years(plan: Plan) -> tuple[int, int]:
@@ -194,7 +282,7 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
             raise ValueError(f"danh hiệu '{text}' không có trong danh mục của kế hoạch (có: {known})")
         return titles[match_key(text)]
 
-    return Normalised(
+    normalised = Normalised(
         submissions=_submissions(plan, raw, units, findings),
         registrations=_simple(plan, raw, TAB_REGISTRATIONS, units, findings, ["unit"], {"title": title_name}),
         scores=_simple(
@@ -230,3 +318,6 @@ def normalise(plan: Plan, raw: RawTabs) -> Normalised:
         ballots=_simple(plan, raw, TAB_BALLOTS, units, findings, [], {}),
         findings=findings,
     )
+    # each tab's findings in the sheet's order, as a clerk reads them
+    findings.sort(key=lambda f: (TABS.index(f.tab), f.row))
+    return normalised

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.delivery import Outcome, Recovery
-from tasks.ledger import Key, Orphan
+from tasks.outcomes import Key, Orphan, Outcome, Recovery
 from tasks.plan import Milestone, Plan, PlanLookupError
 from tasks.schedule import stale_reason
 

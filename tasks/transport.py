@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.addresses import smtp_address
-from tasks.mime import Outgoing
+from tasks.outcomes import Outgoing
 from tasks.settings import Settings
 
 

@@ -58,6 +58,7 @@ class SheetsStandIn:
         self.tabs = tabs
         self.faults: deque = deque()  # (status, body dict, headers) or ("sleep", seconds)
         self.api_requests: list[str] = []
+        self.latency = 0.0  # seconds before every answer, as across a network (bench/)
         self.token_requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
@@ -105,6 +106,7 @@ class SheetsStandIn:
                 self.wfile.write(data)
 
             def do_POST(self):
+                time.sleep(standin.latency)
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 claims = jwt.decode(
                     form["assertion"][0],
@@ -115,6 +117,7 @@ class SheetsStandIn:
                 self._send(200, {"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"})
 
             def do_GET(self):
+                time.sleep(standin.latency)
                 url = urlparse(self.path)
                 standin.api_requests.append(url.path)
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -164,7 +167,10 @@ class SheetsStandIn:
                             },
                         },
                     )
-                ranges = parse_qs(url.query).get("ranges", [])
+                single = url.path.startswith(f"{prefix}/values/")  # gspread's get_values of one tab
+                ranges = (
+                    [url.path.split("/values/", 1)[1]] if single else parse_qs(url.query).get("ranges", [])
+                )
                 out = []
                 for r in ranges:
                     title = unquote(r)
@@ -185,6 +191,8 @@ class SheetsStandIn:
                     if values:
                         vr["values"] = values
                     out.append(vr)
+                if single:
+                    return self._send(200, out[0])
                 self._send(200, {"spreadsheetId": SPREADSHEET_ID, "valueRanges": out})
 
         return Handler

@@ -117,8 +117,8 @@ def test_absurd_numbers_and_dates_become_findings_and_the_round_still_runs(plan)
     assert all(len(f.reason) + len(f.value) < 3 * MAX_CELL_CHARS for f in data.findings)
 
     from tasks.compose import digest_mail, unit_mails
-    from tasks.delivery import Outcome
     from tasks.inputs import Inputs, assess
+    from tasks.outcomes import Outcome
 
     instant = local(plan, 2021, 6, 18, 10)  # after the rows' 09:00
     rnd = Round.of(plan, "so-ket", "before-1", instant)

@@ -4,9 +4,8 @@ import email
 from email.policy import default
 
 from tasks.compose import digest_mail, unit_mails
-from tasks.delivery import Outcome
-from tasks.ledger import Key
 from tasks.mime import Mail, build, message_id
+from tasks.outcomes import Key, Outcome
 from tasks.round import Round
 from tests.helpers import local, table_at
 

@@ -235,6 +235,25 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             day in so_ket["description"] for day in ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu")
         )
         assert {f"nam-{year}", "so-ket", f"kvtd-tp-mnpb-{year}"} <= set(so_ket["tags"])
+        # a coordinator's `thidua run` beside it runs on the served server, not a temporary one
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "run", "--milestone", "so-ket", "--stage", "before-3"]
+            + ["--at", f"{year}-06-17T08:00", "--dry-run"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        done = httpx.post(
+            f"{base}/api/flow_runs/filter",
+            json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 50},
+            timeout=10,
+        ).json()
+        assert any("so-ket" in r["tags"] and r["start_time"] for r in done), "the run is not in the served UI"
+        print(f"served round: {time.monotonic() - started:.1f} s")
     finally:
         serve.send_signal(signal.SIGTERM)
         try:
@@ -245,6 +264,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             raise
     with pytest.raises(httpx.HTTPError):  # the server went with it
         httpx.get(f"{base}/api/health", timeout=2)
+    assert not (tmp_path / "var" / "prefect-served.json").exists()  # nobody is sent to a dead server
 
 
 # -- alerts and tags -------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tasks.compose import digest_mail
-from tasks.delivery import Outcome, send
+from tasks.delivery import send
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
+from tasks.outcomes import Outcome
 from tasks.round import Round
 from tasks.transport import FileOutbox, SmtpTransport
 from tests.helpers import HEADER, later_run, local, round_mails, table_at
