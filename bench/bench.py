@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import resource
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,13 +119,16 @@ def bench_scale(name: str, args, work: Path, server_api: str | None) -> list[Mea
     tabs = WorkbookSource(sheet).read_tabs()
     measures: list[Measure] = []
     recorder = SlowSmtp(latency=args.smtp_latency)
-    with SheetsStandIn(tabs) as standin, smtp_server(recorder=recorder) as (controller, _):
+    # a login with "@": yagmail turns a bare one into "…@gmail.com" (LIBRARY-NOTES)
+    login = "thidua@bench.example"
+    with SheetsStandIn(tabs) as standin, smtp_server(login, recorder=recorder) as (controller, _):
         standin.latency = args.sheets_latency
         account = folder / "service-account.json"
         account.write_text(json.dumps(standin.service_account), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("THIDUA_", "PREFECT_API"))}
         env.update(
             smtp_env(controller),
+            THIDUA_SMTP_USER=login,
             THIDUA_PLAN=str(plan),
             THIDUA_SOURCE=SPREADSHEET_ID,
             THIDUA_GOOGLE_CREDENTIALS=str(account),
@@ -189,7 +194,7 @@ NAIVE_MAIL = """
 import sys, yagmail
 port, password, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for n in range(count):  # the one-liner of yagmail's README, once per unit that owes
-    yagmail.SMTP("thidua", password=password, host="127.0.0.1", port=port, smtp_ssl=False,
+    yagmail.SMTP("thidua@bench.example", password=password, host="127.0.0.1", port=port, smtp_ssl=False,
                  smtp_starttls=False).send(f"don-vi-{n}@bench.example", "Nhắc nộp báo cáo sơ kết",
                                            "Đơn vị chưa nộp báo cáo sơ kết 6 tháng.")
 """
@@ -285,6 +290,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.md")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    warnings.filterwarnings("ignore", module="aiosmtpd")  # AUTH without TLS: on loopback, on purpose
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
         work = Path(tmp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from tasks.contract import (
@@ -137,11 +138,54 @@ def _parsed(column: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
 _TIMESTAMP_FORMATS = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
 
 
+def _zero_padded(column: pd.Series) -> pd.Series:
+    """dd/mm/yyyy[ hh:mm[:ss]] with every field zero-padded, as Google Forms and vi_VN sheets
+    write it, read by array arithmetic on the characters (pandas' strptime costs 1.7 µs a
+    value, a third of normalising a large sheet); NaT for every other text and impossible date."""
+    none = pd.Series(pd.NaT, index=column.index, dtype="datetime64[us]")
+    if column.empty:
+        return none
+    text = column.to_numpy(dtype=str)
+    length = np.strings.str_len(text)
+    codes = text.astype("<U19").view(np.uint32).reshape(len(text), 19).astype(np.int64)
+    digit = (codes >= 48) & (codes <= 57)
+
+    def at(*positions: int):
+        value = np.zeros(len(text), dtype=np.int64)
+        for p in positions:
+            value = value * 10 + codes[:, p] - 48
+        return value
+
+    def chars(positions: list[int], code: int):
+        return (codes[:, positions] == code).all(axis=1)
+
+    date = digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1) & chars([2, 5], ord("/"))
+    clock = chars([10], ord(" ")) & digit[:, [11, 12, 14, 15]].all(axis=1) & chars([13], ord(":"))
+    seconds = clock & digit[:, [17, 18]].all(axis=1) & chars([16], ord(":"))
+    shaped = date & ((length == 10) | ((length == 16) & clock) | ((length == 19) & seconds))
+    if not shaped.any():
+        return none
+    fields = {
+        "year": at(6, 7, 8, 9),
+        "month": at(3, 4),
+        "day": at(0, 1),
+        "hour": np.where(length >= 16, at(11, 12), 0),
+        "minute": np.where(length >= 16, at(14, 15), 0),
+        "second": np.where(length == 19, at(17, 18), 0),
+    }
+    valid = shaped & (fields["hour"] <= 23) & (fields["minute"] <= 59) & (fields["second"] <= 59)
+    valid &= (fields["month"] >= 1) & (fields["month"] <= 12) & (fields["day"] >= 1)
+    harmless = {"year": 2000, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0}
+    frame = pd.DataFrame({k: np.where(valid, v, harmless[k]) for k, v in fields.items()})
+    moments = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]")  # 31/06: NaT
+    return pd.Series(moments.to_numpy(), index=column.index).where(valid)
+
+
 def _timestamps(column: pd.Series, plan: Plan) -> tuple[pd.Series, pd.Series]:
     """Submission times (UTC) and errors: the usual shapes parsed for the whole column at once,
     anything else (ISO, serial numbers, impossible dates) by parse_timestamp, once per text."""
     first, last = plan_years(plan)
-    local = pd.Series(pd.NaT, index=column.index, dtype="datetime64[us]")
+    local = _zero_padded(column)
     for shape in _TIMESTAMP_FORMATS:
         todo = local.isna()
         if todo.any():

@@ -7,6 +7,7 @@ same call. Every cell arrives as text; parsing is normalise's job, on purpose.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import zipfile
 import zlib
@@ -73,26 +74,57 @@ class WorkbookSource:
         )
 
     def _tab_rows(self, rows: Iterable[Sequence[object]], tab: str) -> list[list[str]]:
-        """Every row up to the last non-blank one, as text without trailing blank cells; blank
-        rows share one empty list."""
+        """Row by row (openpyxl's stream): every row up to the last non-blank one, as text, cut
+        to the tab's width; blank rows share one empty list (a million of them cost little)."""
         kept: list[list[str]] = []
-        last = 0
+        last = width = 0
         for values in rows:
             texts = [v if type(v) is str else cell_text(v) for v in values[:MAX_COLUMNS]]
-            while texts and not texts[-1]:  # as the Sheets API gives rows: no trailing blanks
-                texts.pop()
-            if texts:
-                if len(kept) > MAX_ROWS:
-                    where = f"Tab '{tab}' của '{self.path}'"
-                    raise SourceError(
-                        f"{where} có dữ liệu ở dòng {len(kept) + 1}, quá {MAX_ROWS:_} dòng".replace("_", ".")
-                        + ": xoá các dòng thừa ở cuối tab."
-                    )
+            if any(texts):
+                self._check_row_count(len(kept) + 1, tab)
                 kept.append(texts)
                 last = len(kept)
+                width = max(width, next(i for i in range(len(texts), 0, -1) if texts[i - 1]))
             else:
-                kept.append(EMPTY_ROW)  # one shared list: a million blank rows cost little
-        return kept[:last]
+                kept.append(EMPTY_ROW)
+        return [row[:width] if row else row for row in kept[:last]]
+
+    def _tab_columns(self, rows: Sequence[Sequence[object]], tab: str) -> list[list[str]]:
+        """The same from a whole sheet in memory (calamine's), column by column: a column holds
+        few distinct numbers and dates, each turned into text once; no Python loop per cell."""
+        import numpy as np
+
+        columns: list[Sequence[str]] = []
+        for column in itertools.islice(zip(*rows, strict=True), MAX_COLUMNS):
+            if set(map(type, column)) != {str}:
+                known = {(type(v), v): cell_text(v) for v in set(column) if type(v) is not str}
+                column = tuple(v if type(v) is str else _text(v, known) for v in column)
+            columns.append(column)
+        if not columns:
+            return []
+        filled = np.array(columns, dtype=object) != ""
+        used, written = np.flatnonzero(filled.any(axis=1)), filled.any(axis=0)
+        if not len(used):
+            return []
+        height = int(np.flatnonzero(written)[-1]) + 1
+        self._check_row_count(height, tab)
+        table: list[list[str]] = list(map(list, zip(*columns[: used[-1] + 1], strict=True)))
+        del table[height:]
+        for blank in np.flatnonzero(~written[:height]):
+            table[blank] = EMPTY_ROW
+        return table
+
+    def _check_row_count(self, rows: int, tab: str) -> None:
+        if rows > MAX_ROWS + 1:
+            too_many = f"{MAX_ROWS:_}".replace("_", ".")
+            raise SourceError(
+                f"Tab '{tab}' của '{self.path}' có dữ liệu ở dòng {rows}, quá {too_many} dòng: "
+                "xoá các dòng thừa ở cuối tab."
+            )
+
+
+def _text(value: object, known: dict) -> str:
+    return known.get((type(value), value)) or cell_text(value)  # NaN is never found: computed
 
 
 MAX_DENSE_CELLS = 5_000_000  # rows x columns of one worksheet's bounding box: some 150 MB in calamine
@@ -144,7 +176,7 @@ def read_fast(source: WorkbookSource) -> RawTabs:
             if canonical is not None:
                 # skip_empty_area=False: row 1 of the list is row 1 of the sheet, always
                 rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                tabs[canonical] = source._tab_rows(rows, canonical)
+                tabs[canonical] = source._tab_columns(rows, canonical)
     except SourceError:
         raise
     except Exception as exc:  # calamine raises several kinds for a malformed sheet XML
