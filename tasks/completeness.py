@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import pandas as pd
 
-from tasks.dates import vn_datetime
+from tasks.dates import due_instant, vn_datetime
 from tasks.plan import Document, Milestone, Plan, Requirement
 from tasks.text import match_key
 
@@ -104,7 +104,7 @@ def completeness(
     for m in plan.milestones:
         if not m.units_owe or (milestones and m.id not in milestones):
             continue
-        due = plan.due_instant(m.deadline) if m.deadline else None
+        due = due_instant(plan, m.deadline) if m.deadline else None
         required = {needs: required_documents(m, needs) for needs in (False, True)}
         for unit in plan.units:
             mine = by_unit.get((unit.code, m.id), {})

@@ -11,7 +11,15 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tasks.completeness import state_counts
-from tasks.dates import WEEKDAYS, vn_date_weekday, vn_datetime, working_day_note
+from tasks.dates import (
+    WEEKDAYS,
+    deadline_note,
+    effective_deadline,
+    time_left_words,
+    vn_date_weekday,
+    vn_datetime,
+    vn_time_words,
+)
 from tasks.ics import milestone_ics
 from tasks.mime import Mail
 from tasks.outcomes import Key, Outcome
@@ -49,6 +57,15 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
     )
 
 
+def in_sentence(name: str) -> str:
+    """A milestone's name inside a sentence: "hồ sơ sơ kết 6 tháng", not "hồ sơ Sơ kết 6
+    tháng". Only the first letter is lowered, and not when the second one is a capital too
+    (an abbreviation such as "KVTĐ")."""
+    if len(name) > 1 and name[1].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
 def stage_label(stage: str) -> str:
     kind, days = stage.split("-")
     return f"nhắc trước hạn {days} ngày" if kind == "before" else f"quá hạn {days} ngày"
@@ -66,15 +83,17 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
         "area_short_name": plan.area_short_name,
         "plan_ref": plan.cited_on(local.date()),
         "milestone_name": m.name,
+        "milestone_phrase": in_sentence(m.name),
         "deadline": vn_date_weekday(m.deadline) if m.deadline else "(chưa ấn định)",
-        "last_working_day": working_day_note(plan, m.deadline) if m.deadline else None,
-        "as_of": vn_datetime(local),
+        "deadline_note": deadline_note(plan, m.deadline) if m.deadline else None,
+        "as_of": vn_time_words(local),
+        "as_of_short": vn_datetime(local),
         "instructions": plan.submission_instructions,
         "contacts": plan.active_contacts,
         "ctx": {
             "area_name": plan.area_name,
             "plan_ref": plan.cited_on(local.date()),
-            "as_of": vn_datetime(local),
+            "as_of": vn_time_words(local),
         },
     }
 
@@ -104,8 +123,12 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
             "missing": [_doc_label(m, k) for k in row.missing],
             "submitted": list(row.submitted),
             "problems": list(row.problems),
-            "days_left": (m.deadline - local_day).days if m.deadline else None,
-            "days_late": (local_day - m.deadline).days if m.deadline else 0,
+            "time_left": time_left_words(plan, m.deadline, local_day) if m.deadline else None,
+            # after the fact, "the last working day was Friday" helps nobody; an extension does
+            "deadline_note": base["deadline_note"]
+            if kind == "reminder" or plan.day_off_rule == "civil_code"
+            else None,
+            "days_late": (local_day - effective_deadline(plan, m.deadline)).days if m.deadline else 0,
         }
         subject, text, html = render(kind, context)
         attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
@@ -171,8 +194,8 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
         **_base_context(plan, rnd.milestone, rnd.instant),
         "obligation_name": ob.name,
         "deadline": vn_date_weekday(deadline),
-        "last_working_day": working_day_note(plan, deadline),
-        "days_left": (deadline - rnd.local.date()).days,
+        "deadline_note": deadline_note(plan, deadline),
+        "time_left": time_left_words(plan, deadline, rnd.local.date()),
         "estimated": plan.milestone(ob.after_milestone).name if ob.after_milestone else None,
         "about_name": plan.milestone(ob.about).name if ob.about else "",
         "counts": None,

@@ -64,14 +64,69 @@ def shift_to_working_day(plan: Plan, day: dt.date, direction: int) -> dt.date:
     return day
 
 
+def _written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
+    """The last allowed day as the plan writes it: "trước ngày X" is by the day before X."""
+    return deadline - dt.timedelta(days=1) if plan.deadline_rule == "before_day" else deadline
+
+
+def effective_deadline(plan: Plan, deadline: dt.date) -> dt.date:
+    """The deadline as the plan's day-off rule reads it: unchanged, or with the civil code, moved
+    as far as its last allowed day moves when that day is a day off (to the next working day)."""
+    if plan.day_off_rule != "civil_code":
+        return deadline
+    written = _written_last_day(plan, deadline)
+    return deadline + (shift_to_working_day(plan, written, +1) - written)
+
+
+def due_instant(plan: Plan, deadline: dt.date) -> dt.datetime:
+    """The first instant at which a submission for this deadline is late."""
+    day = effective_deadline(plan, deadline)
+    if plan.deadline_rule == "end_of_day":
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=plan.tz)
+
+
 def last_day(plan: Plan, deadline: dt.date) -> dt.date:
-    """The last day a submission is on time ("trước ngày X" means by the day before X)."""
-    return (plan.due_instant(deadline) - dt.timedelta(seconds=1)).date()
+    """The last day a submission is on time, the day-off rule applied."""
+    return (due_instant(plan, deadline) - dt.timedelta(seconds=1)).date()
 
 
-def working_day_note(plan: Plan, deadline: dt.date) -> str | None:
-    """When the last allowed day is a day off, the last working day before it, in words."""
-    day = last_day(plan, deadline)
-    if is_working_day(plan, day):
+def deadline_note(plan: Plan, deadline: dt.date) -> str | None:
+    """What a unit must know when the written last day is a day off, or None: the last working
+    day before it (literal reading), or the period's end moved by the civil code. `check` says
+    the same sentence, so what it promises is what units read."""
+    written = _written_last_day(plan, deadline)
+    reason = day_off_reason(plan, written)
+    if reason is None:
         return None
-    return vn_date_weekday(shift_to_working_day(plan, day, -1))
+    kind = "ngày nghỉ cuối tuần" if reason in WEEKDAYS else f"ngày nghỉ ({reason})"
+    head = f"Lưu ý: ngày cuối cùng của hạn, {vn_date_weekday(written)}, là {kind}; "
+    if plan.day_off_rule == "civil_code":
+        return head + (
+            "theo Điều 148 Bộ luật Dân sự 2015, hạn kéo dài đến hết ngày "
+            f"{vn_date_weekday(last_day(plan, deadline))}."
+        )
+    return (
+        head
+        + f"ngày làm việc cuối cùng trước hạn là {vn_date_weekday(shift_to_working_day(plan, written, -1))}."
+    )
+
+
+def time_left_words(plan: Plan, deadline: dt.date, today: dt.date) -> str:
+    """How long a unit still has, counted to the last allowed day: "hôm nay là ngày cuối cùng",
+    "còn 10 ngày, trong đó 3 ngày làm việc" when days off fall in between."""
+    last = last_day(plan, deadline)
+    days = (last - today).days
+    if days <= 0:
+        return "hôm nay là ngày cuối cùng" if days == 0 else "đã quá hạn"
+    working = sum(is_working_day(plan, today + dt.timedelta(days=k)) for k in range(1, days + 1))
+    if working == 0:
+        return "hôm nay là ngày làm việc cuối cùng trước hạn"
+    if working < days:
+        return f"còn {days} ngày, trong đó {working} ngày làm việc"
+    return f"còn {days} ngày"
+
+
+def vn_time_words(moment: dt.datetime) -> str:
+    """'08 giờ 00 ngày 09/02/2021': a moment inside a sentence of a letter."""
+    return f"{moment:%H} giờ {moment:%M} ngày {moment:%d/%m/%Y}"

@@ -205,6 +205,10 @@ class Plan(Strict):
     area_short_name: str
     timezone: str = "Asia/Ho_Chi_Minh"
     deadline_rule: Literal["before_day", "end_of_day"] = "before_day"
+    # When a period's last day is a day off: "literal" keeps it (the last working day before it
+    # is the real last chance); "civil_code" ends the period at the end of the next working day
+    # (Bộ luật Dân sự 2015, Điều 148). Status, overdue rounds and reports all follow it.
+    day_off_rule: Literal["literal", "civil_code"] = "literal"
     extra_days_off: list[dt.date] = []
     reminders: Reminders = Reminders()
     submission_instructions: str = ""
@@ -324,11 +328,6 @@ class Plan(Strict):
     @property
     def active_contacts(self) -> list[Contact]:
         return [c for c in self.contacts if c.active]
-
-    def due_instant(self, deadline: dt.date) -> dt.datetime:
-        """The first instant at which a submission for this deadline is late."""
-        day = deadline if self.deadline_rule == "before_day" else deadline + dt.timedelta(days=1)
-        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=self.tz)
 
     def titles_needing_dossier(self) -> set[str]:
         return {match_key(t.name) for t in self.titles if t.needs_dossier}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tasks.dates import day_off_reason, vn_date_weekday
+from tasks.dates import deadline_note, vn_date_weekday
 from tasks.plan import Plan
 from tasks.schedule import triggers
 
@@ -48,12 +48,9 @@ def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
             continue
         if day.year != plan.year:
             warnings.append(f"{key}: {day:%d/%m/%Y} nằm ngoài năm kế hoạch {plan.year} (gõ nhầm năm?)")
-        reason = day_off_reason(plan, day)
-        if reason:
-            warnings.append(
-                f"{key}: hạn {vn_date_weekday(day)} rơi vào ngày nghỉ ({reason}); hạn giữ nguyên, "
-                "thư nhắc sẽ lưu ý đơn vị"
-            )
+        note = deadline_note(plan, day)
+        if note:  # the very sentence the reminders carry
+            warnings.append(f"{key}: hạn trước ngày {vn_date_weekday(day)}; thư nhắc sẽ ghi: {note}")
     for m in plan.milestones:
         if m.units_owe and m.deadline is None:
             warnings.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tasks.dates import shift_to_working_day, vn_date_weekday, vn_datetime
+from tasks.dates import due_instant, effective_deadline, shift_to_working_day, vn_date_weekday, vn_datetime
 from tasks.plan import Plan
 
 
@@ -34,7 +34,12 @@ def obligation_deadline(plan: Plan, obligation) -> dt.date | None:
         return obligation.deadline
     m = plan.milestone(obligation.after_milestone)
     anchor = m.deadline or (m.period.end if m.period else None)
-    return anchor + dt.timedelta(days=obligation.days_after) if anchor else None
+    if anchor is None:
+        return None
+    # "chậm nhất N ngày sau X": the Nth day after X is the last allowed one; written as a
+    # "trước ngày" deadline that is the day after it
+    extra = 1 if plan.deadline_rule == "before_day" else 0
+    return anchor + dt.timedelta(days=obligation.days_after + extra)
 
 
 def _rounds(plan: Plan, ident: str, deadline: dt.date, kinds: tuple[str, ...]) -> list[Trigger]:
@@ -45,11 +50,15 @@ def _rounds(plan: Plan, ident: str, deadline: dt.date, kinds: tuple[str, ...]) -
     rounds = [("before", d, -1) for d in sorted(plan.reminders.before_days, reverse=True)]
     if "overdue" in kinds:
         rounds += [("overdue", d, +1) for d in sorted(plan.reminders.overdue_days)]
+    late_from = effective_deadline(plan, deadline)  # overdue rounds count from the real end
     for kind, days, direction in rounds:
-        nominal = deadline + dt.timedelta(days=days * (1 if kind == "overdue" else -1))
+        if kind == "overdue":
+            nominal = late_from + dt.timedelta(days=days)
+        else:
+            nominal = deadline - dt.timedelta(days=days)
         day = shift_to_working_day(plan, nominal, direction)
         at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
-        if kind == "overdue" and at < plan.due_instant(deadline):
+        if kind == "overdue" and at < due_instant(plan, deadline):
             continue
         action = kinds[0] if kind == "before" else "overdue"
         # later rounds of the loop are closer to (or past) the deadline: they win the day
@@ -93,7 +102,7 @@ def stale_reason(plan: Plan, target: str, stage: str, now: dt.datetime) -> str |
         newer = later[-1]
         return f"đợt {newer.stage} lúc {vn_datetime(newer.at)} đã đến hạn, đợt {stage} không còn ý nghĩa"
     deadline = _deadline_of(plan, target)
-    if stage.startswith("before") and deadline and now >= plan.due_instant(deadline):
+    if stage.startswith("before") and deadline and now >= due_instant(plan, deadline):
         return f"hạn {vn_date_weekday(deadline)} đã qua, không gửi thư nhắc trước hạn"
     return None
 

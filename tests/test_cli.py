@@ -61,7 +61,9 @@ def test_check_passes_on_the_sample_and_warns_about_rows_and_days_off():
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "dòng 81" in out and "Hà Tây" in out
-    assert "20/06/2021 (Chủ nhật) rơi vào ngày nghỉ" in out
+    # "trước ngày 20/06" ends on Saturday 19/06: check says the very sentence the reminders carry
+    note = "Lưu ý: ngày cuối cùng của hạn, 19/06/2021 (Thứ Bảy), là ngày nghỉ cuối tuần"
+    assert f"thư nhắc sẽ ghi: {note}" in out
     assert thidua("check", "--strict").exit_code == 1
 
 

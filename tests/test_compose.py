@@ -35,7 +35,8 @@ def test_reminder_names_what_is_missing_and_the_deadline_with_weekday(sample, pl
     assert "- Báo cáo tóm tắt (không quá 3 trang A4)" in bka.text
     assert "Hồ sơ đã nhận:\n- Báo cáo sơ kết" in bka.text
     assert "ngày làm việc cuối cùng trước hạn là 18/06/2021 (Thứ Sáu)" in bka.text
-    assert "(còn 2 ngày)" in bka.text
+    # Friday 18/06 is the last working day before the weekend that ends the period
+    assert "trước ngày 20/06/2021 (Chủ nhật); hôm nay là ngày làm việc cuối cùng trước hạn." in bka.text
     assert "<li>Báo cáo tóm tắt (không quá 3 trang A4)</li>" in bka.html
     assert bka.cc == ()
 

@@ -39,7 +39,7 @@ def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
     ]
     assert sorted(a.addr_spec for a in msg["Cc"].addresses) == active
     assert msg["Subject"] == (
-        "[KVTĐ Tư pháp miền núi phía Bắc] Quá hạn gửi hồ sơ Sơ kết 6 tháng: hạn trước ngày "
+        "[KVTĐ Tư pháp miền núi phía Bắc] Quá hạn gửi hồ sơ sơ kết 6 tháng: hạn trước ngày "
         "20/06/2021 (Chủ nhật)"
     )
     key = next(m.key for m in mails if m.key.recipient == "STP-BKA")
