@@ -55,11 +55,30 @@ def report(
     out.print(f"Đã ghi {docx} và {xlsx}")
 
 
+ROLES = ("tổ trưởng", "thư ký", "thành viên")
+
+
+def _teller(text: str) -> dict:
+    name, _, role = text.rpartition(":") if ":" in text else (text, "", "thành viên")
+    role = role.strip().lower() or "thành viên"
+    if not name.strip() or role not in ROLES:
+        raise fail(f'--to-kiem-phieu: \'{text}\' phải là "Họ tên" hoặc "Họ tên:vai trò" ({", ".join(ROLES)})')
+    return {"name": name.strip(), "role": role}
+
+
 @app.command()
 def tally(
     as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
     day: Annotated[str | None, typer.Option(help="Ngày hội nghị (ISO), ghi trên biên bản.")] = None,
     present: Annotated[int | None, typer.Option(help="Số đơn vị thành viên có mặt.")] = None,
+    to_kiem_phieu: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to-kiem-phieu",
+            help='Thành viên Tổ kiểm phiếu ký biên bản, mỗi người một lần: "Họ tên:tổ trưởng", '
+            '"Họ tên:thư ký" hoặc "Họ tên" (thành viên). Mặc định: voting.counting_team của kế hoạch.',
+        ),
+    ] = None,
 ):
     """Kiểm phiếu bình xét thi đua (tab Phiếu bầu) và lập biên bản kiểm phiếu."""
     s = settings()
@@ -74,12 +93,20 @@ def tally(
         raise fail(
             f"--present: {present} đơn vị có mặt, phải từ 1 đến {len(plan.units)} (số đơn vị thành viên)"
         )
+    team = [_teller(text) for text in to_kiem_phieu or []]
+    if not team and not plan.voting.counting_team and not as_json:
+        warn(
+            "chưa có tên Tổ kiểm phiếu (voting.counting_team hoặc --to-kiem-phieu): biên bản để trống "
+            "chỗ ký để ký tay."
+        )
     _prefect(s)
     from flows.common import cause
     from flows.conference import conference_tally
 
     with preloaded(inputs):
-        state = conference_tally(day=day, units_present=present, return_state=True)
+        state = conference_tally(
+            day=day, units_present=present, counting_team=team or None, return_state=True
+        )
     if not state.is_completed():
         raise fail(cause(state.message or "kiểm phiếu không thành công"))
     tallied = state.result()

@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.common import load, settings_for
 from tasks.minutes import minutes_docx, minutes_markdown
+from tasks.plan import Teller
 from tasks.tally import Tally, count
 
 
@@ -22,21 +23,29 @@ class TallyResult:
 
 @flow(name="conference-tally", flow_run_name="kiem-phieu-{day}")
 def conference_tally(
-    day: str | None = None, units_present: int | None = None, plan: str | None = None
+    day: str | None = None,
+    units_present: int | None = None,
+    plan: str | None = None,
+    counting_team: list[dict] | None = None,
 ) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
     writes the minutes (DOCX) under the data directory and publishes them as an artifact."""
     settings = settings_for(plan)
     inputs = load(settings)
     the_plan = inputs.plan
-    when = dt.date.fromisoformat(day) if day else dt.datetime.now(the_plan.tz).date()
+    when = dt.date.fromisoformat(day) if day else the_plan.voting.day or dt.datetime.now(the_plan.tz).date()
+    team = [Teller(**t) for t in counting_team] if counting_team else None
     tally = count(the_plan, inputs.data.ballots, inputs.data.registrations, units_present)
     path = minutes_docx(
-        the_plan, tally, when, settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{the_plan.year}.docx"
+        the_plan,
+        tally,
+        when,
+        settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{the_plan.year}.docx",
+        team,
     )
     create_markdown_artifact(
         key=f"{the_plan.id}-kiem-phieu",
-        markdown=minutes_markdown(the_plan, tally, when),
+        markdown=minutes_markdown(the_plan, tally, when, team),
         description="Biên bản kiểm phiếu",
     )
     return TallyResult(tally, path)

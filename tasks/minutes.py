@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tasks.documents import header_context, render_docx
 from tasks.markdown import md, md_row
-from tasks.plan import Plan
+from tasks.plan import Plan, Teller
 from tasks.tally import Tally
 
 
@@ -56,9 +56,22 @@ def categories(plan: Plan, tally: Tally) -> list[dict]:
     return out
 
 
-def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
+def signers(team: list[Teller]) -> dict:
+    """The minutes' signatures: the team's leader and secretary side by side, the members below.
+    A team not yet named leaves the places blank, to be signed by hand."""
+    leader = next((t.name for t in team if t.role == "tổ trưởng"), "")
+    secretary = next((t.name for t in team if t.role == "thư ký"), "")
+    members = [t.name for t in team if t.role == "thành viên"]
+    return {"leader": leader, "secretary": secretary, "members": members}
+
+
+def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path, team: list[Teller] | None = None) -> Path:
+    header = header_context(plan, day)
+    place = plan.voting.place or header["place"]
     context = {
-        **header_context(plan, day),
+        **header,
+        "place": place,  # the conference's place, in the header's place-and-date line too
+        **signers(plan.voting.counting_team if team is None else team),
         "threshold_words": threshold_words(plan),
         "categories": categories(plan, tally),
         "rows": rows(plan, tally),
@@ -69,8 +82,16 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path) -> Path:
     return render_docx("bien-ban-kiem-phieu.docx", context, out)
 
 
-def minutes_markdown(plan: Plan, tally: Tally, day: dt.date) -> str:
+def minutes_markdown(plan: Plan, tally: Tally, day: dt.date, team: list[Teller] | None = None) -> str:
     lines = [f"# Biên bản kiểm phiếu năm {day.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
+    who = signers(plan.voting.counting_team if team is None else team)
+    named = [
+        f"tổ trưởng {who['leader']}" if who["leader"] else "",
+        f"thư ký {who['secretary']}" if who["secretary"] else "",
+    ]
+    named += [f"thành viên {m}" for m in who["members"]]
+    signed = ", ".join(md(n) for n in named if n) or "chưa có tên (xem `thidua tally --to-kiem-phieu`)"
+    lines += [f"Tổ kiểm phiếu ký biên bản: {signed}.", ""]
     for c in categories(plan, tally):
         lines.append(
             f"- {md(c['title'])}: {c['cast']} phiếu, {c['valid']} hợp lệ, {c['invalid']} không hợp lệ"

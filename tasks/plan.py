@@ -178,7 +178,18 @@ class Award(Strict):
     among: str | None = None
 
 
+class Teller(Strict):
+    """A member of the vote-counting team (Tổ kiểm phiếu), who signs the minutes."""
+
+    name: str = Field(min_length=1)
+    role: Literal["tổ trưởng", "thư ký", "thành viên"] = "thành viên"
+
+
 class Voting(Strict):
+    # who counts the votes and signs the minutes; `thidua tally --to-kiem-phieu` may name them
+    counting_team: list[Teller] = []
+    place: str | None = None  # where the conference meets (default: the Head's province)
+    day: dt.date | None = None  # the conference's date, once known (`tally --day` overrides)
     threshold: Literal["more_than_half", "at_least_half"] = "more_than_half"
     # units_present: ballots cast (one per member unit present) unless `units_present` is given
     denominator: Literal["units_present", "member_units", "valid_ballots"] = "units_present"

@@ -231,6 +231,38 @@ def test_tally_command_on_the_sample_writes_json_and_minutes(prefect_server, tmp
     assert all("{%" not in cell for row in rows for cell in row)
 
 
+def test_the_minutes_are_signed_by_the_counting_team_at_the_conferences_place(prefect_server, tmp_path):
+    """A Biên bản kiểm phiếu is signed by the Tổ kiểm phiếu the conference elected, at the place
+    where it meets: no Nơi nhận, no signature of the Head."""
+    import docx
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from tests.helpers import write_plan
+
+    path = write_plan(tmp_path, lambda t: t.replace("  place: null\n", "  place: Lào Cai\n"))
+    team = ["Hoàng Văn Thụ:tổ trưởng", "Lò Thị Mai:thư ký", "Giàng A Páo", "Nông Thị Lan:thành viên"]
+    args = ["tally", "--day", "2021-12-20"] + [x for name in team for x in ("--to-kiem-phieu", name)]
+    result = CliRunner().invoke(app, args, env={"THIDUA_PLAN": str(path)})
+    assert result.exit_code == 0, result.output
+    doc = docx.Document(tmp_path / "var" / "reports" / "bien-ban-kiem-phieu-2021.docx")
+    header = [c.text for row in doc.tables[0].rows for c in row.cells]
+    assert "Lào Cai, ngày 20 tháng 12 năm 2021" in header
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "tại Lào Cai, Tổ kiểm phiếu" in text
+    signatures = [c.text for c in doc.tables[-1].rows[0].cells]
+    assert signatures[0].startswith("THƯ KÝ") and signatures[0].endswith("Lò Thị Mai")
+    assert signatures[1].startswith("TỔ TRƯỞNG TỔ KIỂM PHIẾU") and signatures[1].endswith("Hoàng Văn Thụ")
+    assert "CÁC THÀNH VIÊN TỔ KIỂM PHIẾU" in text and "Giàng A Páo:" in text and "Nông Thị Lan:" in text
+    everything = text + "".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+    assert "Nơi nhận" not in everything and "TRƯỞNG KHU VỰC THI ĐUA" not in everything
+
+    wrong = CliRunner().invoke(
+        app, ["tally", "--to-kiem-phieu", "Ai đó:chủ tịch"], env={"THIDUA_PLAN": str(path)}
+    )
+    assert wrong.exit_code == 1 and "tổ trưởng, thư ký, thành viên" in wrong.output
+
+
 def test_more_ballots_than_member_units_is_reported(plan, regs):
     tally = count(plan, ballots(votes_for({"STP-YBA": 20}, 30)), regs)
     assert tally.problems == [

@@ -174,8 +174,30 @@ def minutes_template() -> None:
         "Biên bản kết thúc lúc … giờ … cùng ngày, đã được đọc lại cho Hội nghị nghe và nhất trí thông qua.",
         indent=True,
     )
-    signature_block(doc)
+    counting_team_block(doc)
     doc.save(HERE / "bien-ban-kiem-phieu.docx")
+
+
+def counting_team_block(doc) -> None:
+    """A Biên bản kiểm phiếu is signed by the vote-counting team, not by the Head: secretary
+    (left) and team leader (right), the members below; no Nơi nhận (it is not a letter)."""
+    table = doc.add_table(rows=1, cols=2)
+    for cell, role, name in zip(
+        table.rows[0].cells, ("THƯ KÝ", "TỔ TRƯỞNG TỔ KIỂM PHIẾU"), ("secretary", "leader"), strict=True
+    ):
+        cell.paragraphs[0].add_run(role).bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        para(cell, "(Ký, ghi rõ họ tên)", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER)
+        para(cell, "", align=WD_ALIGN_PARAGRAPH.CENTER)
+        para(cell, "", align=WD_ALIGN_PARAGRAPH.CENTER)
+        para(cell, "{{ " + name + " }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    set_widths(table, [8, 8.5])
+    para(doc, "{%p if members %}")
+    para(doc, "CÁC THÀNH VIÊN TỔ KIỂM PHIẾU", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "{%p for m in members %}")
+    para(doc, "{{ m }}: ………………………………", align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
 
 
 def heading(doc, text):
