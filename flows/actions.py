@@ -70,8 +70,8 @@ ACTIONS: dict[str, ActionSpec] = {
     ),
     Action.REPORT: ActionSpec(
         "flows.report:area_report",
-        lambda t: {"kind": t.target},
-        lambda t: f"bao-cao-{t.target}",
+        lambda t: {"kind": t.target, "stage": t.stage},
+        lambda t: f"bao-cao-{t.target}" + ("" if t.stage == "compile" else f"-{t.stage}"),
         lambda plan, t: Deployment(
             f"{plan.id}-bao-cao",
             f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",

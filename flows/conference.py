@@ -9,8 +9,9 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import load, settings_for
-from tasks.minutes import minutes_docx, minutes_markdown
+from flows.common import assess_task, load, settings_for
+from tasks.minutes import minutes_docx, minutes_markdown, rows
+from tasks.nominations import missing_dossier
 from tasks.plan import Teller
 from tasks.tally import Tally, count
 
@@ -36,16 +37,20 @@ def conference_tally(
     when = dt.date.fromisoformat(day) if day else the_plan.voting.day or dt.datetime.now(the_plan.tz).date()
     team = [Teller(**t) for t in counting_team] if counting_team else None
     tally = count(the_plan, inputs.data.ballots, inputs.data.registrations, units_present)
+    # the dossiers as they stand at the count, read as the final report reads them
+    table = assess_task(inputs, dt.datetime.now(the_plan.tz))
+    counted = rows(the_plan, tally, inputs.data.registrations, missing_dossier(the_plan, table))
     path = minutes_docx(
         the_plan,
         tally,
         when,
         settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{the_plan.year}.docx",
+        counted,
         team,
     )
     create_markdown_artifact(
         key=f"{the_plan.id}-kiem-phieu",
-        markdown=minutes_markdown(the_plan, tally, when, team),
+        markdown=minutes_markdown(the_plan, tally, when, counted, team),
         description="Biên bản kiểm phiếu",
     )
     return TallyResult(tally, path)

@@ -29,12 +29,13 @@ def area_report(
     send_mail: bool = True,
     dry_run: bool = False,
     plan: str | None = None,
+    stage: str = COMPILE,
 ) -> RoundResult:
     """Compiles the report (`midyear` or `yearend`) as of `at`: DOCX for the Head to sign, XLSX
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts."""
     settings = settings_for(plan)
     inputs = load(settings)
-    rnd = Round.of(inputs.plan, kind, COMPILE, at, dry_run)
+    rnd = Round.of(inputs.plan, kind, stage, at, dry_run)
     tag_run(rnd)
     table = assess_task(inputs, rnd.instant)
     data = compile_report(

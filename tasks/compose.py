@@ -22,10 +22,11 @@ from tasks.dates import (
 )
 from tasks.ics import milestone_ics
 from tasks.mime import Mail
+from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
 from tasks.plan import Milestone, Plan
 from tasks.reports import ReportData
-from tasks.round import COMPILE, DIGEST, Action, Round, owing, resolve
+from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
 
@@ -267,14 +268,36 @@ def alert_mail(
     )
 
 
+def _report_stage(data: ReportData) -> str:
+    if not data.yearend:
+        return ""
+    if data.final:
+        return "sau Hội nghị: kết quả bình xét theo số phiếu"
+    return "để trình Hội nghị tổng kết: danh sách ứng viên, chưa có kết quả bỏ phiếu"
+
+
 def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) -> Mail:
     """The compiled draft, as attachments, to the active Head and Deputy contacts."""
     plan = rnd.plan
     deadline = obligation_deadline(plan, plan.obligation(data.report.obligation))
-    flagged = [f"{c['name']}: {c['dossier']}" for c in data.flag_candidates if c["dossier"] != "Đủ"]
+    if data.final:
+        flagged = [
+            f"{r['name']} ({r['category']}): được đề nghị, {lacking_words(r['lacking'])}"
+            for r in data.results
+            if r["lacking"]
+        ]
+        flagged += data.vote_problems
+    else:
+        flagged = [
+            f"{c['name']} ({c['title']}): hồ sơ đề nghị còn thiếu: {c['dossier'].removeprefix('Thiếu: ')}"
+            for c in data.nominations
+            if c["dossier"] != "Đủ"
+        ]
+        flagged += data.score_flags
     context = {
         **_base_context(plan, rnd.milestone, rnd.instant),
         "report_name": data.report.name,
+        "stage_words": _report_stage(data),
         "year": plan.year,
         "deadline": vn_date_weekday(deadline) if deadline else "(chưa ấn định)",
         "docx_name": docx_path.name,
@@ -288,7 +311,9 @@ def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) 
         (xlsx_path.name, XLSX_TYPE, xlsx_path.read_bytes()),
     )
     return Mail(
-        key=Key(plan.id, data.report.kind, "report", COMPILE),
+        # the draft and the final year-end report are two letters, each sent once, whichever
+        # run (scheduled or `thidua report --send`) compiles it first
+        key=Key(plan.id, data.report.kind, "report", FINAL if data.final else COMPILE),
         kind="report",
         to=_coordinators(plan),
         subject=subject,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
+
 from tasks.documents import header_context, render_docx
 from tasks.markdown import md, md_row
+from tasks.nominations import decided, lacking_words
 from tasks.plan import Plan, Teller
 from tasks.tally import Tally
 
@@ -21,27 +24,13 @@ def threshold_words(plan: Plan) -> str:
     return f"{rule} {of}"
 
 
-def rows(plan: Plan, tally: Tally) -> list[dict]:
+def rows(plan: Plan, tally: Tally, registrations: pd.DataFrame, missing: dict[str, list[str]]) -> list[dict]:
+    """The count as the final report reads it (tasks/nominations.py), a selected candidate's
+    missing dossier documents named beside its outcome."""
     out = []
-    for r in tally.results:
-        for c in r.candidates:
-            tied = any(t["unit_name"] == c["unit_name"] and t["category"] == r.category for t in tally.ties)
-            outcome = (
-                "Đề nghị"
-                if c["selected"]
-                else "Bỏ phiếu lại"
-                if tied
-                else ("Đạt, ngoài chỉ tiêu" if c["passed"] else "Không đạt")
-            )
-            out.append(
-                {
-                    "category": r.category,
-                    "block": plan.block_name(r.block),
-                    "name": c["unit_name"],
-                    "votes": f"{c['votes']}/{c['of']} phiếu",
-                    "outcome": outcome,
-                }
-            )
+    for d in decided(plan, tally, registrations, missing):
+        note = f" ({lacking_words(d['lacking'])})" if d["lacking"] else ""
+        out.append({**d, "outcome": d["outcome"] + note})
     return out
 
 
@@ -65,7 +54,14 @@ def signers(team: list[Teller]) -> dict:
     return {"leader": leader, "secretary": secretary, "members": members}
 
 
-def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path, team: list[Teller] | None = None) -> Path:
+def minutes_docx(
+    plan: Plan,
+    tally: Tally,
+    day: dt.date,
+    out: Path,
+    counted: list[dict],
+    team: list[Teller] | None = None,
+) -> Path:
     header = header_context(plan, day)
     place = plan.voting.place or header["place"]
     context = {
@@ -74,7 +70,7 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path, team: list[T
         **signers(plan.voting.counting_team if team is None else team),
         "threshold_words": threshold_words(plan),
         "categories": categories(plan, tally),
-        "rows": rows(plan, tally),
+        "rows": counted,
         "invalid": tally.invalid_ballots,
         "problems": tally.problems,
         "ties": [{**t, "block": plan.block_name(t["block"]), "name": t["unit_name"]} for t in tally.ties],
@@ -82,7 +78,9 @@ def minutes_docx(plan: Plan, tally: Tally, day: dt.date, out: Path, team: list[T
     return render_docx("bien-ban-kiem-phieu.docx", context, out)
 
 
-def minutes_markdown(plan: Plan, tally: Tally, day: dt.date, team: list[Teller] | None = None) -> str:
+def minutes_markdown(
+    plan: Plan, tally: Tally, day: dt.date, counted: list[dict], team: list[Teller] | None = None
+) -> str:
     lines = [f"# Biên bản kiểm phiếu năm {day.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
     who = signers(plan.voting.counting_team if team is None else team)
     named = [
@@ -97,9 +95,7 @@ def minutes_markdown(plan: Plan, tally: Tally, day: dt.date, team: list[Teller] 
             f"- {md(c['title'])}: {c['cast']} phiếu, {c['valid']} hợp lệ, {c['invalid']} không hợp lệ"
         )
     lines += ["", "| Danh hiệu | Khối | Ứng viên | Số phiếu | Kết quả |", "|---|---|---|---|---|"]
-    lines += [
-        md_row(r["category"], r["block"], r["name"], r["votes"], r["outcome"]) for r in rows(plan, tally)
-    ]
+    lines += [md_row(r["category"], r["block"], r["name"], r["votes"], r["outcome"]) for r in counted]
     if tally.problems:
         lines += ["", "## Cần kiểm tra", ""] + [f"- {md(p)}" for p in tally.problems]
     if tally.invalid_ballots:

@@ -154,6 +154,8 @@ class Report(Strict):
     name: str
     milestone: str
     obligation: str
+    # the document whose sender's self-score may be shown (a score without it is not ranked)
+    scoring_document: str | None = None
 
 
 class Indicator(Strict):
@@ -190,6 +192,7 @@ class Voting(Strict):
     counting_team: list[Teller] = []
     place: str | None = None  # where the conference meets (default: the Head's province)
     day: dt.date | None = None  # the conference's date, once known (`tally --day` overrides)
+    conference: str | None = None  # the milestone whose period holds the conference
     threshold: Literal["more_than_half", "at_least_half"] = "more_than_half"
     # units_present: ballots cast (one per member unit present) unless `units_present` is given
     denominator: Literal["units_present", "member_units", "valid_ballots"] = "units_present"
@@ -337,6 +340,14 @@ class Plan(Strict):
         return next((a for a in self.awards if a.among), None)
 
     @property
+    def conference_day(self) -> dt.date | None:
+        """The conference's date if known, else the first day it may be held, else None."""
+        if self.voting.day:
+            return self.voting.day
+        held_in = next((m for m in self.milestones if m.id == self.voting.conference), None)
+        return held_in.period.start if held_in and held_in.period else None
+
+    @property
     def active_contacts(self) -> list[Contact]:
         return [c for c in self.contacts if c.active]
 
@@ -401,6 +412,13 @@ class Plan(Strict):
                 problems.append(f"reports[{i}].milestone: không có mốc '{r.milestone}'")
             if r.obligation not in obligations:
                 problems.append(f"reports[{i}].obligation: không có hạn của Khu vực '{r.obligation}'")
+            milestone = next((m for m in self.milestones if m.id == r.milestone), None)
+            if r.scoring_document and milestone and milestone.document(r.scoring_document) is None:
+                problems.append(
+                    f"reports[{i}].scoring_document: mốc {r.milestone} không có '{r.scoring_document}'"
+                )
+        if self.voting.conference and self.voting.conference not in ids:
+            problems.append(f"voting.conference: không có mốc '{self.voting.conference}'")
         problems += self._dates_outside_the_year()
         problems += self._colliding_spellings()
         if not any(c.active and c.role == "head" for c in self.contacts):

@@ -44,9 +44,20 @@ def timeliness_chart(data: ReportData) -> bytes:
     return buf.getvalue()
 
 
+def _quota_words(plan) -> str:
+    """'Cờ thi đua ngành Tư pháp: Sở Tư pháp 4, Cục Thi hành án dân sự 4, …; …'"""
+    parts = []
+    for award in plan.awards:
+        quotas = [
+            f"{'mọi khối' if b == ALL_BLOCKS else plan.block_name(b)} {q}" for b, q in award.quotas.items()
+        ]
+        if quotas:
+            parts.append(f"{award.title}: {', '.join(quotas)}")
+    return "; ".join(parts)
+
+
 def _context(data: ReportData) -> dict:
     plan, local = data.plan, data.instant.astimezone(data.plan.tz)
-    flag, gov = plan.flag_award, plan.award_among_flag
     first, second = (b.id for b in plan.member_blocks[:2])  # the template has two block columns
     return {
         **header_context(plan, local.date()),
@@ -67,13 +78,15 @@ def _context(data: ReportData) -> dict:
             for i in data.indicator_blocks
         ],
         "yearend": data.yearend,
+        "final": data.final,
         "ranking": data.ranking,
+        "score_flags": data.score_flags,
+        "scoring_document": data.report.scoring_document or "bảng tự chấm điểm",
         "registrations": data.registrations,
-        "flag_candidates": data.flag_candidates,
-        "flag_quotas": ", ".join(f"{plan.block_name(b)} {q}" for b, q in flag.quotas.items()) if flag else "",
-        "gov_candidates": data.gov_candidates,
-        "gov_quota": gov.quotas.get(ALL_BLOCKS, 0) if gov else 0,
-        "models": data.models,
+        "nominations": data.nominations,
+        "results": data.results,
+        "vote_problems": data.vote_problems,
+        "quotas": _quota_words(plan),
         "notes": data.notes,
         "assess_number": "V" if data.yearend else "III",
         "next_period": f"năm {plan.year + 1}" if data.yearend else "6 tháng cuối năm",
@@ -91,6 +104,17 @@ def write_docx(data: ReportData, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)
     return out
+
+
+RESULT_HEADERS = ["Danh hiệu", "Khối", "Ứng viên", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"]
+NOMINATION_HEADERS = [
+    "Danh hiệu",
+    "Khối",
+    "Ứng viên",
+    "Đơn vị đề nghị",
+    "Điểm tự chấm (tham khảo)",
+    "Hồ sơ đề nghị",
+]
 
 
 def write_xlsx(data: ReportData, out: Path) -> Path:
@@ -117,22 +141,21 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
         "Chỉ tiêu theo đơn vị": data.indicator_units.rename(columns={"block": "Khối", "unit_name": "Đơn vị"}),
     }
     if data.yearend:
-        sheets["Tự chấm điểm"] = pd.DataFrame(data.ranking).rename(
-            columns={"block": "Khối", "rank": "Thứ tự", "unit": "Đơn vị", "score": "Tổng điểm"}
+        sheets["Tự chấm điểm"] = pd.DataFrame(
+            data.ranking, columns=["block", "rank", "unit", "score"]
+        ).rename(
+            columns={"block": "Khối", "rank": "Thứ tự trong khối", "unit": "Đơn vị", "score": "Tổng điểm"}
         )
-        sheets["Đề nghị Cờ thi đua"] = (
-            pd.DataFrame(data.flag_candidates)
-            .drop(columns=["quota", "code"], errors="ignore")
-            .rename(
-                columns={
-                    "block": "Khối",
-                    "name": "Tập thể",
-                    "score": "Điểm",
-                    "dossier": "Hồ sơ đề nghị",
-                    "outcome": "Kết quả",
-                }
+        if data.final:
+            columns = ["category", "block", "name", "votes", "outcome", "dossier"]
+            sheets["Kết quả bình xét"] = pd.DataFrame(data.results, columns=columns).rename(
+                columns=dict(zip(columns, RESULT_HEADERS, strict=True))
             )
-        )
+        else:
+            columns = ["title", "block", "name", "proposed_by", "score", "dossier"]
+            sheets["Ứng viên"] = pd.DataFrame(data.nominations, columns=columns).rename(
+                columns=dict(zip(columns, NOMINATION_HEADERS, strict=True))
+            )
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
@@ -181,20 +204,34 @@ def to_markdown(data: ReportData) -> str:
     ]
     lines += [md_row(i["indicator"], *(i[b] for b in block_ids), i["total"]) for i in data.indicator_blocks]
     if data.yearend:
-        flag, gov = plan.flag_award, plan.award_among_flag
-        lines += [
-            "",
-            f"## Đề nghị {md(flag.title if flag else '')}",
-            "",
-            "| Khối | Tập thể | Điểm | Hồ sơ | Kết quả |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            md_row(x["block"], x["name"], x["score"], x["dossier"], x["outcome"])
-            for x in data.flag_candidates
-        ]
-        lines += ["", f"## Đề nghị {md(gov.title if gov else '')}", ""]
-        lines += [
-            f"- {md(x['name'])} ({md(x['score'])} điểm): {md(x['outcome'])}" for x in data.gov_candidates
-        ]
+        if data.ranking or data.score_flags:
+            lines += [
+                "",
+                "## Tự chấm điểm (tham khảo, xếp trong từng khối)",
+                "",
+                "| Khối | Thứ tự | Đơn vị | Điểm |",
+            ]
+            lines += ["|---|---|---|---|"] + [
+                md_row(r["block"], r["rank"], r["unit"], r["score"]) for r in data.ranking
+            ]
+            lines += [""] + [f"- {md(f)}" for f in data.score_flags]
+        if data.final:
+            lines += ["", "## Kết quả bình xét tại Hội nghị", "", md_row(*RESULT_HEADERS), "|---" * 6 + "|"]
+            lines += [
+                md_row(r["category"], r["block"], r["name"], r["votes"], r["outcome"], r["dossier"])
+                for r in data.results
+            ]
+            lines += [f"- {md(p)}" for p in data.vote_problems]
+        else:
+            lines += [
+                "",
+                "## Ứng viên trình Hội nghị (chưa bỏ phiếu)",
+                "",
+                md_row(*NOMINATION_HEADERS),
+                "|---" * 6 + "|",
+            ]
+            lines += [
+                md_row(c["title"], c["block"], c["name"], c["proposed_by"], c["score"], c["dossier"])
+                for c in data.nominations
+            ]
     return "\n".join(lines) + "\n"

@@ -15,9 +15,10 @@ import pandas as pd
 from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.dates import vn_date, vn_date_weekday
 from tasks.inputs import Inputs
+from tasks.nominations import decided, missing_dossier, nominations
 from tasks.pages import count_pages
-from tasks.plan import ALL_BLOCKS, Plan, Report, Requirement
-from tasks.tally import Candidate, candidates
+from tasks.plan import Plan, Report
+from tasks.tally import count
 from tasks.text import match_key
 
 DOWNLOAD_BUDGET = 120.0  # seconds one report may spend downloading documents to count pages
@@ -35,11 +36,13 @@ class ReportData:
     indicator_units: pd.DataFrame
     page_problems: list[str]
     notes: list[dict]
-    ranking: list[dict] = field(default_factory=list)
+    ranking: list[dict] = field(default_factory=list)  # self-scores of units that sent their table
+    score_flags: list[str] = field(default_factory=list)  # scores shown, not ranked: no table sent
     registrations: list[dict] = field(default_factory=list)
-    flag_candidates: list[dict] = field(default_factory=list)
-    gov_candidates: list[dict] = field(default_factory=list)
-    models: list[dict] = field(default_factory=list)
+    final: bool = False  # after the conference's vote; before it, the draft for the conference
+    nominations: list[dict] = field(default_factory=list)  # the draft's candidates, undecided
+    results: list[dict] = field(default_factory=list)  # the final's vote, as the minutes read it
+    vote_problems: list[str] = field(default_factory=list)  # ties, invalid ballots, odd counts
 
     @property
     def yearend(self) -> bool:
@@ -145,7 +148,8 @@ def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> 
 
 
 def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict]:
-    """Self-scores ranked within each member block."""
+    """Self-scores within each member block, for information: blocks mark on different
+    criteria, so no rank is compared across them, and no place is decided by it."""
     out = []
     for block in plan.member_blocks:
         mine = sorted(((s, c) for c, s in score_of.items() if plan.unit(c).block == block.id), reverse=True)
@@ -165,61 +169,34 @@ def _registrations(plan: Plan, regs: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _flag_candidates(
-    plan: Plan, nominees: dict[str, list[Candidate]], rows: pd.DataFrame, dossier_kinds: set[str], score_of
-) -> list[dict]:
-    """Per block, the flag's nominees by self-score; within the quota only with a full dossier
-    (an incomplete one does not take a place: the next moves up)."""
-    flag = plan.flag_award
-    if flag is None:
-        return []
-    out = []
-    for block, quota in flag.quotas.items():
-        pool = [c for c in nominees[flag.title] if c.block == block]
-        pool.sort(key=lambda c: -score_of.get(_code(plan, c.name) or "", 0))
-        taken = 0
-        for c in pool:
-            missing = sorted(k for k in rows.loc[c.proposed_by, "missing"] if k in dossier_kinds)
-            code = _code(plan, c.name)
-            within = not missing and taken < quota
-            taken += within
-            out.append(
-                {
-                    "block": plan.block_name(block),
-                    "name": c.name,
-                    "score": _num(score_of[code]) if code in score_of else "",
-                    "dossier": "Đủ" if not missing else "THIẾU: " + "; ".join(missing),
-                    "outcome": "Đề xuất" if within else ("Chưa đủ hồ sơ" if missing else "Ngoài chỉ tiêu"),
-                    "quota": quota,
-                    "code": code,
-                }
-            )
-    return out
-
-
-def _gov_candidates(plan: Plan, flag_candidates: list[dict], score_of: dict[str, float]) -> list[dict]:
-    """The award chosen among the flag's proposed candidates, best self-scores first."""
-    gov = plan.award_among_flag
-    if gov is None:
-        return []
-    quota = gov.quotas.get(ALL_BLOCKS, 0)
-    proposed = [p for p in flag_candidates if p["outcome"] == "Đề xuất" and p["code"] in score_of]
-    ranked = sorted(proposed, key=lambda p: -score_of[p["code"]])
-    return [{**p, "outcome": "Đề xuất" if i < quota else "Ngoài chỉ tiêu"} for i, p in enumerate(ranked)]
-
-
-def _models(plan: Plan, nominees: dict[str, list[Candidate]]) -> list[dict]:
-    title = plan.title_named("Điển hình tiên tiến")
-    if title is None:
-        return []
-    return [
-        {"name": c.name, "proposed_by": plan.unit_names[c.proposed_by]} for c in nominees.get(title.name, [])
-    ]
-
-
-def _code(plan: Plan, name: str) -> str | None:
-    unit = plan.unit_named(name)
-    return unit.code if unit else None
+def _yearend(data: ReportData, inputs: Inputs, table: pd.DataFrame, units_present: int | None) -> None:
+    plan, report = data.plan, data.report
+    rows = table[table["milestone"] == report.milestone]
+    scores = inputs.data.scores.drop_duplicates("unit", keep="last")
+    score_of = dict(zip(scores["unit"], scores["score"], strict=True))
+    if report.scoring_document:
+        sent = {r.unit for r in rows.itertuples() if report.scoring_document in r.submitted}
+        data.score_flags = [
+            f"{plan.unit_names[c]}: {_num(s)} điểm — chưa gửi {report.scoring_document}, không xếp thứ tự"
+            for c, s in score_of.items()
+            if c not in sent
+        ]
+        score_of = {c: s for c, s in score_of.items() if c in sent}
+    data.ranking = _ranking(plan, score_of)
+    regs = inputs.data.registrations
+    data.registrations = _registrations(plan, regs)
+    missing = missing_dossier(plan, table)
+    conference = plan.conference_day
+    data.final = not inputs.data.ballots.empty and (conference is None or data.instant.date() >= conference)
+    if data.final:
+        tally = count(plan, inputs.data.ballots, regs, units_present)
+        data.results = decided(plan, tally, regs, missing)
+        data.vote_problems = tally.problems + [
+            f"Phiếu số {b['number']} ({b['category']}) không hợp lệ: {b['reason']}"
+            for b in tally.invalid_ballots
+        ]
+    else:
+        data.nominations = nominations(plan, regs, missing, {c: _num(s) for c, s in score_of.items()})
 
 
 def compile_report(
@@ -230,6 +207,7 @@ def compile_report(
     instant: dt.datetime,
     base_dir: Path | None = None,
     online: bool = False,
+    units_present: int | None = None,
 ) -> ReportData:
     report = plan.report(kind)
     m = plan.milestone(report.milestone)
@@ -249,16 +227,5 @@ def compile_report(
         notes=_notes(plan, inputs, m.id, instant),
     )
     if kind == "yearend":
-        scores = inputs.data.scores.drop_duplicates("unit", keep="last")
-        score_of = dict(zip(scores["unit"], scores["score"], strict=True))
-        regs = inputs.data.registrations
-        nominees = candidates(plan, regs)
-        dossier_kinds = {d.kind for d in m.documents if d.requirement == Requirement.DOSSIER}
-        data.ranking = _ranking(plan, score_of)
-        data.registrations = _registrations(plan, regs)
-        data.flag_candidates = _flag_candidates(
-            plan, nominees, rows.set_index("unit"), dossier_kinds, score_of
-        )
-        data.gov_candidates = _gov_candidates(plan, data.flag_candidates, score_of)
-        data.models = _models(plan, nominees)
+        _yearend(data, inputs, table, units_present)
     return data

@@ -19,6 +19,7 @@ from tasks.schedule import stale_reason
 
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
 COMPILE = "compile"  # the stage of a report's compilation
+FINAL = "final"  # the year-end report's second compilation, after the conference's vote
 
 
 class Action(StrEnum):
@@ -32,7 +33,7 @@ def plan_stages(plan: Plan, action: Action) -> list[str]:
     """The stages the plan schedules for an action, exactly as the ledger and the CLI write them."""
     before = [f"before-{d}" for d in plan.reminders.before_days]
     if action == Action.REPORT:
-        return [COMPILE]
+        return [COMPILE, FINAL]
     if action == Action.OBLIGATION:
         return before
     return before + [f"overdue-{d}" for d in plan.reminders.overdue_days]
@@ -98,8 +99,11 @@ class Round:
 def resolve(plan: Plan, target: str, stage: str) -> tuple[Action, str]:
     """What a (target, stage) pair is: a report's compilation, an area obligation's reminder, or
     a milestone's round (by id or Vietnamese name); PlanLookupError if the plan has no such target."""
-    if stage == COMPILE:
-        return Action.REPORT, plan.report(target).kind
+    if stage in (COMPILE, FINAL):
+        report = plan.report(target)
+        if stage == FINAL and report.kind != "yearend":
+            raise PlanLookupError(f"chỉ báo cáo tổng kết năm có đợt '{FINAL}' (sau Hội nghị)")
+        return Action.REPORT, report.kind
     if any(o.id == target for o in plan.area_obligations):
         return Action.OBLIGATION, target
     milestone = plan.milestone(target)

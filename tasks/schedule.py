@@ -84,7 +84,20 @@ def triggers(plan: Plan) -> list[Trigger]:
             day = shift_to_working_day(plan, nominal, +1)
             at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
             out.append(Trigger(at, report.kind, "compile", nominal, "report"))
+        if report.kind == "yearend" and (final := _final_report_day(plan, report)):
+            at = dt.datetime.combine(final, plan.reminders.send_time, tzinfo=plan.tz)
+            out.append(Trigger(at, report.kind, "final", final, "report"))
     return sorted(out)
+
+
+def _final_report_day(plan: Plan, report) -> dt.date | None:
+    """The year-end report after the vote: the working day after the conference when its date
+    is known, else a week before the report is due to Vụ TĐKT (the draft then says no ballots
+    have been counted yet, and `thidua report yearend --send` after the vote does the rest)."""
+    if plan.voting.day:
+        return shift_to_working_day(plan, plan.voting.day + dt.timedelta(days=1), +1)
+    due = obligation_deadline(plan, plan.obligation(report.obligation))
+    return shift_to_working_day(plan, due - dt.timedelta(days=7), -1) if due else None
 
 
 def stale_reason(plan: Plan, target: str, stage: str, now: dt.datetime) -> str | None:
@@ -123,6 +136,11 @@ def triggers_on_day(plan: Plan, instant: dt.datetime) -> list[Trigger]:
 
 def describe(plan: Plan, t: Trigger) -> str:
     """The action in the Vietnamese words coordinators read in the calendar, the UI and mail."""
+    if t.action == "report" and t.stage == "final":
+        return (
+            f"Lập {plan.report_title(t.target)} sau Hội nghị (kết quả bỏ phiếu, hồ sơ đề nghị) "
+            "và gửi Trưởng, Phó trưởng Khu vực"
+        )
     if t.action == "report":
         return f"Lập dự thảo {plan.report_title(t.target)} và gửi Trưởng, Phó trưởng Khu vực"
     if t.action == "obligation":

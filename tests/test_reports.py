@@ -17,6 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from tasks.inputs import assess
 from tasks.pages import count_pages
+from tasks.plan import load_plan
 from tasks.report_files import write_docx, write_xlsx
 from tasks.reports import compile_report
 from tests.helpers import SAMPLE, local
@@ -101,23 +102,60 @@ def test_indicator_sums_match_the_sheet(yearend_docx):
     assert rate[0].endswith("(bình quân)") and "," in rate[3]  # a rate is averaged, decimal comma
 
 
-def test_quota_logic_and_flagged_candidate(yearend, yearend_docx):
-    by_name = {c["name"]: c for c in yearend.flag_candidates}
-    lca = by_name["Cục Thi hành án dân sự tỉnh Lào Cai"]
-    assert lca["dossier"] == "THIẾU: Biên bản họp Hội đồng thi đua, khen thưởng"
-    assert lca["outcome"] == "Chưa đủ hồ sơ"  # flagged, not silently kept
-    stp = [c for c in yearend.flag_candidates if c["block"] == "Sở Tư pháp" and c["outcome"] == "Đề xuất"]
-    assert 0 < len(stp) <= 4
-    scores = [float(c["score"].replace(",", ".")) for c in stp]
-    assert scores == sorted(scores, reverse=True)
-    gov = [c["name"] for c in yearend.gov_candidates if c["outcome"] == "Đề xuất"]
-    proposed = {c["name"] for c in yearend.flag_candidates if c["outcome"] == "Đề xuất"}
-    assert len(gov) == 2 and set(gov) <= proposed
-    table = table_with(docx.Document(yearend_docx), "Khối")  # the first 'Khối' table is discipline
-    assert table is not None
+def test_the_draft_before_the_conference_lists_candidates_and_decides_nothing(yearend, yearend_docx):
+    """16/11, before the conference votes: candidates with their proposers and dossiers, self-
+    scores for information only, and no place decided by a self-score."""
+    assert not yearend.final and yearend.nominations and not yearend.results
+    lca = next(
+        c
+        for c in yearend.nominations
+        if c["name"] == "Cục Thi hành án dân sự tỉnh Lào Cai" and c["title"] == "Cờ thi đua ngành Tư pháp"
+    )
+    assert lca["dossier"] == "Thiếu: Biên bản họp Hội đồng thi đua, khen thưởng"
+    assert lca["proposed_by"] == "Cục Thi hành án dân sự tỉnh Lào Cai" and lca["score"] == "88,8"
+    # a score without its scoring table is shown, flagged, never ranked
+    ranked = {r["unit"] for r in yearend.ranking}
+    assert "Sở Tư pháp tỉnh Lai Châu" not in ranked and "Cục Thi hành án dân sự tỉnh Điện Biên" not in ranked
+    assert any(
+        f.startswith("Sở Tư pháp tỉnh Lai Châu: 83 điểm — chưa gửi Bảng tự chấm điểm")
+        for f in yearend.score_flags
+    )
     text = all_text(docx.Document(yearend_docx))
-    assert "THIẾU: Biên bản họp Hội đồng thi đua, khen thưởng" in text
+    assert "Đề xuất" not in text and "Ngoài chỉ tiêu" not in text and "Đề nghị\n" not in text
+    assert "Danh sách ứng viên trình Hội nghị tổng kết bình xét" in text
+    assert "Thiếu: Biên bản họp Hội đồng thi đua, khen thưởng" in text
+    assert "Không xếp thứ tự (chưa gửi Bảng tự chấm điểm)" in text
     assert "[PHẦN DO TRƯỞNG KHU VỰC THI ĐUA VIẾT" in text
+
+
+def test_the_final_report_and_the_minutes_come_from_one_count_and_agree(sample, plan, tmp_path):
+    """After the conference (ballots counted): the results as "X/N phiếu", the selected within
+    quotas, and a selected candidate's missing dossier named; the vote minutes say the same."""
+    from tasks.minutes import minutes_docx, rows
+    from tasks.nominations import missing_dossier
+    from tasks.tally import count
+
+    at = local(plan, 2021, 12, 21, 8)
+    table = assess(sample, at)
+    final = compile_report(plan, sample, table, "yearend", at)
+    assert final.final and final.results and not final.nominations
+    lca = {r["category"]: r for r in final.results if r["name"] == "Cục Thi hành án dân sự tỉnh Lào Cai"}
+    assert lca["Cờ thi đua ngành Tư pháp"]["votes"] == "24/26 phiếu"
+    assert lca["Cờ thi đua của Chính phủ"]["votes"] == "16/26 phiếu"
+    for row in lca.values():
+        assert row["outcome"] == "Đề nghị"
+        assert row["dossier"] == "Thiếu: Biên bản họp Hội đồng thi đua, khen thưởng"
+
+    tally = count(plan, sample.data.ballots, sample.data.registrations)
+    counted = rows(plan, tally, sample.data.registrations, missing_dossier(plan, table))
+    minutes = all_text(docx.Document(minutes_docx(plan, tally, at.date(), tmp_path / "bb.docx", counted)))
+    report = all_text(docx.Document(write_docx(final, tmp_path / "bc.docx")))
+    for r in final.results:  # every outcome of the report is the minutes' outcome, word for word
+        m = next(x for x in counted if (x["category"], x["name"]) == (r["category"], r["name"]))
+        assert (m["votes"], m["outcome"].split(" (")[0]) == (r["votes"], r["outcome"])
+    assert "Đề nghị (hồ sơ còn thiếu: Biên bản họp Hội đồng thi đua, khen thưởng)" in minutes
+    assert "Kết quả bình xét, suy tôn tại Hội nghị tổng kết" in report and "24/26 phiếu" in report
+    assert "Chưa đủ hồ sơ" not in report
 
 
 def test_xlsx_annex(yearend, tmp_path):
@@ -128,15 +166,23 @@ def test_xlsx_annex(yearend, tmp_path):
         "Chỉ tiêu theo khối",
         "Chỉ tiêu theo đơn vị",
         "Tự chấm điểm",
-        "Đề nghị Cờ thi đua",
+        "Ứng viên",
     ]
     status = list(book["Tình trạng gửi"].iter_rows(values_only=True))
     assert status[0] == ("Khối", "Đơn vị", "Tình trạng", "Ngày gửi", "Còn thiếu") and len(status) == 29
     assert ("Sở Tư pháp", "Sở Tư pháp tỉnh Hà Giang", "Nộp muộn", "12/11/2021", None) in status
     per_unit = list(book["Chỉ tiêu theo đơn vị"].iter_rows(values_only=True))
     assert per_unit[0][:2] == ("Khối", "Đơn vị") and len(per_unit) == 29
-    flags = list(book["Đề nghị Cờ thi đua"].iter_rows(values_only=True))
-    assert any(r[1] == "Cục Thi hành án dân sự tỉnh Lào Cai" and r[3].startswith("THIẾU") for r in flags)
+    nominees = list(book["Ứng viên"].iter_rows(values_only=True))
+    assert nominees[0] == (
+        "Danh hiệu",
+        "Khối",
+        "Ứng viên",
+        "Đơn vị đề nghị",
+        "Điểm tự chấm (tham khảo)",
+        "Hồ sơ đề nghị",
+    )
+    assert any(r[2] == "Cục Thi hành án dân sự tỉnh Lào Cai" and r[5].startswith("Thiếu") for r in nominees)
 
 
 def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, plan, tmp_path):
@@ -265,7 +311,33 @@ def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_pa
     assert "trước ngày 15/12/2021 (Thứ Tư)" in msg["Subject"]
     names = sorted(p.get_filename() for p in msg.iter_attachments())
     assert names == ["bao-cao-tong-ket-2021-phu-luc.xlsx", "bao-cao-tong-ket-2021.docx"]
-    assert "Cục Thi hành án dân sự tỉnh Lào Cai: THIẾU" in msg.get_body(("plain",)).get_content()
-    assert "Đề xuất" in Artifact.get("kvtd-tp-mnpb-2021-yearend").data
+    body = msg.get_body(("plain",)).get_content()
+    assert "để trình Hội nghị tổng kết" in body
+    assert "Cục Thi hành án dân sự tỉnh Lào Cai (Cờ thi đua ngành Tư pháp): hồ sơ đề nghị còn thiếu" in body
+    assert "Ứng viên trình Hội nghị" in Artifact.get("kvtd-tp-mnpb-2021-yearend").data
     again = area_report("yearend", at="2021-11-16T08:00")
     assert again.units.sent == []  # the ledger: the draft is sent once
+    # after the conference the final report is a second letter, sent once too
+    final = area_report("yearend", at="2021-12-21T08:00", stage="final")
+    assert final.units.sent == ["report"]
+    (letter,) = [p for p in (tmp_path / "var" / "outbox").rglob("report.eml") if p != mail]
+    text = email.message_from_bytes(letter.read_bytes(), policy=default).get_body(("plain",)).get_content()
+    assert "sau Hội nghị: kết quả bình xét theo số phiếu" in text
+    assert (
+        "Cục Thi hành án dân sự tỉnh Lào Cai (Cờ thi đua ngành Tư pháp): được đề nghị, hồ sơ còn thiếu"
+        in text
+    )
+
+
+def test_the_final_report_is_scheduled_after_the_conference_in_time_for_vu_tdkt(tmp_path, plan):
+    from tasks.schedule import triggers
+    from tests.helpers import write_plan
+
+    def finals(p):
+        return [(t.target, t.at) for t in triggers(p) if t.stage == "final"]
+
+    # the conference's day unknown: a week before the report is due to Vụ TĐKT (15/12)
+    assert finals(plan) == [("yearend", local(plan, 2021, 12, 8, 8))]
+    # known (Friday 10/12): the next working day, Monday 13/12
+    dated = load_plan(write_plan(tmp_path, lambda t: t.replace("  day: null ", "  day: 2021-12-10 ")))
+    assert finals(dated) == [("yearend", local(dated, 2021, 12, 13, 8))]

@@ -136,7 +136,7 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahe
                 (
                     f"kvtd-tp-mnpb-{Y}-bao-cao",
                     t.at,
-                    json.dumps({"kind": t.target} | plan_file, sort_keys=True),
+                    json.dumps({"kind": t.target, "stage": t.stage} | plan_file, sort_keys=True),
                 )
             )
             continue
@@ -173,8 +173,12 @@ def test_calendar_json_and_ics_against_the_plan(tmp_path):
     assert so_ket["before-1"]["at"] == "2021-06-18T08:00:00+07:00" and so_ket["before-1"]["shifted"]
     assert so_ket["overdue-1"]["at"] == "2021-06-21T08:00:00+07:00"
     assert {i["action"] for i in items} == {"reminder", "overdue", "obligation", "report"}
-    reports = {i["milestone"]: i["at"] for i in items if i["action"] == "report"}
-    assert reports == {"midyear": "2021-06-24T08:00:00+07:00", "yearend": "2021-11-16T08:00:00+07:00"}
+    reports = {(i["milestone"], i["stage"]): i["at"] for i in items if i["action"] == "report"}
+    assert reports == {
+        ("midyear", "compile"): "2021-06-24T08:00:00+07:00",
+        ("yearend", "compile"): "2021-11-16T08:00:00+07:00",  # the draft for the conference
+        ("yearend", "final"): "2021-12-08T08:00:00+07:00",  # after it, a week before 15/12
+    }
     area = [i for i in items if i["milestone"] == "bao-cao-so-ket-khu-vuc"]
     assert area[-1]["at"] == "2021-07-02T08:00:00+07:00"  # before 05/07 (a Monday), not the weekend
 

@@ -266,15 +266,28 @@ def report_template() -> None:
     )
     para(doc, "Số liệu chi tiết của từng đơn vị: xem Phụ lục (tệp Excel kèm theo).", italic=True, indent=True)
     para(doc, "{%p if yearend %}")
-    heading(doc, "III. KẾT QUẢ TỰ CHẤM ĐIỂM")
+    heading(doc, "III. KẾT QUẢ TỰ CHẤM ĐIỂM (để tham khảo)")
+    para(
+        doc,
+        "Điểm do các đơn vị tự chấm, xếp thứ tự trong từng khối (các khối chấm theo tiêu chí khác "
+        "nhau); không dùng để quyết định chỉ tiêu khen thưởng.",
+        italic=True,
+        indent=True,
+    )
     loop_table(
         doc,
-        ["Khối", "Thứ tự", "Đơn vị", "Tổng điểm tự chấm"],
+        ["Khối", "Thứ tự trong khối", "Đơn vị", "Tổng điểm tự chấm"],
         "r in ranking",
         ["{{ r.block }}", "{{ r.rank }}", "{{ r.unit }}", "{{ r.score }}"],
-        [4, 2, 7, 3],
+        [4, 2.5, 6.5, 3],
     )
-    heading(doc, "IV. ĐĂNG KÝ THI ĐUA VÀ ĐỀ NGHỊ KHEN THƯỞNG")
+    para(doc, "{%p if score_flags %}")
+    para(doc, "Không xếp thứ tự (chưa gửi {{ scoring_document }}):", indent=True)
+    para(doc, "{%p for f in score_flags %}")
+    para(doc, "- {{ f }}.", indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    heading(doc, "IV. ĐĂNG KÝ THI ĐUA VÀ BÌNH XÉT KHEN THƯỞNG")
     loop_table(
         doc,
         ["Danh hiệu", "Số đăng ký"],
@@ -282,37 +295,53 @@ def report_template() -> None:
         ["{{ r.title }}", "{{ r.registered }}"],
         [10, 4],
     )
+    para(doc, "{%p if final %}")
     para(
         doc,
-        "Đề nghị Cờ thi đua ngành Tư pháp (trong chỉ tiêu: {{ flag_quotas }}; xếp theo điểm tự chấm; "
-        "đơn vị chưa đủ hồ sơ đề nghị không được tính):",
+        "Kết quả bình xét, suy tôn tại Hội nghị tổng kết (chỉ tiêu: {{ quotas }}); hồ sơ đề nghị "
+        "của tập thể được đề nghị:",
         indent=True,
     )
     loop_table(
         doc,
-        ["Khối", "Tập thể", "Điểm", "Hồ sơ đề nghị", "Kết quả"],
-        "c in flag_candidates",
-        ["{{ c.block }}", "{{ c.name }}", "{{ c.score }}", "{{ c.dossier }}", "{{ c.outcome }}"],
-        [3, 5, 1.5, 4, 2.5],
+        ["Danh hiệu", "Khối", "Ứng viên", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"],
+        "r in results",
+        [
+            "{{ r.category }}",
+            "{{ r.block }}",
+            "{{ r.name }}",
+            "{{ r.votes }}",
+            "{{ r.outcome }}",
+            "{{ r.dossier }}",
+        ],
+        [3, 2.5, 4, 2, 2.5, 2.5],
     )
-    para(
-        doc,
-        "Đề nghị Cờ thi đua của Chính phủ (không quá {{ gov_quota }} tập thể dẫn đầu trong số được đề "
-        "xuất Cờ thi đua ngành Tư pháp):",
-        indent=True,
-    )
-    loop_table(
-        doc,
-        ["Tập thể", "Điểm", "Kết quả"],
-        "c in gov_candidates",
-        ["{{ c.name }}", "{{ c.score }}", "{{ c.outcome }}"],
-        [9, 2, 3],
-    )
-    para(doc, "Điển hình tiên tiến được đề nghị:", indent=True)
-    para(doc, "{%p for m in models %}")
-    para(doc, "- {{ m.name }} (do {{ m.proposed_by }} đề nghị).", indent=True)
+    para(doc, "{%p for p in vote_problems %}")
+    para(doc, "- {{ p }}.", indent=True)
     para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
+    para(doc, "{%p else %}")
+    para(
+        doc,
+        "Danh sách ứng viên trình Hội nghị tổng kết bình xét, bỏ phiếu (chỉ tiêu: {{ quotas }}); "
+        "điểm tự chấm để tham khảo:",
+        indent=True,
+    )
+    loop_table(
+        doc,
+        ["Danh hiệu", "Khối", "Ứng viên", "Đơn vị đề nghị", "Điểm tự chấm", "Hồ sơ đề nghị"],
+        "c in nominations",
+        [
+            "{{ c.title }}",
+            "{{ c.block }}",
+            "{{ c.name }}",
+            "{{ c.proposed_by }}",
+            "{{ c.score }}",
+            "{{ c.dossier }}",
+        ],
+        [3, 2.5, 4, 3, 1.5, 2.5],
+    )
+    para(doc, "{%p endif %}")  # final
+    para(doc, "{%p endif %}")  # yearend
     heading(doc, "{{ assess_number }}. ĐÁNH GIÁ CHUNG")
     para(doc, "{%p if notes %}")
     para(
