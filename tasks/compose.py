@@ -298,6 +298,7 @@ def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) 
         **_base_context(plan, rnd.milestone, rnd.instant),
         "report_name": data.report.name,
         "stage_words": _report_stage(data),
+        "stage_tag": ("sau Hội nghị" if data.final else "trình Hội nghị") if data.yearend else "",
         "year": plan.year,
         "deadline": vn_date_weekday(deadline) if deadline else "(chưa ấn định)",
         "docx_name": docx_path.name,
