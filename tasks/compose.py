@@ -184,6 +184,24 @@ def digest_mail(
     )
 
 
+def _counted_from(plan: Plan, ob) -> str | None:
+    """Where a relative deadline comes from, said in the mail: the recorded day, or the latest
+    day the plan allows until the real one is recorded."""
+    if not ob.after_milestone:
+        return None
+    m = plan.milestone(ob.after_milestone)
+    phrase = in_sentence(m.name)
+    if m.held_on:
+        return (
+            f"Hạn này tính {ob.days_after} ngày kể từ ngày {vn_date_weekday(m.held_on)} "
+            f"({phrase}, theo ngày đã ghi trong kế hoạch)."
+        )
+    return (
+        f"Hạn này tính từ ngày muộn nhất kế hoạch cho phép của mốc {phrase}; khi mốc diễn ra, "
+        f"ghi ngày thực tế vào held_on của mốc {m.id} trong tệp kế hoạch để hạn tính đúng."
+    )
+
+
 def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
     """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
     of the milestone the obligation compiles."""
@@ -197,7 +215,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
         "deadline": vn_date_weekday(deadline),
         "deadline_note": deadline_note(plan, deadline),
         "time_left": time_left_words(plan, deadline, rnd.local.date()),
-        "estimated": plan.milestone(ob.after_milestone).name if ob.after_milestone else None,
+        "counted_from": _counted_from(plan, ob),
         "about_name": plan.milestone(ob.about).name if ob.about else "",
         "counts": None,
         "owing": [],

@@ -76,6 +76,10 @@ class Milestone(Strict):
     owed_by: Literal["units", "area", "inspection-teams"]
     deadline: dt.date | None = None
     period: Period | None = None
+    # the day the area's own event really took place (the launch conference, the end of the
+    # inspections, the conference), recorded by a coordinator: deadlines counted "N days after"
+    # it use this day instead of the latest one the plan allows
+    held_on: dt.date | None = None
     submit_to: list[Literal["head", "deputy"]] = []
     documents: list[Document] = []
 

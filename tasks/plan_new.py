@@ -95,6 +95,17 @@ def roll_forward(source: Path, year: int) -> Rollover:
             "TODO: ngày nghỉ bù, làm bù theo thông báo của Chính phủ năm mới", "extra_days_off"
         )
         cleared.append("extra_days_off")
+    # what happened in the old year is no date of the new one: recorded days, the conference's
+    # day and the team it elected to count the votes start empty
+    for m in data.get("milestones") or []:
+        if m.get("held_on"):
+            m["held_on"] = None
+            cleared.append(f"milestones[{m['id']}].held_on")
+    voting = data.get("voting") or {}
+    for key, empty in (("day", None), ("counting_team", CommentedSeq())):
+        if voting.get(key):
+            voting[key] = empty
+            cleared.append(f"voting.{key}")
     out = io.StringIO()
     yaml.dump(data, out)
     text = out.getvalue()

@@ -26,14 +26,19 @@ class Trigger:
         return self.at.date() != self.nominal_day
 
 
+def obligation_anchor(m) -> dt.date | None:
+    """The day an "N days after" deadline counts from: the day recorded as held, else the
+    latest the plan allows (its deadline or the end of its period)."""
+    return m.held_on or m.deadline or (m.period.end if m.period else None)
+
+
 def obligation_deadline(plan: Plan, obligation) -> dt.date | None:
-    """The area's own deadline: a fixed date, or N days after a milestone's deadline or the end
-    of its period (the latest the plan allows, since the real launch or inspection date is not
-    known in advance)."""
+    """The area's own deadline: a fixed date, or N days after a milestone: after the day it was
+    recorded as held, or until then after the latest day the plan allows."""
     if obligation.deadline:
         return obligation.deadline
     m = plan.milestone(obligation.after_milestone)
-    anchor = m.deadline or (m.period.end if m.period else None)
+    anchor = obligation_anchor(m)
     if anchor is None:
         return None
     # "chậm nhất N ngày sau X": the Nth day after X is the last allowed one; written as a

@@ -112,3 +112,59 @@ def test_mail_prose_says_the_time_in_words_and_the_milestone_in_lower_case(sampl
     assert "gửi hồ sơ đăng ký thi đua về Trưởng" in mail.text
     assert "Nhắc gửi hồ sơ đăng ký thi đua:" in mail.subject
     assert isinstance(table, pd.DataFrame)
+
+
+# -- the area's own tasks (issue 12, item 2) ---------------------------------------------------
+
+
+def test_a_recorded_launch_date_moves_the_report_due_five_days_after_it(tmp_path, plan):
+    """Until the launch is recorded, the report to Vụ TĐKT is counted from the latest day the
+    plan allows (10/03) and the reminder says so; once recorded (held on Friday 05/03), from it."""
+    from tasks.compose import obligation_mail
+
+    ob = plan.obligation("bao-cao-phat-dong")
+    assert last_day(plan, obligation_deadline(plan, ob)) == D(2021, 3, 15)
+    held = load_plan(
+        write_plan(
+            tmp_path,
+            lambda t: t.replace(
+                "    held_on: null                 # the day the launch was held",
+                "    held_on: 2021-03-05           # the day the launch was held",
+            ),
+        )
+    )
+    assert last_day(held, obligation_deadline(held, held.obligation("bao-cao-phat-dong"))) == D(2021, 3, 10)
+    rounds = {t.stage: t.at for t in triggers(held) if t.target == "bao-cao-phat-dong"}
+    assert rounds["before-1"] == local(held, 2021, 3, 10, 8)  # the day before the new deadline 11/03
+    instant = local(held, 2021, 3, 8, 8)
+    mail = obligation_mail(Round.of(held, "bao-cao-phat-dong", "before-3", instant), None)
+    assert "Hạn này tính 5 ngày kể từ ngày 05/03/2021 (Thứ Sáu) (phát động thi đua" in mail.text
+    estimate = obligation_mail(
+        Round.of(plan, "bao-cao-phat-dong", "before-3", local(plan, 2021, 3, 12, 8)), None
+    )
+    assert "ngày muộn nhất kế hoạch cho phép" in estimate.text and "held_on" in estimate.text
+
+
+def test_the_head_and_deputies_are_reminded_of_the_areas_own_tasks(plan):
+    own = {t.target for t in triggers(plan) if t.action == "obligation"}
+    assert {"to-chuc-phat-dong", "ke-hoach-kiem-tra", "ke-hoach-hoi-nghi"} <= own
+    # the inspection report goes to Vụ TĐKT: its reminder no longer asks them to send it to themselves
+    assert (
+        plan.obligation("bao-cao-kiem-tra").name
+        == "Báo cáo kết quả kiểm tra của Khu vực gửi Vụ Thi đua - Khen thưởng"
+    )
+
+
+def test_next_years_plan_starts_without_this_years_recorded_days(tmp_path):
+    from tasks.plan_new import roll_forward
+
+    path = write_plan(
+        tmp_path,
+        lambda t: t.replace(
+            "    held_on: null                 # the day the launch was held",
+            "    held_on: 2021-03-05           # the day the launch was held",
+        ).replace("  day: null ", "  day: 2021-12-20 "),
+    )
+    rolled = roll_forward(path, 2022)
+    assert rolled.plan.milestone("phat-dong").held_on is None and rolled.plan.voting.day is None
+    assert "milestones[phat-dong].held_on" in rolled.cleared and "voting.day" in rolled.cleared
