@@ -314,7 +314,7 @@ def report_template() -> None:
             "{{ r.outcome }}",
             "{{ r.dossier }}",
         ],
-        [3, 2.5, 4, 2, 2.5, 2.5],
+        [3, 2.3, 3.7, 1.8, 2.2, 3.5],
     )
     para(doc, "{%p for p in vote_problems %}")
     para(doc, "- {{ p }}.", indent=True)
@@ -338,7 +338,7 @@ def report_template() -> None:
             "{{ c.score }}",
             "{{ c.dossier }}",
         ],
-        [3, 2.5, 4, 3, 1.5, 2.5],
+        [2.8, 2.2, 3.2, 3, 1.8, 3.5],
     )
     para(doc, "{%p endif %}")  # final
     para(doc, "{%p endif %}")  # yearend
