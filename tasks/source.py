@@ -168,22 +168,14 @@ def read_fast(source: WorkbookSource) -> RawTabs:
         book = CalamineWorkbook.from_path(str(source.path))
     except (CalamineError, OSError, ValueError) as exc:
         raise source._unreadable(exc) from None
-    wanted = {match_key(t): t for t in TABS}
-    tabs: RawTabs = {}
-    try:
-        for name in book.sheet_names:
-            canonical = wanted.get(match_key(name))
-            if canonical is not None:
-                # skip_empty_area=False: row 1 of the list is row 1 of the sheet, always
-                rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                tabs[canonical] = source._tab_columns(rows, canonical)
-    except SourceError:
-        raise
-    except Exception as exc:  # calamine raises several kinds for a malformed sheet XML
-        raise source._broken(exc) from None
-    finally:
-        book.close()
-    return tabs
+
+    def reader(name: str):
+        # skip_empty_area=False: row 1 of the list is row 1 of the sheet, always
+        return lambda tab: source._tab_columns(
+            book.get_sheet_by_name(name).to_python(skip_empty_area=False), tab
+        )
+
+    return _contract_tabs(source, [(name, reader(name)) for name in book.sheet_names], book.close)
 
 
 def read_streaming(source: WorkbookSource) -> RawTabs:
@@ -193,22 +185,33 @@ def read_streaming(source: WorkbookSource) -> RawTabs:
         book = load_workbook(source.path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise source._unreadable(exc) from None
+
+    def reader(sheet):
+        def read(tab: str) -> list[list[str]]:
+            sheet.reset_dimensions()  # tools often leave `<dimension>` stale; openpyxl stops there
+            return source._tab_rows(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), tab)
+
+        return read
+
+    return _contract_tabs(source, [(sheet.title, reader(sheet)) for sheet in book.worksheets], book.close)
+
+
+def _contract_tabs(source: WorkbookSource, sheets: list, close) -> RawTabs:
+    """The contract's tabs among (title, read) pairs, matched by name as people type it; a
+    failure while reading is the file's fault, said so (both readers raise many kinds)."""
     wanted = {match_key(t): t for t in TABS}
     tabs: RawTabs = {}
     try:
-        for sheet in book.worksheets:
-            canonical = wanted.get(match_key(sheet.title))
+        for title, read in sheets:
+            canonical = wanted.get(match_key(title))
             if canonical is not None:
-                # tools often leave `<dimension>` stale, and openpyxl would stop reading there
-                sheet.reset_dimensions()
-                rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-                tabs[canonical] = source._tab_rows(rows, canonical)
+                tabs[canonical] = read(canonical)
     except SourceError:
         raise
-    except Exception as exc:  # a malformed sheet XML surfaces while rows are read
+    except Exception as exc:
         raise source._broken(exc) from None
     finally:
-        book.close()
+        close()
     return tabs
 
 

@@ -136,7 +136,7 @@ def test_absurd_numbers_and_dates_become_findings_and_the_round_still_runs(plan)
 @pytest.mark.parametrize(
     ("edit", "expect"),
     [
-        (lambda t: t.replace("id: bao-cao-phat-dong", "id: ../../ra-ngoai"), "area_obligations.0.id"),
+        (lambda t: t.replace("id: bao-cao-phat-dong", "id: ../../ra-ngoai"), "area_obligations.3.id"),
         (
             lambda t: t.replace("before_days: [7, 3, 1]", "before_days: [1000000, 3, 1]"),
             "reminders.before_days.0",
