@@ -102,6 +102,7 @@ class AreaObligation(Strict):
     after_milestone: str | None = None
     days_after: int | None = Field(default=None, ge=0, le=365)
     about: str | None = None  # the milestone whose submissions the area compiles for it
+    done_on: dt.date | None = None  # recorded by a coordinator: no reminder after this day
 
     @model_validator(mode="after")
     def _one_anchor(self) -> AreaObligation:

@@ -111,6 +111,9 @@ def stale_reason(plan: Plan, target: str, stage: str, now: dt.datetime) -> str |
     A round is stale once the next round of the same milestone is due, and a "before" round once
     the deadline has passed: a unit must not get "3 days left" after the "1 day left" mail.
     """
+    done = next((o.done_on for o in plan.area_obligations if o.id == target), None)
+    if done and now.astimezone(plan.tz).date() >= done:
+        return f"đã hoàn thành ngày {vn_date_weekday(done)} (done_on trong kế hoạch), không nhắc nữa"
     mine = sorted(t for t in triggers(plan) if t.target == target)
     current = next((t for t in mine if t.stage == stage), None)
     if current is None:

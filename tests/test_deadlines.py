@@ -168,3 +168,25 @@ def test_next_years_plan_starts_without_this_years_recorded_days(tmp_path):
     rolled = roll_forward(path, 2022)
     assert rolled.plan.milestone("phat-dong").held_on is None and rolled.plan.voting.day is None
     assert "milestones[phat-dong].held_on" in rolled.cleared and "voting.day" in rolled.cleared
+
+
+def test_an_obligation_recorded_as_done_gets_no_later_reminder(tmp_path, plan):
+    from tasks.schedule import stale_reason
+
+    done = load_plan(
+        write_plan(
+            tmp_path,
+            lambda t: t.replace(
+                "    deadline: 2021-09-01          # the inspections",
+                "    done_on: 2021-08-20\n    deadline: 2021-09-01          # the inspections",
+            ),
+        )
+    )
+    rounds = {t.stage: t.at for t in triggers(done) if t.target == "ke-hoach-kiem-tra"}
+    before = local(done, 2021, 8, 18, 8)
+    assert rounds["before-7"].date() == D(2021, 8, 25)
+    assert stale_reason(done, "ke-hoach-kiem-tra", "before-7", rounds["before-7"]).startswith(
+        "đã hoàn thành ngày 20/08/2021"
+    )
+    assert stale_reason(plan, "ke-hoach-kiem-tra", "before-7", rounds["before-7"]) is None
+    assert stale_reason(done, "ke-hoach-kiem-tra", "before-7", before) is None
