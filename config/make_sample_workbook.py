@@ -19,6 +19,7 @@ Sơ kết 6 tháng (due before 20/06/2021, a Sunday); at 08:00 on 18/06/2021:
 - THADS-LCA's time is a sheet serial number; STP-TNG's is ISO 8601
 - STP-LCA's note is a phone number with a leading zero: 0913483228
 Đăng ký thi đua (before 20/02/2021): all but STP-LCH on time; STP-DBI and THADS-HGI late (22/02).
+Kiểm tra: two teams (tab Kiểm tra); Đoàn 1 owes the Biên bản for THADS-LCA, Đoàn 2 everything.
 Tổng kết năm (before 10/11/2021): the six units registered for a flag owe the nomination
 dossier; THADS-LCA forgets the council minutes; STP-YBA's tham luận has 4 pages (limit 2).
 Số liệu: a value written with a decimal comma ("1,5"); Chấm điểm: "95,5".
@@ -58,8 +59,8 @@ def submissions(rng: random.Random) -> list[list[object]]:
     rows: list[list[object]] = []
     names = {u.code: u.name for u in PLAN.units}
 
-    def add(when, unit, milestone, kind, pages="", link="", note=""):
-        rows.append([when, unit, milestone, kind, pages, link, note])
+    def add(when, unit, milestone, kind, pages="", link="", note="", inspected=""):
+        rows.append([when, unit, milestone, kind, pages, link, note, inspected])
 
     def link(code, doc):
         return f"https://drive.example/{code.lower()}/{doc}.pdf"
@@ -128,6 +129,11 @@ def submissions(rng: random.Random) -> list[list[object]]:
             6,
             link(code, "dien-hinh"),
         )
+
+    # Kiểm tra: Đoàn 1 (led by STP-YBA, ended 15/09) sends its report and the Biên bản for
+    # STP-LCA on time; the one for THADS-LCA is missing. Đoàn 2 (STP-TQU, ended 22/09) sends nothing.
+    add(stamp("24/09/2021", 10), names["STP-YBA"], "kiem-tra", "Báo cáo kết quả kiểm tra", 5)
+    add(stamp("24/09/2021", 10, 5), names["STP-YBA"], "kiem-tra", "Biên bản kiểm tra", 3, inspected="STP-LCA")
 
     # Tổng kết năm
     for u in PLAN.units:

@@ -50,6 +50,8 @@ def _milestone_parameters(t: Trigger) -> dict:
 
 
 def _slug(t: Trigger) -> str:
+    if t.stage == "daily":  # one look a day: the day tells them apart
+        return f"{t.target}-ngay-{t.nominal_day:%d-%m}"
     return f"{t.target}-{t.stage}"
 
 
@@ -66,6 +68,17 @@ ACTIONS: dict[str, ActionSpec] = {
             f"{plan.id}-nghia-vu-khu-vuc",
             f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
             "nghia-vu-khu-vuc",
+        ),
+    ),
+    Action.TEAMS: ActionSpec(
+        "flows.inspection:inspection_round",
+        _milestone_parameters,
+        _slug,
+        lambda plan, t: Deployment(
+            f"{plan.id}-{t.target}",
+            f"{plan.milestone(t.target).name} {plan.year}: nhắc đơn vị trưởng đoàn gửi báo cáo và "
+            f"biên bản kiểm tra ({plan.label})",
+            t.target,
         ),
     ),
     Action.REPORT: ActionSpec(

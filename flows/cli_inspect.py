@@ -24,12 +24,13 @@ from flows.cli_base import (
     warn,
 )
 from tasks.completeness import STATE_LABELS, State, state_counts, status_records
-from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, missing_columns
+from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, SourceError, missing_columns
 from tasks.dates import WEEKDAYS, deadline_words
-from tasks.inputs import assess
+from tasks.inputs import assess, load_inputs
 from tasks.plan import PlanLookupError
 from tasks.plan_checks import plan_warnings
 from tasks.schedule import describe, triggers
+from tasks.teams import DAILY, team_table, teams, teams_by_milestone
 
 
 @app.command()
@@ -75,9 +76,23 @@ def calendar(
     """Mọi việc theo lịch của năm kế hoạch, theo thứ tự thời gian."""
     s = settings()
     plan = plan_or_exit(s)
-    schedule = triggers(plan)
-    items = [
-        {
+    all_teams = None
+    if any(m.teams_owe for m in plan.milestones):
+        try:  # the teams' own rounds come from the Kiểm tra tab
+            all_teams = teams_by_milestone(plan, load_inputs(s, plan).data.inspections)
+        except (SourceError, OSError) as exc:
+            # on stderr: `--json` keeps stdout for the JSON
+            err.print(
+                Text.assemble(
+                    ("Cảnh báo ", "yellow"),
+                    f"không đọc được bảng tính ({exc}): lịch thiếu các đợt nhắc của đoàn kiểm tra.",
+                )
+            )
+    schedule = [t for t in triggers(plan, all_teams) if t.stage != DAILY]
+    team_of = {(m, team.slug): team for m, listed in (all_teams or {}).items() for team in listed}
+    items = []
+    for t in schedule:
+        item = {
             "at": t.at.isoformat(),
             "milestone": t.target,  # the JSON contract keeps its key; it holds the target
             "action": t.action,
@@ -86,8 +101,10 @@ def calendar(
             "shifted": t.shifted,
             "description": describe(plan, t),
         }
-        for t in schedule
-    ]
+        team = team_of.get((t.target, t.stage.partition(".")[0])) if t.action == "teams" else None
+        if team:
+            item |= {"team": team.name, "unit": team.lead, "deadline": team.deadline.isoformat()}
+        items.append(item)
     if ics:
         from tasks.ics import deadlines_ics
 
@@ -150,10 +167,15 @@ def status(
             wanted = [plan.milestone(milestone).id]
         except PlanLookupError as exc:
             raise fail(f"--milestone: {exc}") from None
-        if not plan.milestone(wanted[0]).units_owe:
-            raise fail(f"--milestone: mốc '{wanted[0]}' không do các đơn vị nộp hồ sơ")
+        chosen = plan.milestone(wanted[0])
+        if not (chosen.units_owe or chosen.teams_owe):
+            raise fail(f"--milestone: mốc '{wanted[0]}' không do các đơn vị hay đoàn kiểm tra nộp hồ sơ")
     instant = instant_or_exit(at, plan)
-    table = assess(inputs, instant, wanted)
+    if wanted and plan.milestone(wanted[0]).teams_owe:  # a row per team, against its own deadline
+        m = plan.milestone(wanted[0])
+        table = team_table(plan, m, teams(plan, m, inputs.data.inspections), inputs.data.submissions, instant)
+    else:
+        table = assess(inputs, instant, wanted)
     if as_json:
         sys.stdout.write(json.dumps(status_records(table), ensure_ascii=False, indent=2) + "\n")
         return
@@ -166,7 +188,8 @@ def status(
             label = STATE_LABELS[State(r.state)] + (" · quá hạn" if r.overdue else "")
             t.add_row(
                 r.unit,
-                r.unit_name,
+                r.unit_name
+                + (f" ({r.team}, hạn trước ngày {r.deadline:%d/%m})" if hasattr(r, "team") else ""),
                 f"[{STATE_STYLE[r.state]}]{label}[/]",
                 "; ".join(r.missing),
                 "; ".join(r.problems),

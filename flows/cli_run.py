@@ -30,6 +30,7 @@ from tasks.plan_checks import plan_is_over
 from tasks.round import Action, Round, RoundResult
 from tasks.schedule import Trigger, triggers, triggers_on_day
 from tasks.settings import Settings
+from tasks.teams import teams_by_milestone
 
 # the plans `serve` and `deploy` take: files, or a folder of plan-*.yaml; THIDUA_PLAN when none
 PlanFiles = Annotated[
@@ -235,15 +236,16 @@ def run(
         except PlanLookupError as exc:
             raise fail(f"--milestone/--stage: {exc}") from None
         todo = [Trigger(instant, rnd.target, rnd.stage, instant.date(), rnd.action)]
-    else:
-        todo = triggers_on_day(plan, instant)
+    inputs = inputs_or_exit(s, plan)
+    teams = teams_by_milestone(plan, inputs.data.inspections)
+    if not (milestone or stage):
+        todo = triggers_on_day(plan, instant, teams)
     if not todo:
-        upcoming = [t for t in triggers(plan) if t.at > instant][:3]
+        upcoming = [t for t in triggers(plan, teams) if t.at > instant][:3]
         out.print(f"Không có việc nào theo kế hoạch vào ngày {instant:%d/%m/%Y} đến {instant:%H:%M}.")
         for t in upcoming:
             out.print(f"  Sắp tới: {t.at:%d/%m/%Y %H:%M} {t.target} {t.stage}")
         return
-    inputs = inputs_or_exit(s, plan)
     _prefect(s, attach=True)
     from flows.replay import run_rounds
 
@@ -274,7 +276,8 @@ def replay(
     from flows.replay import replay_year
 
     with preloaded(inputs):
-        results = replay_year(plan, until_day, dry_run, _print_round)
+        teams = teams_by_milestone(plan, inputs.data.inspections)
+        results = replay_year(plan, until_day, dry_run, _print_round, teams)
     table = Table(title="Tổng kết lần chạy")
     for col in ("Mốc", "Loại thư", "Số thư mới", "Đã gửi trước", "Lỗi"):
         table.add_column(col)

@@ -11,7 +11,8 @@ from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
 from tasks.round import Round, RoundResult
-from tasks.schedule import stale_reason
+from tasks.schedule import stale_reason, triggers_on_day
+from tasks.teams import DAILY, teams_by_milestone
 
 
 @flow(
@@ -34,8 +35,17 @@ def obligation_round(
     if result.stale:
         logger.warning("Bỏ qua nhắc hạn %s %s: %s", rnd.target, rnd.stage, result.stale)
         return result
+    teams = teams_by_milestone(rnd.plan, inputs.data.inspections)
+    if rnd.stage == DAILY:  # the served daily look: the rounds of this day, now that teams are known
+        due = [t.stage for t in triggers_on_day(rnd.plan, rnd.instant, teams) if t.target == rnd.target]
+        if not due:
+            return result
+        rnd = Round.of(rnd.plan, rnd.target, due[-1], rnd.instant, rnd.dry_run)
+        result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
+        if result.stale:
+            return result
     table = assess_task(inputs, rnd.instant)
-    mail = obligation_mail(rnd, table)
+    mail = obligation_mail(rnd, table, teams)
     result.recovery = recover_task(rnd, table, settings, {mail.key})
     result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
     create_markdown_artifact(

@@ -14,8 +14,8 @@ from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, triggers
 
 
-def due_triggers(plan: Plan, until: dt.date | None) -> list[Trigger]:
-    return [t for t in triggers(plan) if until is None or t.at.date() <= until]
+def due_triggers(plan: Plan, until: dt.date | None, teams: dict | None = None) -> list[Trigger]:
+    return [t for t in triggers(plan, teams) if until is None or t.at.date() <= until]
 
 
 def run_rounds(
@@ -57,7 +57,9 @@ def replay_year(
     until: dt.date | None = None,
     dry_run: bool = False,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
+    teams: dict | None = None,
 ) -> list[RoundResult]:
     """Replays the plan year up to `until` in one process: the demo of a whole year. Each round
-    is its own flow run, so the Prefect UI shows the year as the schedule would have run it."""
-    return run_rounds(due_triggers(plan, until), dry_run, on_done)
+    is its own flow run, so the Prefect UI shows the year as the schedule would have run it
+    (the inspection teams' rounds as `teams`, read from the sheet, make them)."""
+    return run_rounds(due_triggers(plan, until, teams), dry_run, on_done)

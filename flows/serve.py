@@ -35,7 +35,13 @@ def deployment_specs(plan: Plan, path: Path) -> list[DeploymentSpec]:
     them) and a slug a coordinator can read. RDATE wall-clock times are in the plan's zone."""
     plan_file = {"plan": str(path.resolve())}
     groups: dict[Deployment, list[Trigger]] = {}
-    order = [Action.REMINDER, Action.OVERDUE, Action.OBLIGATION, Action.REPORT]  # milestones first
+    order = [
+        Action.REMINDER,
+        Action.OVERDUE,
+        Action.TEAMS,
+        Action.OBLIGATION,
+        Action.REPORT,
+    ]  # milestones first
     for t in sorted(triggers(plan), key=lambda t: order.index(Action(t.action))):
         groups.setdefault(ACTIONS[t.action].deployment(plan, t), []).append(t)
     out = []

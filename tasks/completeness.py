@@ -191,4 +191,6 @@ def status_records(table: pd.DataFrame) -> list[dict]:
                 else None,
             }
         )
+        if "team" in table.columns:  # an inspection team's row: the team, led by `unit`
+            out[-1]["team"] = r.team
     return out

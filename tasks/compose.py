@@ -111,26 +111,31 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
     """One reminder (or overdue notice, copying Head and Deputies) per unit that owes something.
     Recipients come only from the plan, never from the sheet."""
     plan, m = rnd.plan, rnd.milestone
-    kind = "overdue" if rnd.action == Action.OVERDUE else "reminder"
+    # an inspection team's stage is "<team>.overdue-1": what kind of letter is in its last part
+    kind = "overdue" if rnd.stage.rpartition(".")[2].startswith("overdue") else "reminder"
     base = _base_context(plan, m, rnd.instant)
     local_day = rnd.local.date()
     ics = milestone_ics(plan, m.id) if m.deadline else None
     mails = []
     for row in owing(table, rnd).itertuples():
         unit = plan.unit(str(row.unit))
+        deadline = row.deadline if isinstance(row.deadline, dt.date) else m.deadline  # a team's own
         context = {
             **base,
             "unit_name": unit.name,
+            "team": getattr(row, "team", None),
             "missing": [_doc_label(m, k) for k in row.missing],
             "submitted": list(row.submitted),
             "problems": list(row.problems),
-            "time_left": time_left_words(plan, m.deadline, local_day) if m.deadline else None,
+            "time_left": time_left_words(plan, deadline, local_day) if deadline else None,
             # after the fact, "the last working day was Friday" helps nobody; an extension does
-            "deadline_note": base["deadline_note"]
+            "deadline_note": (deadline_note(plan, deadline) if deadline else None)
             if kind == "reminder" or plan.day_off_rule == "civil_code"
             else None,
-            "days_late": (local_day - effective_deadline(plan, m.deadline)).days if m.deadline else 0,
+            "days_late": (local_day - effective_deadline(plan, deadline)).days if deadline else 0,
         }
+        if deadline:
+            context["deadline"] = vn_date_weekday(deadline)
         subject, text, html = render(kind, context)
         attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
         mails.append(
@@ -184,13 +189,19 @@ def digest_mail(
     )
 
 
-def _counted_from(plan: Plan, ob) -> str | None:
-    """Where a relative deadline comes from, said in the mail: the recorded day, or the latest
-    day the plan allows until the real one is recorded."""
+def _counted_from(plan: Plan, ob, teams: dict | None = None) -> str | None:
+    """Where a relative deadline comes from, said in the mail: the recorded day, the last team's
+    last day, or the latest day the plan allows until the real one is known."""
     if not ob.after_milestone:
         return None
     m = plan.milestone(ob.after_milestone)
     phrase = in_sentence(m.name)
+    ended = max((t.last_day for t in (teams or {}).get(m.id, [])), default=None)
+    if ended and not m.held_on:
+        return (
+            f"Hạn này tính {ob.days_after} ngày kể từ ngày {vn_date_weekday(ended)}, ngày kết thúc "
+            "kiểm tra của đoàn cuối cùng (tab Kiểm tra)."
+        )
     if m.held_on:
         return (
             f"Hạn này tính {ob.days_after} ngày kể từ ngày {vn_date_weekday(m.held_on)} "
@@ -202,12 +213,13 @@ def _counted_from(plan: Plan, ob) -> str | None:
     )
 
 
-def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
+def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict | None = None) -> Mail:
     """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
-    of the milestone the obligation compiles."""
+    of the milestone the obligation compiles (`teams`: the inspection teams, read from the sheet,
+    for a deadline counted from their last day)."""
     plan = rnd.plan
     ob = plan.obligation(rnd.target)
-    deadline = obligation_deadline(plan, ob)
+    deadline = obligation_deadline(plan, ob, teams)
     assert deadline is not None  # only dated obligations are scheduled
     context = {
         **_base_context(plan, rnd.milestone, rnd.instant),
@@ -215,7 +227,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None) -> Mail:
         "deadline": vn_date_weekday(deadline),
         "deadline_note": deadline_note(plan, deadline),
         "time_left": time_left_words(plan, deadline, rnd.local.date()),
-        "counted_from": _counted_from(plan, ob),
+        "counted_from": _counted_from(plan, ob, teams),
         "about_name": plan.milestone(ob.about).name if ob.about else "",
         "counts": None,
         "owing": [],

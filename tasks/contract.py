@@ -46,6 +46,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "Số trang": ("pages", False),
         "Đường dẫn": ("link", False),
         "Ghi chú": ("note", False),
+        "Đơn vị được kiểm tra": ("inspected", False),  # an inspection team's Biên bản: for whom
     },
     TAB_REGISTRATIONS: {
         "Đơn vị": ("unit", True),

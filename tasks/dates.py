@@ -64,6 +64,12 @@ def shift_to_working_day(plan: Plan, day: dt.date, direction: int) -> dt.date:
     return day
 
 
+def deadline_after(plan: Plan, anchor: dt.date, days: int) -> dt.date:
+    """ "Chậm nhất N ngày sau X" as a deadline of the plan's rule: the Nth day after X is the last
+    allowed one (a "trước ngày" deadline is the day after it)."""
+    return anchor + dt.timedelta(days=days + (1 if plan.deadline_rule == "before_day" else 0))
+
+
 def _written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
     """The last allowed day as the plan writes it: "trước ngày X" is by the day before X."""
     return deadline - dt.timedelta(days=1) if plan.deadline_rule == "before_day" else deadline

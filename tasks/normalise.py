@@ -228,7 +228,7 @@ def _unknown_unit(text: str) -> str:
 
 
 def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]):
-    cols = ["row", "submitted_at", "unit", "milestone", "kind", "pages", "link", "note"]
+    cols = ["row", "submitted_at", "unit", "milestone", "kind", "pages", "link", "note", "inspected"]
     table = _table(plan, raw, TAB_SUBMISSIONS, findings)
     if table is None or table.empty:
         frame = pd.DataFrame(columns=cols)
@@ -268,6 +268,16 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
                 False,
             )
         )
+    inspected = _per_distinct(kept["inspected"], lambda text: units.resolve(text) if text else "")
+    for at_row in kept.index[inspected.isna()]:
+        findings.append(
+            Finding(
+                TAB_SUBMISSIONS,
+                int(kept.at[at_row, "row"]),
+                f"Đơn vị được kiểm tra: {_unknown_unit(kept.at[at_row, 'inspected'])} — bỏ qua ô này",
+                False,
+            )
+        )
     frame = pd.DataFrame(
         {
             "row": kept["row"].astype("int64"),
@@ -278,6 +288,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
             "pages": pages.astype("Int64") if len(kept) else pages,
             "link": kept["link"],
             "note": kept["note"],
+            "inspected": inspected.fillna("").astype("str"),
         },
         columns=cols,
     ).reset_index(drop=True)

@@ -58,6 +58,9 @@ class Document(Strict):
     requirement: Requirement = Requirement.REQUIRED
     max_pages: int | None = Field(default=None, gt=0)
     aliases: list[str] = []
+    # an inspection team owes one per unit it inspected (a Biên bản kiểm tra), named in the
+    # "Đơn vị được kiểm tra" column of Nộp hồ sơ
+    per_inspected_unit: bool = False
 
 
 class Period(Strict):
@@ -80,12 +83,18 @@ class Milestone(Strict):
     # inspections, the conference), recorded by a coordinator: deadlines counted "N days after"
     # it use this day instead of the latest one the plan allows
     held_on: dt.date | None = None
+    # inspection teams: documents due N days after the team's own last day (that day included)
+    days_after_end: int | None = Field(default=None, ge=0, le=365)
     submit_to: list[Literal["head", "deputy"]] = []
     documents: list[Document] = []
 
     @property
     def units_owe(self) -> bool:
         return self.owed_by == "units"
+
+    @property
+    def teams_owe(self) -> bool:
+        return self.owed_by == "inspection-teams"
 
     def document(self, kind: str) -> Document | None:
         key = match_key(kind)

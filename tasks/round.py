@@ -7,6 +7,7 @@ instant, dry_run) parameters, and get a `RoundResult` back instead of a dict.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from tasks.schedule import stale_reason
 
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
 COMPILE = "compile"  # the stage of a report's compilation
+TEAM_STAGE = re.compile(r"^(daily|[a-z0-9]+(?:-[a-z0-9]+)*\.(?:before|overdue)-\d+)$")
 FINAL = "final"  # the year-end report's second compilation, after the conference's vote
 
 
@@ -27,6 +29,7 @@ class Action(StrEnum):
     OVERDUE = "overdue"  # overdue-N: the same, Head and Deputies copied
     OBLIGATION = "obligation"  # before-N: the coordinators, of a deadline the area itself owes
     REPORT = "report"  # compile: the area's report drafted and mailed to Head and Deputies
+    TEAMS = "teams"  # <team>.before-N / <team>.overdue-N, or daily: inspection teams' leading units
 
 
 def plan_stages(plan: Plan, action: Action) -> list[str]:
@@ -35,7 +38,7 @@ def plan_stages(plan: Plan, action: Action) -> list[str]:
     if action == Action.REPORT:
         return [COMPILE, FINAL]
     if action == Action.OBLIGATION:
-        return before
+        return before + ["daily"]  # daily: the obligation's rounds due that day, if any
     return before + [f"overdue-{d}" for d in plan.reminders.overdue_days]
 
 
@@ -66,6 +69,14 @@ class Round:
         """The round of a milestone, obligation or report (found in that order), validated:
         the stage must be one the plan schedules for it, spelt exactly."""
         action, target = resolve(plan, target, stage)
+        if action == Action.TEAMS:  # a team's stages depend on the sheet: their shape is checked
+            if not TEAM_STAGE.match(stage):
+                raise PlanLookupError(
+                    f"đợt '{stage}' không phải đợt của đoàn kiểm tra "
+                    "(daily, hoặc <mã đoàn>.before-N / <mã đoàn>.overdue-N)"
+                )
+            instant = at if isinstance(at, dt.datetime) else parse_instant(at, plan)
+            return cls(plan, action, target, stage, instant, dry_run)
         stages = plan_stages(plan, action)
         if stage not in stages:
             raise PlanLookupError(
@@ -99,6 +110,9 @@ class Round:
 def resolve(plan: Plan, target: str, stage: str) -> tuple[Action, str]:
     """What a (target, stage) pair is: a report's compilation, an area obligation's reminder, or
     a milestone's round (by id or Vietnamese name); PlanLookupError if the plan has no such target."""
+    milestone = next((m for m in plan.milestones if m.id == target or m.name == target), None)
+    if milestone is not None and milestone.teams_owe:
+        return Action.TEAMS, milestone.id
     if stage in (COMPILE, FINAL):
         report = plan.report(target)
         if stage == FINAL and report.kind != "yearend":

@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tasks.dates import due_instant, effective_deadline, shift_to_working_day, vn_date_weekday, vn_datetime
+from tasks.dates import (
+    deadline_after,
+    due_instant,
+    effective_deadline,
+    is_working_day,
+    shift_to_working_day,
+    vn_date_weekday,
+    vn_datetime,
+)
 from tasks.plan import Plan
+from tasks.teams import DAILY, Team
 
 
 @dataclass(frozen=True, order=True)
@@ -26,25 +35,22 @@ class Trigger:
         return self.at.date() != self.nominal_day
 
 
-def obligation_anchor(m) -> dt.date | None:
-    """The day an "N days after" deadline counts from: the day recorded as held, else the
-    latest the plan allows (its deadline or the end of its period)."""
-    return m.held_on or m.deadline or (m.period.end if m.period else None)
+def obligation_anchor(m, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
+    """The day an "N days after" deadline counts from: the day recorded as held, the last day
+    of the last inspection team (read from the Kiểm tra tab), else the latest the plan allows
+    (its deadline or the end of its period)."""
+    ended = max((t.last_day for t in (teams or {}).get(m.id, [])), default=None)
+    return m.held_on or ended or m.deadline or (m.period.end if m.period else None)
 
 
-def obligation_deadline(plan: Plan, obligation) -> dt.date | None:
+def obligation_deadline(plan: Plan, obligation, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
     """The area's own deadline: a fixed date, or N days after a milestone: after the day it was
-    recorded as held, or until then after the latest day the plan allows."""
+    recorded as held (or its teams' last day), or until then after the latest day allowed."""
     if obligation.deadline:
         return obligation.deadline
     m = plan.milestone(obligation.after_milestone)
-    anchor = obligation_anchor(m)
-    if anchor is None:
-        return None
-    # "chậm nhất N ngày sau X": the Nth day after X is the last allowed one; written as a
-    # "trước ngày" deadline that is the day after it
-    extra = 1 if plan.deadline_rule == "before_day" else 0
-    return anchor + dt.timedelta(days=obligation.days_after + extra)
+    anchor = obligation_anchor(m, teams)
+    return deadline_after(plan, anchor, obligation.days_after or 0) if anchor else None
 
 
 def _rounds(plan: Plan, ident: str, deadline: dt.date, kinds: tuple[str, ...]) -> list[Trigger]:
@@ -71,15 +77,27 @@ def _rounds(plan: Plan, ident: str, deadline: dt.date, kinds: tuple[str, ...]) -
     return list(by_day.values())
 
 
-def triggers(plan: Plan) -> list[Trigger]:
+def triggers(plan: Plan, teams: dict[str, list[Team]] | None = None) -> list[Trigger]:
     """Every dated action of the year, in time order: reminder and overdue rounds of the
-    milestones units owe, and reminders of the area's own obligations to its coordinators."""
+    milestones units owe, the inspection teams' rounds (each team's own, when the Kiểm tra tab
+    was read into `teams`; else a look every working day of the season, for a served schedule
+    made before any team is known), and reminders of the area's own obligations."""
     out: list[Trigger] = []
     for m in plan.milestones:
         if m.units_owe and m.deadline:
             out += _rounds(plan, m.id, m.deadline, ("reminder", "overdue"))
+        if m.teams_owe:
+            out += team_triggers(plan, m, teams[m.id]) if teams and m.id in teams else _daily_looks(plan, m)
     for ob in plan.area_obligations:
-        deadline = obligation_deadline(plan, ob)
+        anchor = plan.milestone(ob.after_milestone) if ob.after_milestone else None
+        if anchor and anchor.teams_owe and not anchor.held_on and not (teams and anchor.id in teams):
+            # due after the teams' last day, which only the sheet knows: look every working day
+            out += [
+                Trigger(t.at, ob.id, DAILY, t.nominal_day, "obligation")
+                for t in _daily_looks(plan, anchor, ob.days_after or 0)
+            ]
+            continue
+        deadline = obligation_deadline(plan, ob, teams)
         if deadline:
             out += _rounds(plan, ob.id, deadline, ("obligation",))
     for report in plan.reports:
@@ -93,6 +111,44 @@ def triggers(plan: Plan) -> list[Trigger]:
             at = dt.datetime.combine(final, plan.reminders.send_time, tzinfo=plan.tz)
             out.append(Trigger(at, report.kind, "final", final, "report"))
     return sorted(out)
+
+
+def team_triggers(plan: Plan, milestone, all_teams: list[Team]) -> list[Trigger]:
+    """Each team's reminder and overdue rounds, counted from its own deadline; the stage names
+    the team ("doan-1.before-3") so that two teams' letters are two ledger entries."""
+    out = []
+    for team in all_teams:
+        for t in _rounds(plan, milestone.id, team.deadline, ("reminder", "overdue")):
+            out.append(Trigger(t.at, t.target, f"{team.slug}.{t.stage}", t.nominal_day, "teams"))
+    return out
+
+
+def team_rounds_due(
+    plan: Plan, milestone, all_teams: list[Team], stage: str, instant: dt.datetime
+) -> list[Trigger]:
+    """The team rounds a run at `instant` is for: one named round, or (the served daily look)
+    every team round scheduled on that local day up to that moment."""
+    rounds = team_triggers(plan, milestone, all_teams)
+    if stage != DAILY:
+        return [t for t in rounds if t.stage == stage]
+    local = instant.astimezone(plan.tz)
+    return [t for t in rounds if t.at.date() == local.date() and t.at <= local]
+
+
+def _daily_looks(plan: Plan, milestone, days_after: int | None = None) -> list[Trigger]:
+    """Every working day from the start of the inspection season until the last round counted
+    from a team ending on its last day could fall: the served flow reads the Kiểm tra tab then."""
+    if milestone.period is None:
+        return []
+    days = milestone.days_after_end if days_after is None else days_after
+    tail = (days or 0) + max(plan.reminders.overdue_days, default=0) + 7
+    out, day = [], milestone.period.start
+    while day <= milestone.period.end + dt.timedelta(days=tail):
+        if is_working_day(plan, day):
+            at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
+            out.append(Trigger(at, milestone.id, DAILY, day, "teams"))
+        day += dt.timedelta(days=1)
+    return out
 
 
 def _final_report_day(plan: Plan, report) -> dt.date | None:
@@ -111,6 +167,8 @@ def stale_reason(plan: Plan, target: str, stage: str, now: dt.datetime) -> str |
     A round is stale once the next round of the same milestone is due, and a "before" round once
     the deadline has passed: a unit must not get "3 days left" after the "1 day left" mail.
     """
+    if stage == DAILY:
+        return None  # a daily look only decides which rounds are due
     done = next((o.done_on for o in plan.area_obligations if o.id == target), None)
     if done and now.astimezone(plan.tz).date() >= done:
         return f"đã hoàn thành ngày {vn_date_weekday(done)} (done_on trong kế hoạch), không nhắc nữa"
@@ -136,10 +194,12 @@ def _deadline_of(plan: Plan, ident: str) -> dt.date | None:
     return plan.milestone(ident).deadline
 
 
-def triggers_on_day(plan: Plan, instant: dt.datetime) -> list[Trigger]:
+def triggers_on_day(
+    plan: Plan, instant: dt.datetime, teams: dict[str, list[Team]] | None = None
+) -> list[Trigger]:
     """The rounds the plan schedules on `instant`'s local day, up to `instant`."""
     local = instant.astimezone(plan.tz)
-    return [t for t in triggers(plan) if t.at.date() == local.date() and t.at <= local]
+    return [t for t in triggers(plan, teams) if t.at.date() == local.date() and t.at <= local]
 
 
 def describe(plan: Plan, t: Trigger) -> str:
@@ -151,8 +211,19 @@ def describe(plan: Plan, t: Trigger) -> str:
         )
     if t.action == "report":
         return f"Lập dự thảo {plan.report_title(t.target)} và gửi Trưởng, Phó trưởng Khu vực"
+    if t.action == "obligation" and t.stage == DAILY:
+        return (
+            "Xem tab Kiểm tra: nhắc Trưởng, Phó trưởng Khu vực khi đến đợt nhắc hạn "
+            f"{plan.obligation(t.target).name}"
+        )
     if t.action == "obligation":
         return f"Nhắc Trưởng, Phó trưởng Khu vực: {plan.obligation(t.target).name}"
+    if t.action == "teams" and t.stage == DAILY:
+        return "Xem tab Kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc hoặc quá hạn trong ngày"
+    if t.action == "teams":
+        team, _, stage = t.stage.partition(".")
+        words = "Thông báo quá hạn" if stage.startswith("overdue") else "Nhắc"
+        return f"{words} đơn vị trưởng đoàn {team} gửi báo cáo, biên bản kiểm tra"
     name = plan.milestone(t.target).name
     if t.action == "overdue":
         return f"Thông báo quá hạn {name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"

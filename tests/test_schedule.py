@@ -123,6 +123,7 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahe
         f"kvtd-tp-mnpb-{Y}-dang-ky",
         f"kvtd-tp-mnpb-{Y}-so-ket",
         f"kvtd-tp-mnpb-{Y}-tong-ket",
+        f"kvtd-tp-mnpb-{Y}-kiem-tra",  # the inspection teams: a look each working day of the season
         f"kvtd-tp-mnpb-{Y}-nghia-vu-khu-vuc",
         f"kvtd-tp-mnpb-{Y}-bao-cao",
     }
@@ -172,7 +173,13 @@ def test_calendar_json_and_ics_against_the_plan(tmp_path):
     so_ket = {i["stage"]: i for i in items if i["milestone"] == "so-ket"}
     assert so_ket["before-1"]["at"] == "2021-06-18T08:00:00+07:00" and so_ket["before-1"]["shifted"]
     assert so_ket["overdue-1"]["at"] == "2021-06-21T08:00:00+07:00"
-    assert {i["action"] for i in items} == {"reminder", "overdue", "obligation", "report"}
+    assert {i["action"] for i in items} == {"reminder", "overdue", "obligation", "report", "teams"}
+    # each inspection team's rounds, read from the Kiểm tra tab, counted from its own last day
+    teams = {(i["team"], i["unit"], i["deadline"]) for i in items if i["action"] == "teams"}
+    assert teams == {("Đoàn 1", "STP-YBA", "2021-09-26"), ("Đoàn 2", "STP-TQU", "2021-10-03")}
+    # the area's report is due 10 days after the last team ended (22/09): before 03/10
+    inspection_report = [i for i in items if i["milestone"] == "bao-cao-kiem-tra"]
+    assert inspection_report[-1]["at"] == "2021-10-01T08:00:00+07:00"  # before-1 (02/10 is a Saturday)
     reports = {(i["milestone"], i["stage"]): i["at"] for i in items if i["action"] == "report"}
     assert reports == {
         ("midyear", "compile"): "2021-06-24T08:00:00+07:00",

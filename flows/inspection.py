@@ -1,0 +1,57 @@
+"""The inspection teams' flow: reminders and overdue notices to each team's leading unit,
+counted from the team's own last day (the teams are read from the Kiểm tra tab at run time)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from flows.alerts import alert_coordinators
+from flows.common import finish, load, recover_task, settings_for, tag_run
+from tasks.compose import unit_mails
+from tasks.delivery import send
+from tasks.inputs import Inputs
+from tasks.round import Round, RoundResult
+from tasks.schedule import team_rounds_due
+from tasks.teams import Team, team_markdown, team_table, teams
+
+
+@task(name="tinh-trang-doan-kiem-tra", description="Tính tình trạng hồ sơ của từng đoàn kiểm tra")
+def assess_teams(inputs: Inputs, rnd: Round) -> tuple[list[Team], pd.DataFrame]:
+    all_teams = teams(rnd.plan, rnd.milestone, inputs.data.inspections)
+    return all_teams, team_table(rnd.plan, rnd.milestone, all_teams, inputs.data.submissions, rnd.instant)
+
+
+@flow(
+    name="inspection-teams",
+    flow_run_name="{milestone}-{stage}",
+    on_failure=[alert_coordinators],
+    on_crashed=[alert_coordinators],
+)
+def inspection_round(
+    milestone: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
+) -> RoundResult:
+    """The teams' rounds due at `at` (a named one, or every one of that day for `daily`): each
+    leading unit that still owes something gets a reminder or an overdue notice."""
+    settings = settings_for(plan)
+    inputs = load(settings)
+    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
+    tag_run(rnd)
+    all_teams, table = assess_teams(inputs, rnd)
+    by_slug = {t.slug: t for t in all_teams}
+    mails = []
+    for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):
+        team = by_slug[due.stage.partition(".")[0]]
+        one = Round(rnd.plan, rnd.action, rnd.target, due.stage, rnd.instant, rnd.dry_run)
+        mails += unit_mails(one, table[table["team"] == team.name])
+    result = RoundResult.of(rnd, owing=len(mails))
+    result.recovery = recover_task(rnd, table, settings, {m.key for m in mails})
+    result.units = send(mails, settings, rnd.instant, dry_run=rnd.dry_run)
+    create_markdown_artifact(
+        key=f"{rnd.plan.id}-{rnd.target}-doan",
+        markdown=team_markdown(rnd.plan, all_teams, table, rnd.instant),
+        description="Tình trạng hồ sơ của các đoàn kiểm tra",
+    )
+    get_run_logger().info("Đoàn kiểm tra: %d đoàn, %d thư nhắc", len(all_teams), len(mails))
+    return finish(result, "nhật ký của lần chạy")

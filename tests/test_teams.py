@@ -1,0 +1,136 @@
+"""Inspection teams (issue 12, item 1): each team's documents are due 10 days after its own last
+day, its leading unit is reminded, and the area's report to Vụ TĐKT counts from the last team.
+The sample's Kiểm tra tab has two teams: Đoàn 1 (STP-YBA, ended 15/09/2021, sent its report and
+the Biên bản for STP-LCA) and Đoàn 2 (STP-TQU, ended 22/09/2021, sent nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+from email.policy import default
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tasks.normalise import normalise
+from tasks.schedule import triggers
+from tasks.teams import team_table, teams, teams_by_milestone
+from tests.helpers import HEADER, local
+
+KIEM_TRA = "kiem-tra"
+
+
+def table(plan, data, *when):
+    m = plan.milestone(KIEM_TRA)
+    return team_table(plan, m, teams(plan, m, data.inspections), data.submissions, local(plan, *when))
+
+
+def test_each_team_is_due_ten_days_after_its_own_last_day(sample, plan):
+    (one, two) = teams(plan, plan.milestone(KIEM_TRA), sample.data.inspections)
+    assert (one.name, one.lead, one.inspected) == ("Đoàn 1", "STP-YBA", ("STP-LCA", "THADS-LCA"))
+    assert (one.last_day, one.deadline) == (dt.date(2021, 9, 15), dt.date(2021, 9, 26))  # 25/09 allowed
+    assert (two.lead, two.deadline) == ("STP-TQU", dt.date(2021, 10, 3))
+    rows = table(plan, sample.data, 2021, 9, 27, 8).set_index("team")
+    # on Monday 27/09 the first team is overdue, the second is not
+    assert rows.loc["Đoàn 1", "overdue"] and not rows.loc["Đoàn 2", "overdue"]
+    assert rows.loc["Đoàn 1", "missing"] == ["Biên bản kiểm tra (Cục Thi hành án dân sự tỉnh Lào Cai)"]
+    assert rows.loc["Đoàn 2", "state"] == "missing" and len(rows.loc["Đoàn 2", "missing"]) == 3
+
+
+def test_a_biên_bản_counts_for_the_unit_it_names(plan):
+    raw = {
+        "Nộp hồ sơ": [
+            HEADER,
+            ["24/09/2021 10:00", "STP-YBA", KIEM_TRA, "Báo cáo kết quả kiểm tra", "5", "", "", ""],
+            [
+                "24/09/2021 10:05",
+                "STP-YBA",
+                KIEM_TRA,
+                "Biên bản kiểm tra",
+                "3",
+                "",
+                "",
+                "Cục THADS tỉnh Lào Cai",
+            ],
+            ["27/09/2021 09:00", "STP-YBA", KIEM_TRA, "Biên bản kiểm tra", "3", "", "", "STP Lào Cai"],
+            [
+                "24/09/2021 11:00",
+                "STP-YBA",
+                KIEM_TRA,
+                "Biên bản kiểm tra",
+                "3",
+                "",
+                "",
+                "Sở Tư pháp tỉnh Hà Tây",
+            ],
+        ],
+        "Kiểm tra": [
+            ["Đoàn kiểm tra", "Đơn vị trưởng đoàn", "Đơn vị được kiểm tra", "Ngày bắt đầu", "Ngày kết thúc"],
+            ["Đoàn 1", "STP-YBA", "STP-LCA", "13/09/2021", "15/09/2021"],
+            ["Đoàn 1", "STP-YBA", "THADS-LCA", "13/09/2021", "15/09/2021"],
+        ],
+    }
+    data = normalise(plan, raw)
+    # a unit that is not a member is a finding; the row still counts, unnamed (it fills no one's place
+    # here, since both named ones arrived)
+    assert any(
+        "Đơn vị được kiểm tra" in f.reason and "Hà Tây" in f.reason and not f.dropped for f in data.findings
+    )
+    row = table(plan, data, 2021, 9, 28, 8).iloc[0]
+    assert row.missing == [] and row.state == "late"  # the STP-LCA Biên bản came on 27/09, after 25/09
+    assert any("Sở Tư pháp tỉnh Lào Cai" in p and "nộp muộn" in p for p in row.problems)
+
+
+def test_rounds_go_to_the_leading_unit_of_each_team(prefect_server, tmp_path, sample, plan):
+    from flows.inspection import inspection_round
+
+    rounds = {t.stage: t.at for t in triggers(plan, teams_by_milestone(plan, sample.data.inspections))}
+    assert rounds["doan-1.overdue-1"] == local(plan, 2021, 9, 27, 8)
+    assert rounds["doan-2.before-3"] == local(plan, 2021, 9, 30, 8)
+    # the served daily look on Monday 27/09: Đoàn 1's overdue notice, nothing for Đoàn 2
+    result = inspection_round(KIEM_TRA, "daily", at="2021-09-27T08:00")
+    assert result.units.sent == ["STP-YBA"]
+    (mail,) = (tmp_path / "var" / "outbox").rglob("STP-YBA.eml")
+    msg = email.message_from_bytes(mail.read_bytes(), policy=default)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["stp-yba@kvtd-tuphap.example"]
+    assert msg["Cc"] is not None  # an overdue notice copies the Head and Deputies
+    text = msg.get_body(("plain",)).get_content()
+    assert "Kính gửi: Sở Tư pháp tỉnh Yên Bái (đơn vị trưởng Đoàn 1)" in text
+    assert (
+        "trước ngày 26/09/2021 (Chủ nhật)" in text
+        and "Biên bản kiểm tra (Cục Thi hành án dân sự tỉnh Lào Cai)" in text
+    )
+    again = inspection_round(KIEM_TRA, "daily", at="2021-09-27T09:00")
+    assert again.units.sent == [] and again.units.already_sent == ["STP-YBA"]
+
+
+def test_the_areas_report_reminder_counts_from_the_last_team_and_names_vu_tdkt(prefect_server, tmp_path):
+    from flows.obligation import obligation_round
+
+    quiet = obligation_round("bao-cao-kiem-tra", "daily", at="2021-09-29T08:00")
+    assert quiet.units.sent == []  # no round of this obligation that day (before-3 is on 30/09)
+    result = obligation_round("bao-cao-kiem-tra", "daily", at="2021-10-01T08:00")
+    assert result.stage == "before-1" and result.units.sent
+    (mail,) = (tmp_path / "var" / "outbox").rglob("bao-cao-kiem-tra/before-1/*.eml")
+    text = email.message_from_bytes(mail.read_bytes(), policy=default).get_body(("plain",)).get_content()
+    assert "Báo cáo kết quả kiểm tra của Khu vực gửi Vụ Thi đua - Khen thưởng, trước ngày 03/10/2021" in text
+    assert "kể từ ngày 22/09/2021 (Thứ Tư), ngày kết thúc kiểm tra của đoàn cuối cùng" in text
+
+
+def test_status_and_calendar_per_team_and_a_calendar_without_the_sheet(tmp_path):
+    status = CliRunner().invoke(
+        app, ["status", "--milestone", KIEM_TRA, "--at", "2021-09-27T08:00", "--json"]
+    )
+    assert status.exit_code == 0, status.output
+    assert '"team": "Đoàn 1"' in status.stdout and '"overdue": true' in status.stdout
+    blind = CliRunner().invoke(
+        app, ["calendar", "--json"], env={"THIDUA_SOURCE": str(tmp_path / "none.xlsx")}
+    )
+    assert blind.exit_code == 0
+    assert "thiếu các đợt nhắc của đoàn kiểm tra" in blind.stderr
+    assert '"teams"' not in blind.stdout and '"so-ket"' in blind.stdout
+
+
+def test_the_sheet_template_knows_the_inspected_unit_column():
+    result = CliRunner().invoke(app, ["template"])
+    assert "Đơn vị được kiểm tra" in result.stdout.split("Đăng ký")[0]  # in Nộp hồ sơ's header
