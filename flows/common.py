@@ -69,7 +69,16 @@ def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set 
         settings,
         rnd.plan.id,
         lambda orphan: why_not_due(rnd.plan, table, rnd.instant, orphan),
-        skip=lambda key: key in (mine or set()),
+        skip=lambda orphan: orphan.key in (mine or set()) or not _judged_by(table, orphan),
+    )
+
+
+def _judged_by(table: pd.DataFrame, orphan) -> bool:
+    """Whether this round's table can tell if a dead run's letter is still due: a unit's or a
+    team's letter is judged by the table of its own milestone (the units' rounds and the teams'
+    flow hold different tables), anything else by its staleness alone."""
+    return orphan.kind not in ("reminder", "overdue") or bool(
+        (table["milestone"] == orphan.key.milestone).any()
     )
 
 

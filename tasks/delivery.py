@@ -176,18 +176,19 @@ def recover(
     plan_id: str,
     why_not_due: Callable[[Orphan], str | None],
     *,
-    skip: Callable[[Key], bool] = lambda key: False,
+    skip: Callable[[Orphan], bool] = lambda orphan: False,
     ledger: Ledger | None = None,
     transport: Transport | None = None,
 ) -> Recovery:
     """At the start of a round: the messages that runs which died had claimed but never
     confirmed are sent now, as stored, if still due (`why_not_due` gives None), else recorded as
-    abandoned with the reason. `skip`: keys the round itself is about to send."""
+    abandoned with the reason. `skip`: orphans left for another round (the round's own keys,
+    which it is about to send, or a round whose table it does not have)."""
     recovery = Recovery()
     ledger = ledger or open_ledger(settings)
     due: list[Outgoing] = []
     for orphan in ledger.orphans(plan_id):
-        if skip(orphan.key):
+        if skip(orphan):
             continue
         reason = why_not_due(orphan) or ("thư không được lưu lại" if not orphan.data else None)
         if reason:

@@ -134,3 +134,35 @@ def test_status_and_calendar_per_team_and_a_calendar_without_the_sheet(tmp_path)
 def test_the_sheet_template_knows_the_inspected_unit_column():
     result = CliRunner().invoke(app, ["template"])
     assert "Đơn vị được kiểm tra" in result.stdout.split("Đăng ký")[0]  # in Nộp hồ sơ's header
+
+
+def test_a_dead_runs_team_letter_is_left_for_the_teams_own_flow(sample, plan):
+    """The units' rounds and the teams' flow hold different tables: a team's letter a dead run
+    left unconfirmed is neither resent nor abandoned by a units' round, and is resent by the
+    teams' flow, which can tell it is still due."""
+    import time
+
+    from flows.common import recover_task
+    from tasks.compose import unit_mails
+    from tasks.ledger import Ledger
+    from tasks.mime import build, message_id
+    from tasks.round import Action, Round
+    from tasks.settings import Settings
+    from tests.helpers import table_at
+
+    settings = Settings().model_copy(update={"claim_lease": 0.5})
+    instant = local(plan, 2021, 9, 27, 8)
+    rows = table(plan, sample.data, 2021, 9, 27, 8)
+    team_round = Round(plan, Action.TEAMS, KIEM_TRA, "doan-1.overdue-1", instant)
+    (mail,) = unit_mails(team_round, rows[rows["team"] == "Đoàn 1"])
+    sender = str(settings.mail_from)
+    out = build(mail, sender, "thidua", message_id(mail.key, sender), None, None)
+    ledger = Ledger(settings.ledger)
+    ledger.claim(out.key, out.message_id, out.kind, out.subject, "", out.envelope_to, out.data)
+    time.sleep(0.6)  # the run is dead: its lease lapsed
+
+    units_round = Round.of(plan, "so-ket", "overdue-3", instant)
+    left = recover_task.fn(units_round, table_at(plan, sample.data, instant), settings)
+    assert left.resent == [] and left.abandoned == []
+    mine = recover_task.fn(Round.of(plan, KIEM_TRA, "daily", instant), rows, settings)
+    assert mine.resent == ["kiem-tra doan-1.overdue-1 STP-YBA"]
