@@ -28,13 +28,14 @@ from tasks.schedule import stale_reason
 from tasks.settings import Settings
 
 PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in the UI
+PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
 
 
 @task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
 def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outcome:
     mails = unit_mails(rnd, table)
     progress = None
-    if mails and not rnd.dry_run:
+    if len(mails) >= PROGRESS_FROM and not rnd.dry_run:  # a bar for three letters only costs API calls
         progress = create_progress_artifact(
             0.0, description=f"Đang gửi {len(mails)} thư {rnd.target} {rnd.stage}"
         )
