@@ -259,25 +259,16 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
     pages, pages_error = _parsed(
         kept["pages"], lambda t: int(in_range(parse_int(t), 0, MAX_PAGES)) if t else None
     )
-    for at_row in kept.index[pages_error.notna()]:
-        findings.append(
-            Finding(
-                TAB_SUBMISSIONS,
-                int(kept.at[at_row, "row"]),
-                f"Số trang: {pages_error[at_row]} — bỏ qua ô này",
-                False,
-            )
-        )
     inspected = _per_distinct(kept["inspected"], lambda text: units.resolve(text) if text else "")
-    for at_row in kept.index[inspected.isna()]:
-        findings.append(
-            Finding(
-                TAB_SUBMISSIONS,
-                int(kept.at[at_row, "row"]),
-                f"Đơn vị được kiểm tra: {_unknown_unit(kept.at[at_row, 'inspected'])} — bỏ qua ô này",
-                False,
+    ignored = [(pages_error.notna(), lambda at: f"Số trang: {pages_error[at]}")]
+    ignored += [
+        (inspected.isna(), lambda at: f"Đơn vị được kiểm tra: {_unknown_unit(kept.at[at, 'inspected'])}")
+    ]
+    for bad, why in ignored:  # a cell that cannot be read is left out; its row still counts
+        for at in kept.index[bad]:
+            findings.append(
+                Finding(TAB_SUBMISSIONS, int(kept.at[at, "row"]), f"{why(at)} — bỏ qua ô này", False)
             )
-        )
     frame = pd.DataFrame(
         {
             "row": kept["row"].astype("int64"),

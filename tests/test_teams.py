@@ -41,28 +41,15 @@ def test_a_biên_bản_counts_for_the_unit_it_names(plan):
     raw = {
         "Nộp hồ sơ": [
             HEADER,
-            ["24/09/2021 10:00", "STP-YBA", KIEM_TRA, "Báo cáo kết quả kiểm tra", "5", "", "", ""],
-            [
-                "24/09/2021 10:05",
-                "STP-YBA",
-                KIEM_TRA,
-                "Biên bản kiểm tra",
-                "3",
-                "",
-                "",
-                "Cục THADS tỉnh Lào Cai",
-            ],
-            ["27/09/2021 09:00", "STP-YBA", KIEM_TRA, "Biên bản kiểm tra", "3", "", "", "STP Lào Cai"],
-            [
-                "24/09/2021 11:00",
-                "STP-YBA",
-                KIEM_TRA,
-                "Biên bản kiểm tra",
-                "3",
-                "",
-                "",
-                "Sở Tư pháp tỉnh Hà Tây",
-            ],
+            *(
+                [when, "STP-YBA", KIEM_TRA, kind, "3", "", "", inspected]
+                for when, kind, inspected in (
+                    ("24/09/2021 10:00", "Báo cáo kết quả kiểm tra", ""),
+                    ("24/09/2021 10:05", "Biên bản kiểm tra", "Cục THADS tỉnh Lào Cai"),
+                    ("27/09/2021 09:00", "Biên bản kiểm tra", "STP Lào Cai"),
+                    ("24/09/2021 11:00", "Biên bản kiểm tra", "Sở Tư pháp tỉnh Hà Tây"),
+                )
+            ),
         ],
         "Kiểm tra": [
             ["Đoàn kiểm tra", "Đơn vị trưởng đoàn", "Đơn vị được kiểm tra", "Ngày bắt đầu", "Ngày kết thúc"],
