@@ -42,13 +42,18 @@ def teams(plan: Plan, milestone: Milestone, inspections: pd.DataFrame) -> list[T
     the one on its first row, its last day the latest end among its rows."""
     out: list[Team] = []
     days = milestone.days_after_end or 0
+    taken: set[str] = set()
     for _, rows in inspections.groupby(inspections["team"].map(match_key), sort=False):
         first = rows.iloc[0]
         last = max(rows["end"])
+        key = slug(str(first["team"]))
+        if key in taken:  # "Đoàn 1" and "Doan 1" are two teams: their letters two ledger entries
+            key = f"{key}-{len(out) + 1}"
+        taken.add(key)
         out.append(
             Team(
                 name=str(first["team"]),
-                slug=slug(str(first["team"])),
+                slug=key,
                 lead=str(first["lead_unit"]),
                 inspected=tuple(dict.fromkeys(rows["inspected_unit"])),
                 last_day=last,
