@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pandas as pd
 from tasks.dates import vn_datetime
 from tasks.documents import DOCX_TEMPLATES, header_context
 from tasks.markdown import md, md_row
+from tasks.parse import parse_number
 from tasks.plan import ALL_BLOCKS
 from tasks.reports import ReportData
+from tasks.text import vn_sort_key
 
 STATE_COLUMNS = [
     ("on_time", "Đúng hạn", "#2e7d32"),
@@ -156,19 +159,78 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
             sheets["Ứng viên"] = pd.DataFrame(data.nominations, columns=columns).rename(
                 columns=dict(zip(columns, NOMINATION_HEADERS, strict=True))
             )
+    blocks = [b.name for b in data.plan.member_blocks]
+    for name in ("Tình trạng gửi", "Chỉ tiêu theo đơn vị"):  # units in the reader's order
+        sheets[name] = _by_block_and_name(sheets[name], blocks)
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for row in sheet.iter_rows():
-                for cell in row:
-                    # text typed into the shared sheet ("=IMPORTXML(…)") stays text, never a formula
-                    if isinstance(cell.value, str) and cell.value.startswith("="):
-                        cell.data_type = "s"
-            for column in sheet.columns:
-                width = max(len(str(c.value or "")) for c in column)
-                sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
+            _typed(frame).to_excel(writer, sheet_name=name, index=False)
+            _dress(writer.sheets[name])
     return out
+
+
+TEXT_COLUMNS = {"Khối", "Đơn vị", "Tình trạng", "Còn thiếu", "Chỉ tiêu", "Tập thể", "Danh hiệu", "Ứng viên"}
+TEXT_COLUMNS |= {"Đơn vị đề nghị", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"}
+DATE_COLUMNS = {"Ngày gửi"}
+
+
+def _by_block_and_name(frame: pd.DataFrame, blocks: list[str]) -> pd.DataFrame:
+    """Rows by the plan's order of blocks, then by unit name as a Vietnamese reader sorts."""
+    if frame.empty or "Đơn vị" not in frame:
+        return frame
+    order = frame.apply(
+        lambda r: (blocks.index(r["Khối"]) if r["Khối"] in blocks else len(blocks), vn_sort_key(r["Đơn vị"])),
+        axis=1,
+    )
+    return frame.loc[sorted(frame.index, key=order.__getitem__)].reset_index(drop=True)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers and dates as the cells a spreadsheet computes with: the report's text ("1.234,5",
+    "12/11/2021") read back into numbers and dates; anything else stays text."""
+    out = frame.copy()
+    for column in out.columns:
+        if column in DATE_COLUMNS:
+            out[column] = out[column].map(_as_date)
+        elif column not in TEXT_COLUMNS:
+            out[column] = out[column].map(_as_number)
+    return out
+
+
+def _as_date(text):
+    try:
+        return dt.datetime.strptime(str(text), "%d/%m/%Y").date()
+    except ValueError:
+        return text if text else None
+
+
+def _as_number(value):
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    try:
+        return parse_number(str(value))
+    except ValueError:
+        return value if value != "" else None
+
+
+def _dress(sheet) -> None:
+    """A bold, frozen header row, Vietnamese number and date formats, columns wide enough."""
+    from openpyxl.styles import Font
+
+    sheet.freeze_panes = "A2"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text typed into the shared sheet ("=IMPORTXML(…)") is never a formula
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = "dd/mm/yyyy"
+            elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                cell.number_format = "#,##0" if float(cell.value).is_integer() else "#,##0.0#"
+    for column in sheet.columns:
+        width = max(len(str(c.value if not isinstance(c.value, dt.date) else "00/00/0000")) for c in column)
+        sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
 
 
 def report_stem(data: ReportData) -> str:

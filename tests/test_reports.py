@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from tasks.pages import count_pages
 from tasks.plan import load_plan
 from tasks.report_files import write_docx, write_xlsx
 from tasks.reports import compile_report
+from tasks.text import vn_sort_key
 from tests.helpers import SAMPLE, local
 
 
@@ -170,7 +172,23 @@ def test_xlsx_annex(yearend, tmp_path):
     ]
     status = list(book["Tình trạng gửi"].iter_rows(values_only=True))
     assert status[0] == ("Khối", "Đơn vị", "Tình trạng", "Ngày gửi", "Còn thiếu") and len(status) == 29
-    assert ("Sở Tư pháp", "Sở Tư pháp tỉnh Hà Giang", "Nộp muộn", "12/11/2021", None) in status
+    hgi = ("Sở Tư pháp", "Sở Tư pháp tỉnh Hà Giang", "Nộp muộn", dt.datetime(2021, 11, 12), None)
+    assert hgi in status
+    # a clerk's sheet: typed dates and numbers, a bold frozen header, units as a Vietnamese reader
+    # sorts them (Đ after D, blocks in the plan's order)
+    sheet = book["Tình trạng gửi"]
+    assert sheet.freeze_panes == "A2" and all(c.font.bold for c in sheet[1])
+    date_cell = next(c for c in sheet["D"][1:] if c.value is not None)
+    assert date_cell.is_date and date_cell.number_format == "dd/mm/yyyy"
+    stp = [r[1] for r in status[1:] if r[0] == "Sở Tư pháp"]
+    assert stp == sorted(stp, key=vn_sort_key) and stp.index("Sở Tư pháp tỉnh Điện Biên") < stp.index(
+        "Sở Tư pháp tỉnh Hà Giang"
+    )
+    assert [r[0] for r in status[1:]] == ["Sở Tư pháp"] * 14 + ["Cục Thi hành án dân sự"] * 14
+    scores = list(book["Tự chấm điểm"].iter_rows(min_row=2, values_only=True))
+    assert all(isinstance(r[3], (int, float)) and isinstance(r[1], int) for r in scores)  # no text
+    indicators = book["Chỉ tiêu theo khối"]
+    assert all(c.data_type == "n" for row in indicators.iter_rows(min_row=2, min_col=2) for c in row)
     per_unit = list(book["Chỉ tiêu theo đơn vị"].iter_rows(values_only=True))
     assert per_unit[0][:2] == ("Khối", "Đơn vị") and len(per_unit) == 29
     nominees = list(book["Ứng viên"].iter_rows(values_only=True))
