@@ -92,11 +92,18 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
         "instructions": plan.submission_instructions,
         "contacts": plan.active_contacts,
         "ctx": {
+            # letters come from the Head's unit: an area has no office of its own
+            "signer": f"{plan.unit(plan.leadership.head_unit).name}, đơn vị Trưởng Khu vực thi đua",
             "area_name": plan.area_name,
             "plan_ref": plan.cited_on(local.date()),
             "as_of": vn_time_words(local),
         },
     }
+
+
+def _sender(plan: Plan) -> str:
+    """The From name of every letter: the Head's unit, for the area (and the system that wrote it)."""
+    return f"{plan.unit(plan.leadership.head_unit).name} (thidua)"
 
 
 def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ...]:
@@ -142,6 +149,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
             Mail(
                 key=rnd.key(unit.code),
                 kind=kind,
+                sender_name=_sender(plan),
                 to=((unit.name, str(unit.email)),),
                 cc=_coordinators(plan) if kind == "overdue" else (),
                 reply_to=_contact_addresses(plan, {"head"}),
@@ -185,7 +193,13 @@ def digest_mail(
     }
     subject, text, html = render("digest", context)
     return Mail(
-        key=rnd.key(DIGEST), kind="digest", to=_coordinators(plan), subject=subject, text=text, html=html
+        key=rnd.key(DIGEST),
+        kind="digest",
+        sender_name=_sender(plan),
+        to=_coordinators(plan),
+        subject=subject,
+        text=text,
+        html=html,
     )
 
 
@@ -240,6 +254,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict | None =
     return Mail(
         key=Key(plan.id, ob.id, "area", rnd.stage),
         kind="obligation",
+        sender_name=_sender(plan),
         to=_coordinators(plan),
         subject=subject,
         text=text,
@@ -291,6 +306,7 @@ def alert_mail(
     return Mail(
         key=Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run"),
         kind="alert",
+        sender_name=_sender(plan),
         to=_coordinators(plan),
         subject=subject,
         text=text,
@@ -346,6 +362,7 @@ def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) 
         # run (scheduled or `thidua report --send`) compiles it first
         key=Key(plan.id, data.report.kind, "report", FINAL if data.final else COMPILE),
         kind="report",
+        sender_name=_sender(plan),
         to=_coordinators(plan),
         subject=subject,
         text=text,

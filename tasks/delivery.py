@@ -23,7 +23,7 @@ from tasks.outcomes import Key, Orphan, Outcome, Outgoing, Recovery
 from tasks.settings import Settings
 from tasks.transport import Result, Transport, TransportError, open_transport
 
-SENDER_NAME = "Văn phòng Khu vực thi đua (thidua)"
+SENDER_NAME = "Hệ thống thidua"  # a letter whose plan names no sender
 
 
 class RoundTimeout(RuntimeError):
@@ -92,7 +92,16 @@ def _build_all(
     ready = []
     for mail in mails:
         try:
-            ready.append(build(mail, sender, SENDER_NAME, message_id(mail.key, sender), redirect, date))
+            ready.append(
+                build(
+                    mail,
+                    sender,
+                    mail.sender_name or SENDER_NAME,
+                    message_id(mail.key, sender),
+                    redirect,
+                    date,
+                )
+            )
         except InvalidAddress as exc:
             outcome.failed.append(f"{mail.key.recipient}: {exc}")
     return ready

@@ -31,6 +31,7 @@ class Mail:
     text: str
     html: str
     attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, MIME type, content)
+    sender_name: str = ""  # the From name: the Head's unit (an area has no office of its own)
 
     @property
     def recipients(self) -> list[str]:

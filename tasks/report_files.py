@@ -220,7 +220,7 @@ def _dress(sheet) -> None:
     sheet.freeze_panes = "A2"
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=2):
+    for row in sheet.iter_rows():  # the header too: indicator names from the sheet head columns
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text typed into the shared sheet ("=IMPORTXML(…)") is never a formula

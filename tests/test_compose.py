@@ -153,3 +153,26 @@ def test_the_same_message_is_the_same_bytes_every_time(sample, plan):
     assert first.data == again.data and b"=_thidua_" in first.data
     other = build(mails[0], "thidua@kvtd.example", "thidua", "<b@kvtd.example>", None)
     assert other.data != first.data
+
+
+def test_every_letter_is_signed_by_the_heads_unit_and_only_units_are_told_to_ignore_it(sample, plan):
+    """An area has no office: letters come from the Head's unit, end with "Trân trọng." and its
+    name; the "xin bỏ qua thư này" line is for units, not for the coordinators' letters."""
+    from tasks.compose import obligation_mail
+    from tasks.delivery import SENDER_NAME
+
+    instant = local(plan, 2021, 6, 18, 8)
+    table, mails = round_of(sample, plan, "before-1", 2021, 6, 18, 8)
+    rnd = Round.of(plan, "so-ket", "before-1", instant)
+    digest = digest_mail(rnd, table, [m.key.recipient for m in mails], [], Outcome(), [])
+    obligation = obligation_mail(
+        Round.of(plan, "bao-cao-so-ket-khu-vuc", "before-7", local(plan, 2021, 6, 28, 8)), table
+    )
+    signer = "Trân trọng.\nSở Tư pháp tỉnh Yên Bái, đơn vị Trưởng Khu vực thi đua"
+    for mail in (mails[0], digest, obligation):
+        assert signer in mail.text and "Văn phòng Khu vực thi đua" not in mail.text
+        assert mail.sender_name == "Sở Tư pháp tỉnh Yên Bái (thidua)" != SENDER_NAME
+        assert ("xin bỏ qua thư này" in mail.text) == (mail is mails[0])
+    assert '(trang tính "Nộp hồ sơ")' in mails[0].text and "tab" not in mails[0].text
+    sent = parse(build(mails[0], "thidua@kvtd.example", mails[0].sender_name, "<x@kvtd.example>", None))
+    assert sent["From"].addresses[0].display_name == "Sở Tư pháp tỉnh Yên Bái (thidua)"
