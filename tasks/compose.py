@@ -29,6 +29,7 @@ from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
+from tasks.teams import last_team_day
 
 TEMPLATES = REPO / "templates" / "mail"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -104,6 +105,21 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
 def _sender(plan: Plan) -> str:
     """The From name of every letter: the Head's unit, for the area (and the system that wrote it)."""
     return f"{plan.unit(plan.leadership.head_unit).name} (thidua)"
+
+
+def _coordinators_letter(plan: Plan, key: Key, kind: str, context: dict, attachments=()) -> Mail:
+    """A letter of `kind` to the active Head and Deputy contacts, from the Head's unit."""
+    subject, text, html = render(kind, context)
+    return Mail(
+        key=key,
+        kind=kind,
+        sender_name=_sender(plan),
+        to=_coordinators(plan),
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
 
 
 def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ...]:
@@ -191,16 +207,7 @@ def digest_mail(
         "findings": findings[:MAX_FINDINGS_IN_MAIL],
         "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
     }
-    subject, text, html = render("digest", context)
-    return Mail(
-        key=rnd.key(DIGEST),
-        kind="digest",
-        sender_name=_sender(plan),
-        to=_coordinators(plan),
-        subject=subject,
-        text=text,
-        html=html,
-    )
+    return _coordinators_letter(plan, rnd.key(DIGEST), "digest", context)
 
 
 def _counted_from(plan: Plan, ob, teams: dict | None = None) -> str | None:
@@ -210,11 +217,11 @@ def _counted_from(plan: Plan, ob, teams: dict | None = None) -> str | None:
         return None
     m = plan.milestone(ob.after_milestone)
     phrase = in_sentence(m.name)
-    ended = max((t.last_day for t in (teams or {}).get(m.id, [])), default=None)
-    if ended and not m.held_on:
+    ended = last_team_day(teams, m.id)
+    if ended and not m.held_on:  # the same order as obligation_anchor: held_on, teams, the plan
         return (
             f"Hạn này tính {ob.days_after} ngày kể từ ngày {vn_date_weekday(ended)}, ngày kết thúc "
-            "kiểm tra của đoàn cuối cùng (tab Kiểm tra)."
+            "kiểm tra của đoàn cuối cùng (trang tính Kiểm tra)."
         )
     if m.held_on:
         return (
@@ -250,16 +257,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict | None =
         rows = table[table["milestone"] == ob.about]
         context["counts"] = state_counts(rows)
         context["owing"] = [r.unit_name for r in rows.itertuples() if r.missing]
-    subject, text, html = render("obligation", context)
-    return Mail(
-        key=Key(plan.id, ob.id, "area", rnd.stage),
-        kind="obligation",
-        sender_name=_sender(plan),
-        to=_coordinators(plan),
-        subject=subject,
-        text=text,
-        html=html,
-    )
+    return _coordinators_letter(plan, Key(plan.id, ob.id, "area", rnd.stage), "obligation", context)
 
 
 def round_words(plan: Plan, target: str, stage: str) -> str:
@@ -302,16 +300,8 @@ def alert_mail(
         "run_url": run_url,
         "as_of": vn_datetime(instant.astimezone(plan.tz)),
     }
-    subject, text, html = render("alert", context)
-    return Mail(
-        key=Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run"),
-        kind="alert",
-        sender_name=_sender(plan),
-        to=_coordinators(plan),
-        subject=subject,
-        text=text,
-        html=html,
-    )
+    key = Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run")
+    return _coordinators_letter(plan, key, "alert", context)
 
 
 def _report_stage(data: ReportData) -> str:
@@ -352,20 +342,11 @@ def report_mail(rnd: Round, data: ReportData, docx_path: Path, xlsx_path: Path) 
         "blocks": data.discipline_blocks,
         "flagged": flagged + data.page_problems,
     }
-    subject, text, html = render("report", context)
     attachments = (
         (docx_path.name, DOCX_TYPE, docx_path.read_bytes()),
         (xlsx_path.name, XLSX_TYPE, xlsx_path.read_bytes()),
     )
-    return Mail(
-        # the draft and the final year-end report are two letters, each sent once, whichever
-        # run (scheduled or `thidua report --send`) compiles it first
-        key=Key(plan.id, data.report.kind, "report", FINAL if data.final else COMPILE),
-        kind="report",
-        sender_name=_sender(plan),
-        to=_coordinators(plan),
-        subject=subject,
-        text=text,
-        html=html,
-        attachments=attachments,
-    )
+    # the draft and the final year-end report are two letters, each sent once, whichever run
+    # (scheduled or `thidua report --send`) compiles it first
+    key = Key(plan.id, data.report.kind, "report", FINAL if data.final else COMPILE)
+    return _coordinators_letter(plan, key, "report", context, attachments)

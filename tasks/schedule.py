@@ -15,7 +15,7 @@ from tasks.dates import (
     vn_datetime,
 )
 from tasks.plan import Plan
-from tasks.teams import DAILY, Team
+from tasks.teams import DAILY, Team, last_team_day
 
 
 @dataclass(frozen=True, order=True)
@@ -39,8 +39,7 @@ def obligation_anchor(m, teams: dict[str, list[Team]] | None = None) -> dt.date 
     """The day an "N days after" deadline counts from: the day recorded as held, the last day
     of the last inspection team (read from the Kiểm tra tab), else the latest the plan allows
     (its deadline or the end of its period)."""
-    ended = max((t.last_day for t in (teams or {}).get(m.id, [])), default=None)
-    return m.held_on or ended or m.deadline or (m.period.end if m.period else None)
+    return m.held_on or last_team_day(teams, m.id) or m.deadline or (m.period.end if m.period else None)
 
 
 def obligation_deadline(plan: Plan, obligation, teams: dict[str, list[Team]] | None = None) -> dt.date | None:

@@ -77,6 +77,7 @@ def team_table(
         missing: list[str] = []
         submitted: list[str] = []
         problems: list[str] = []
+        late = False
         for doc in milestone.documents:
             if doc.requirement != Requirement.REQUIRED:
                 continue
@@ -87,12 +88,10 @@ def team_table(
                     named = of_kind[of_kind["inspected"] == unit]
                     first = named.iloc[0] if len(named) else (unnamed.pop(0) if unnamed else None)
                     label = f"{doc.kind} ({plan.unit_names[unit]})"
-                    _account(first, label, due, missing, submitted, problems)
+                    late |= _account(first, label, due, missing, submitted, problems)
             else:
-                _account(
-                    of_kind.iloc[0] if len(of_kind) else None, doc.kind, due, missing, submitted, problems
-                )
-        late = any(p.endswith("(nộp muộn)") for p in problems)
+                first = of_kind.iloc[0] if len(of_kind) else None
+                late |= _account(first, doc.kind, due, missing, submitted, problems)
         state = (
             State.MISSING
             if not submitted
@@ -123,13 +122,16 @@ def team_table(
     return pd.DataFrame(records, columns=[*COLUMNS, "team"])
 
 
-def _account(first, label: str, due: dt.datetime, missing, submitted, problems) -> None:
+def _account(first, label: str, due: dt.datetime, missing, submitted, problems) -> bool:
+    """Records one owed document; True when it came late."""
     if first is None:
         missing.append(label)
-        return
+        return False
     submitted.append(label)
-    if first.submitted_at >= due:
-        problems.append(f"{label}: nộp lúc {vn_datetime(first.submitted_at)} (nộp muộn)")
+    if first.submitted_at < due:
+        return False
+    problems.append(f"{label}: nộp lúc {vn_datetime(first.submitted_at)} (nộp muộn)")
+    return True
 
 
 def team_markdown(plan: Plan, all_teams: list[Team], table: pd.DataFrame, instant: dt.datetime) -> str:
@@ -156,3 +158,8 @@ def team_markdown(plan: Plan, all_teams: list[Team], table: pd.DataFrame, instan
 def teams_by_milestone(plan: Plan, inspections: pd.DataFrame) -> dict[str, list[Team]]:
     """The teams of every milestone inspection teams owe (the schedule's `teams`)."""
     return {m.id: teams(plan, m, inspections) for m in plan.milestones if m.teams_owe}
+
+
+def last_team_day(teams: dict[str, list[Team]] | None, milestone_id: str) -> dt.date | None:
+    """The day the last team of a milestone ended its visits, if the Kiểm tra tab was read."""
+    return max((t.last_day for t in (teams or {}).get(milestone_id, [])), default=None)
