@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tasks.completeness import COLUMNS, STATE_LABELS, State
-from tasks.dates import deadline_after, due_instant, vn_date_weekday, vn_datetime
-from tasks.markdown import md_row
+from tasks.dates import deadline_after, due_instant, vn_date, vn_datetime
+from tasks.markdown import md, md_row
 from tasks.plan import Milestone, Plan, Requirement
 from tasks.text import clean, match_key
 
@@ -135,23 +135,19 @@ def _account(first, label: str, due: dt.datetime, missing, submitted, problems) 
 
 
 def team_markdown(plan: Plan, all_teams: list[Team], table: pd.DataFrame, instant: dt.datetime) -> str:
-    """The teams' state as the Prefect UI shows it."""
-
+    """The teams' state as the Prefect UI shows it: three columns, which fit its table on a
+    1280-px screen (a fourth, what is missing, was cut off in a screenshot: it is listed below)."""
     lines = [f"# Đoàn kiểm tra — tại {vn_datetime(instant.astimezone(plan.tz))}", ""]
     if not all_teams:
-        return "\n".join([*lines, "Tab Kiểm tra chưa có đoàn nào.", ""])
-    lines += ["| Đoàn | Đơn vị trưởng đoàn | Hạn | Tình trạng | Còn thiếu |", "|---|---|---|---|---|"]
+        return "\n".join([*lines, "Trang tính Kiểm tra chưa có đoàn nào.", ""])
+    lines += ["| Đoàn (đơn vị trưởng đoàn) | Hạn, trước ngày | Tình trạng |", "|---|---|---|"]
+    owing = []
     for team, row in zip(all_teams, table.itertuples(), strict=True):
         label = STATE_LABELS[State(row.state)] + (", quá hạn" if row.overdue else "")
-        lines.append(
-            md_row(
-                team.name,
-                row.unit_name,
-                "trước ngày " + vn_date_weekday(team.deadline),
-                label,
-                "; ".join(row.missing),
-            )
-        )
+        lines.append(md_row(f"{team.name} ({row.unit_name})", vn_date(team.deadline), label))
+        owing += [f"- {md(team.name)}: {md(doc)}" for doc in row.missing]
+    if owing:
+        lines += ["", "## Còn thiếu", "", *owing]
     return "\n".join(lines) + "\n"
 
 
