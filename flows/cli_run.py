@@ -43,6 +43,7 @@ MAIL_KIND = {
     Action.OVERDUE: "thông báo quá hạn",
     Action.OBLIGATION: "nhắc hạn của Khu vực",
     Action.REPORT: "dự thảo báo cáo",
+    Action.TEAMS: "nhắc đoàn kiểm tra",
 }
 
 

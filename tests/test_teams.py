@@ -153,3 +153,13 @@ def test_a_dead_runs_team_letter_is_left_for_the_teams_own_flow(sample, plan):
     assert left.resent == [] and left.abandoned == []
     mine = recover_task.fn(Round.of(plan, KIEM_TRA, "daily", instant), rows, settings)
     assert mine.resent == ["kiem-tra doan-1.overdue-1 STP-YBA"]
+
+
+def test_a_replay_through_the_inspection_season_sends_the_teams_letters(prefect_server, tmp_path):
+    """The quick start's replay runs the teams' rounds and sums them up (it once stopped at the
+    summary: the teams' rounds had no name there)."""
+    result = CliRunner().invoke(app, ["replay", "--until", "2021-10-08"])
+    assert result.exit_code == 0, result.output
+    assert "nhắc đoàn kiểm tra" in result.output
+    letters = {p.parent.name for p in (tmp_path / "var" / "outbox").rglob("*.eml") if "kiem-tra" in str(p)}
+    assert {"doan-1.overdue-1", "doan-2.before-3"} <= letters
