@@ -13,8 +13,8 @@ Sơ kết 6 tháng (due before 20/06/2021, a Sunday); at 08:00 on 18/06/2021:
 - THADS-TNG: submits on 19/06 (after the 18/06 snapshot, still on time)
 - STP-SLA: summary of 5 pages (over the 3-page limit)
 - THADS-YBA: Báo cáo sơ kết submitted twice (duplicate; latest counts)
-- THADS-SLA is written in NFD; STP-HBI as "Hòa Bình" (new tone placement), THADS-HBI as
-  "Cục THADS tỉnh Hoà Bình"; STP-LSO by its code
+- THADS-SLA is written in NFD; STP-HBI as "Hoà Bình" (the old tone placement; the plan writes
+  "Hòa Bình"), THADS-HBI as "Cục THADS tỉnh Hoà Bình"; STP-LSO by its code
 - one row for "Sở Tư pháp tỉnh Hà Tây" (not a member unit: rejected)
 - THADS-LCA's time is a sheet serial number; STP-TNG's is ISO 8601
 - STP-LCA's note is a phone number with a leading zero: 0913483228
@@ -88,7 +88,7 @@ def submissions(rng: random.Random) -> list[list[object]]:
         if code == "THADS-SLA":
             unit_text = unicodedata.normalize("NFD", unit_text)
         elif code == "STP-HBI":
-            unit_text = "Sở Tư pháp tỉnh Hòa Bình"
+            unit_text = "Sở Tư pháp tỉnh Hoà Bình"
         elif code == "THADS-HBI":
             unit_text = "Cục THADS tỉnh Hoà Bình"
         elif code == "STP-LSO":

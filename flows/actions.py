@@ -66,7 +66,7 @@ ACTIONS: dict[str, ActionSpec] = {
         _slug,
         lambda plan, t: Deployment(
             f"{plan.id}-nghia-vu-khu-vuc",
-            f"Nhắc Trưởng, Phó trưởng Khu vực các hạn báo cáo Vụ TĐKT năm {plan.year}",
+            f"Nhắc {plan.identity.leaders} các hạn báo cáo {plan.identity.superior_brief} năm {plan.year}",
             "nghia-vu-khu-vuc",
         ),
     ),
@@ -87,7 +87,7 @@ ACTIONS: dict[str, ActionSpec] = {
         lambda t: f"bao-cao-{t.target}" + ("" if t.stage == "compile" else f"-{t.stage}"),
         lambda plan, t: Deployment(
             f"{plan.id}-bao-cao",
-            f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi Trưởng, Phó trưởng",
+            f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi {plan.identity.leaders}",
             "bao-cao",
         ),
     ),

@@ -16,7 +16,7 @@ from tasks.round import parse_instant
 from tasks.settings import DataDirError, Settings, private_data_dir
 
 app = typer.Typer(
-    help="thidua: chạy kế hoạch năm của Khu vực thi đua (nhắc hạn, tổng hợp, báo cáo).",
+    help="thidua: chạy kế hoạch năm của một khu vực, cụm, khối thi đua (nhắc hạn, tổng hợp, báo cáo).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -32,9 +32,11 @@ def report(
     out_dir: Annotated[
         str | None, typer.Option("--out", help="Thư mục ghi báo cáo (mặc định var/reports).")
     ] = None,
-    send: Annotated[bool, typer.Option(help="Gửi dự thảo cho Trưởng, Phó trưởng Khu vực.")] = False,
+    send: Annotated[
+        bool, typer.Option(help="Gửi dự thảo cho Trưởng, Phó trưởng (đầu mối trong kế hoạch).")
+    ] = False,
 ):
-    """Lập dự thảo báo cáo sơ kết / tổng kết của Khu vực (DOCX + phụ lục XLSX)."""
+    """Lập dự thảo báo cáo sơ kết / tổng kết (DOCX + phụ lục XLSX)."""
     s = settings()
     plan = plan_or_exit(s)
     try:

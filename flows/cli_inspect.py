@@ -54,16 +54,16 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     for tab in TABS:
         if tab in inputs.headers:
             header = " · ".join(h for h in inputs.headers[tab] if h.strip()) or "(trống)"
-            out.print(Text(f"  tab '{tab}': {header}"))
+            out.print(Text(f"  trang tính '{tab}': {header}"))
             absent = missing_columns(inputs.plan, tab, inputs.headers[tab])
             if absent:
-                warn(f"tab '{tab}' thiếu cột: " + " · ".join(absent))
+                warn(f"trang tính '{tab}' thiếu cột: " + " · ".join(absent))
         else:
             needed = "bắt buộc" if tab in REQUIRED_TABS else "tuỳ chọn, bỏ qua"
-            warn(f"không có tab '{tab}' ({needed}); cột cần có: " + " · ".join(COLUMNS[tab]))
+            warn(f"không có trang tính '{tab}' ({needed}); cột cần có: " + " · ".join(COLUMNS[tab]))
     for f in data.findings:
         what = "bỏ qua dòng" if f.dropped else "dòng vẫn được tính"
-        warn(f"tab '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
+        warn(f"trang tính '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
     if strict and data.findings:
         raise typer.Exit(1)
 

@@ -41,7 +41,7 @@ PlanFiles = Annotated[
 MAIL_KIND = {
     Action.REMINDER: "nhắc hạn",
     Action.OVERDUE: "thông báo quá hạn",
-    Action.OBLIGATION: "nhắc hạn của Khu vực",
+    Action.OBLIGATION: "nhắc hạn chung",
     Action.REPORT: "dự thảo báo cáo",
     Action.TEAMS: "nhắc đoàn kiểm tra",
 }
@@ -197,12 +197,12 @@ def _print_round(t: Trigger, result: RoundResult) -> None:
         return
     units = result.units
     if result.action == Action.REPORT:
-        sent = "đã gửi Trưởng, Phó trưởng" if units.sent else "không gửi thư mới"
+        sent = "đã gửi Trưởng, Phó trưởng (đầu mối)" if units.sent else "không gửi thư mới"
         out.print(f"[green]✓[/] {when} báo cáo {t.target}: {result.files[0]} ({sent})", highlight=False)
         return
     if result.action == Action.OBLIGATION:
-        sent = "đã nhắc Trưởng, Phó trưởng Khu vực" if units.sent else "đã nhắc trước đó"
-        out.print(f"[green]✓[/] {when} hạn của Khu vực {t.target} {t.stage}: {sent}", highlight=False)
+        sent = "đã nhắc Trưởng, Phó trưởng (đầu mối)" if units.sent else "đã nhắc trước đó"
+        out.print(f"[green]✓[/] {when} hạn chung {t.target} {t.stage}: {sent}", highlight=False)
         return
     if result.previews:
         extra = f"chạy thử: {result.previews} thư sẽ gửi"

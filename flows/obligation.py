@@ -53,6 +53,6 @@ def obligation_round(
         markdown=f"# {md(mail.subject)}\n\n"
         + "\n".join(md(line) + "  " for line in mail.text.splitlines())
         + "\n",
-        description=f"Nhắc hạn của Khu vực, đợt {rnd.stage}",
+        description=f"Nhắc hạn của {rnd.plan.identity.self_word}, đợt {rnd.stage}",
     )
     return finish(result, "nhật ký của lần chạy")

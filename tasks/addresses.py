@@ -11,6 +11,8 @@ import unicodedata
 
 import idna
 
+FALLBACK_SENDER = "thidua@localhost"  # a letter whose plan names no sender, THIDUA_MAIL_FROM unset
+
 
 class InvalidAddress(ValueError):
     """The address cannot be sent to; the message says why, in Vietnamese."""

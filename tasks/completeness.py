@@ -39,6 +39,7 @@ COLUMNS = [
     "problems",
     "submitted",
     "last_submitted_at",
+    "required",  # what this unit owes: the required documents, and its dossier if it needs one
 ]
 
 
@@ -154,6 +155,7 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required:
         "problems": problems,
         "submitted": [d.kind for d in m.documents if d.kind in mine],
         "last_submitted_at": max((g["last_at"] for g in mine.values()), default=None),
+        "required": [d.kind for d in required],
     }
 
 

@@ -30,6 +30,7 @@ from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline
 from tasks.settings import REPO
 from tasks.teams import last_team_day
+from tasks.text import in_sentence
 
 TEMPLATES = REPO / "templates" / "mail"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -59,15 +60,6 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
     )
 
 
-def in_sentence(name: str) -> str:
-    """A milestone's name inside a sentence: "hồ sơ sơ kết 6 tháng", not "hồ sơ Sơ kết 6
-    tháng". Only the first letter is lowered, and not when the second one is a capital too
-    (an abbreviation such as "KVTĐ")."""
-    if len(name) > 1 and name[1].isupper():
-        return name
-    return name[:1].lower() + name[1:]
-
-
 def stage_label(stage: str) -> str:
     kind, days = stage.split("-")
     return f"nhắc trước hạn {days} ngày" if kind == "before" else f"quá hạn {days} ngày"
@@ -92,19 +84,36 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
         "as_of_short": vn_datetime(local),
         "instructions": plan.submission_instructions,
         "contacts": plan.active_contacts,
-        "ctx": {
-            # letters come from the Head's unit: an area has no office of its own
-            "signer": f"{plan.unit(plan.leadership.head_unit).name}, đơn vị Trưởng Khu vực thi đua",
-            "area_name": plan.area_name,
-            "plan_ref": plan.cited_on(local.date()),
-            "as_of": vn_time_words(local),
-        },
+        "ctx": letter_context(plan, local),
     }
 
 
-def _sender(plan: Plan) -> str:
-    """The From name of every letter: the Head's unit, for the area (and the system that wrote it)."""
-    return f"{plan.unit(plan.leadership.head_unit).name} (thidua)"
+def letter_context(plan: Plan, local: dt.datetime) -> dict:
+    """What every letter says of its sender and the area, in the plan's own words."""
+    words = plan.identity
+    return {
+        # letters come from the Head's unit: an area has no office of its own
+        "signer": f"{plan.sender[0]}, đơn vị {words.head}",
+        "area_name": plan.area_name,
+        "kind": words.kind,
+        "self_word": words.self_word,
+        "head": words.head,
+        "leaders": words.leaders,
+        "superior": words.superior,
+        "superior_brief": words.superior_brief,
+        "link": plan.submission_link,
+        "coordinators": [
+            {"name": c.name, "title": c.title} for c in plan.active_contacts if c.role in ("head", "deputy")
+        ],
+        "plan_ref": plan.cited_on(local.date()),
+        "as_of": vn_time_words(local),
+    }
+
+
+def _sender(plan: Plan) -> tuple[str, str]:
+    """The From of every letter: the Head's unit, for the area (and the system that wrote it)."""
+    name, address = plan.sender
+    return f"{name} (thidua)", address
 
 
 def _coordinators_letter(plan: Plan, key: Key, kind: str, context: dict, attachments=()) -> Mail:
@@ -113,7 +122,7 @@ def _coordinators_letter(plan: Plan, key: Key, kind: str, context: dict, attachm
     return Mail(
         key=key,
         kind=kind,
-        sender_name=_sender(plan),
+        sender=_sender(plan),
         to=_coordinators(plan),
         subject=subject,
         text=text,
@@ -138,7 +147,6 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
     kind = "overdue" if rnd.stage.rpartition(".")[2].startswith("overdue") else "reminder"
     base = _base_context(plan, m, rnd.instant)
     local_day = rnd.local.date()
-    ics = milestone_ics(plan, m.id) if m.deadline else None
     mails = []
     for row in owing(table, rnd).itertuples():
         unit = plan.unit(str(row.unit))
@@ -160,12 +168,15 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
         if deadline:
             context["deadline"] = vn_date_weekday(deadline)
         subject, text, html = render(kind, context)
-        attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),) if ics else ()
+        attachments = ()
+        if deadline and kind == "reminder":  # a deadline already past has no place in a calendar
+            ics = milestone_ics(plan, m.id, deadline, list(row.required))
+            attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),)
         mails.append(
             Mail(
                 key=rnd.key(unit.code),
                 kind=kind,
-                sender_name=_sender(plan),
+                sender=_sender(plan),
                 to=((unit.name, str(unit.email)),),
                 cc=_coordinators(plan) if kind == "overdue" else (),
                 reply_to=_contact_addresses(plan, {"head"}),
@@ -269,7 +280,7 @@ def round_words(plan: Plan, target: str, stage: str) -> str:
     if action == Action.REPORT:
         return f"lập dự thảo {plan.report_title(ident)}"
     if action == Action.OBLIGATION:
-        return f"nhắc hạn của Khu vực: {plan.obligation(ident).name}"
+        return f"nhắc hạn của {plan.identity.self_word}: {plan.obligation(ident).name}"
     name = plan.milestone(ident).name
     return f"đợt {stage_label(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
 
@@ -291,6 +302,7 @@ def alert_mail(
     server's own loopback address means nothing on the recipient's computer)."""
     local = round_at.astimezone(plan.tz)
     context = {
+        "ctx": letter_context(plan, instant.astimezone(plan.tz)),
         "area_short_name": plan.area_short_name,
         "what": round_words(plan, target, stage),
         "round_day": f"{WEEKDAYS[local.weekday()]} {local:%d/%m/%Y}",

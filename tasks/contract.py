@@ -86,9 +86,15 @@ class Source(Protocol):
 
 
 def missing_columns(plan: Plan, tab: str, header: list[str]) -> list[str]:
-    """Canonical columns of `tab` that the header row lacks (required and optional)."""
+    """Canonical columns of `tab` that the header row lacks (required, and optional ones the
+    plan has a use for: "Đơn vị được kiểm tra" only when a document is per inspected unit)."""
     found, _ = header_map(plan, tab, header)
-    return [canonical for canonical, (column, _) in COLUMNS[tab].items() if column not in found]
+    per_inspected = any(d.per_inspected_unit for m in plan.milestones for d in m.documents)
+    return [
+        canonical
+        for canonical, (column, _) in COLUMNS[tab].items()
+        if column not in found and (column != "inspected" or per_inspected)
+    ]
 
 
 def header_map(plan: Plan, tab: str, header: list[str]) -> tuple[dict[str, int], list[str]]:

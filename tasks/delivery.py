@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import format_datetime
 
-from tasks.addresses import InvalidAddress
+from tasks.addresses import FALLBACK_SENDER, InvalidAddress
 from tasks.ledger import Busy, Claim, Ledger
 from tasks.mime import Mail, build, message_id
 from tasks.outcomes import Key, Orphan, Outcome, Outgoing, Recovery
@@ -24,6 +24,12 @@ from tasks.settings import Settings
 from tasks.transport import Result, Transport, TransportError, open_transport
 
 SENDER_NAME = "Hệ thống thidua"  # a letter whose plan names no sender
+
+
+def from_address(settings: Settings, mail: Mail) -> str:
+    """The From address: THIDUA_MAIL_FROM when the operator's mail server insists on one, else
+    the plan's sender (the Head's unit)."""
+    return str(settings.mail_from or mail.sender[1] or FALLBACK_SENDER)
 
 
 class RoundTimeout(RuntimeError):
@@ -86,17 +92,17 @@ def _build_all(
 ) -> list[Outgoing]:
     """Every message as the transport takes it; one with an unsendable address is a failure of
     its own, recorded in `outcome`, and never claimed."""
-    sender = str(settings.mail_from)
     redirect = str(settings.mail_redirect) if settings.mail_redirect else None
     date = format_datetime(instant)
     ready = []
     for mail in mails:
+        sender = from_address(settings, mail)
         try:
             ready.append(
                 build(
                     mail,
                     sender,
-                    mail.sender_name or SENDER_NAME,
+                    mail.sender[0] or SENDER_NAME,
                     message_id(mail.key, sender),
                     redirect,
                     date,

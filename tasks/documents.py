@@ -1,43 +1,70 @@
-"""Word documents from docxtpl templates (templates/docx), in the Nghị định 30/2020 layout."""
+"""Word documents from docxtpl templates (templates/docx), in the Nghị định 30/2020 layout.
+
+Every word of the header, symbol, signature and Nơi nhận comes from the plan (`identity`,
+`letterhead`, `leadership`): the templates hold only the layout."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tasks.plan import Plan
 from tasks.settings import REPO
 
+if TYPE_CHECKING:
+    from docxtpl import DocxTemplate
+
 DOCX_TEMPLATES = REPO / "templates" / "docx"
 
 
-def header_context(plan: Plan, day: dt.date) -> dict:
-    """Header, date and signature of a document the area issues (the Head signs)."""
-    head = plan.unit(plan.leadership.head_unit)
+def header_context(plan: Plan, day: dt.date, document_type: str, report_kind: str | None = None) -> dict:
+    """Header, date, signature and Nơi nhận of a document the area issues (the Head signs).
+    `document_type` is the symbol's first part: BC (báo cáo), BB (biên bản)."""
+    head = plan.letterhead
     return {
-        "issuer_parent": "BỘ TƯ PHÁP",
-        "issuer": plan.area_name.upper(),
+        "issuer_parent": head.parent,
+        "issuer": head.issuer or plan.area_name.upper(),
         "number": "     ",  # the office fills in the register number
-        "place": head.province,
+        "symbol": plan.symbol(document_type),
+        "place": plan.place,
         "day": f"{day.day:02d}",
+        # Nghị định 30/2020: a zero before days below 10 and the months January and February
         "month": f"{day.month:02d}" if day.month < 3 else str(day.month),
         "year": str(day.year),
         "date_words": f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}",
         "area_name": plan.area_name,
+        "area_kind": plan.identity.kind,
+        "head_title": plan.identity.head,
+        "leaders": plan.identity.leaders,
+        "self_word": plan.identity.self_word,
         "plan_number": (plan.document_number or "…")
         + (f" ngày {plan.issued:%d/%m/%Y}" if plan.issued else ""),
-        "signer_role": "TRƯỞNG KHU VỰC THI ĐUA",
+        "signer_role": head.signer_role or plan.identity.head.upper(),
         "signer_title": plan.leadership.signer_title,
         "signer_name": plan.leadership.signer_name,
-        "recipients": ["Vụ Thi đua - Khen thưởng, Bộ Tư pháp;", "Các đơn vị thành viên KVTĐ;"],
+        "recipients": plan.recipients(report_kind),
     }
 
 
-def render_docx(template: str, context: dict, out: Path) -> Path:
+def set_properties(doc: DocxTemplate, plan: Plan, title: str, when: dt.datetime) -> None:
+    """What Word's File > Info shows: the issuing unit, the document's title, made now (not
+    python-docx's 2013 template)."""
+    props = doc.docx.core_properties
+    props.author = props.last_modified_by = plan.sender[0]
+    props.title = title
+    props.subject = plan.area_name
+    props.created = props.modified = when.astimezone(dt.UTC).replace(tzinfo=None)
+    props.revision = 1
+    props.comments = ""
+
+
+def render_docx(template: str, context: dict, out: Path, plan: Plan, title: str, when: dt.datetime) -> Path:
     from docxtpl import DocxTemplate
 
     doc = DocxTemplate(DOCX_TEMPLATES / template)
     doc.render(context, autoescape=True)
+    set_properties(doc, plan, title, when)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)
     return out

@@ -196,7 +196,7 @@ class GoogleSheetSource:
     def _batch_get(self, titles: list[str]) -> list[dict]:
         ranges = ["'" + t.replace("'", "''") + "'" for t in titles]
         body = self._call(
-            "đọc các tab",
+            "đọc các trang tính",
             lambda: self._client.http_client.values_batch_get(
                 self.key, ranges, params={"valueRenderOption": "FORMATTED_VALUE"}
             ),
@@ -205,7 +205,7 @@ class GoogleSheetSource:
 
     def sheet_titles(self) -> list[str]:
         meta = self._call(
-            "đọc danh sách tab", lambda: self._client.http_client.fetch_sheet_metadata(self.key)
+            "đọc danh sách trang tính", lambda: self._client.http_client.fetch_sheet_metadata(self.key)
         )
         return [s["properties"]["title"] for s in meta.get("sheets", [])]
 

@@ -7,13 +7,13 @@ import datetime as dt
 from icalendar import Alarm, Calendar, Event
 
 from tasks.dates import last_day, vn_date_weekday
-from tasks.plan import Milestone, Plan
+from tasks.plan import Milestone, Plan, Requirement
 from tasks.schedule import obligation_deadline
 
 
 def _calendar(plan: Plan) -> Calendar:
     cal = Calendar()
-    cal.add("prodid", "-//thidua//Khu vuc thi dua//VI")
+    cal.add("prodid", "-//thidua//thidua//VI")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{plan.area_short_name}: hạn {plan.year}")
     cal.add("x-wr-timezone", plan.timezone)
@@ -37,22 +37,32 @@ def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: s
     return event
 
 
-def milestone_event(plan: Plan, m: Milestone) -> Event:
-    assert m.deadline is not None  # only dated milestones have an event
-    docs = "; ".join(d.kind for d in m.documents)
+def milestone_event(plan: Plan, m: Milestone, deadline: dt.date | None = None, owed=None) -> Event:
+    """The deadline of milestone `m` (or a team's own `deadline`); with `owed`, the documents
+    one unit owes are listed, the optional ones marked as such."""
+    deadline = deadline or m.deadline
+    assert deadline is not None  # only dated milestones have an event
+    if owed is None:
+        docs = "; ".join(d.kind for d in m.documents)
+        what = f"Hồ sơ: {docs}."
+    else:
+        optional = [d.kind for d in m.documents if d.requirement == Requirement.OPTIONAL]
+        what = f"Hồ sơ của đơn vị: {'; '.join(owed)}."
+        if optional:
+            what += f" Không bắt buộc: {'; '.join(optional)}."
     return _event(
         plan,
         m.id,
         f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
-        m.deadline,
-        f"Theo {plan.citation or plan.area_name}: gửi về Trưởng, Phó trưởng Khu vực thi đua trước "
-        f"ngày {vn_date_weekday(m.deadline)}. Hồ sơ: {docs}.",
+        deadline,
+        f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} trước "
+        f"ngày {vn_date_weekday(deadline)}. {what}",
     )
 
 
-def milestone_ics(plan: Plan, milestone: str) -> bytes:
+def milestone_ics(plan: Plan, milestone: str, deadline: dt.date | None = None, owed=None) -> bytes:
     cal = _calendar(plan)
-    cal.add_component(milestone_event(plan, plan.milestone(milestone)))
+    cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed))
     return cal.to_ical()
 
 
@@ -70,9 +80,9 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                     _event(
                         plan,
                         ob.id,
-                        f"Hạn của Khu vực: {ob.name}",
+                        f"Hạn của {plan.identity.self_word}: {ob.name}",
                         deadline,
-                        f"Trưởng Khu vực thi đua thực hiện trước ngày {vn_date_weekday(deadline)}.",
+                        f"{plan.identity.head} thực hiện trước ngày {vn_date_weekday(deadline)}.",
                     )
                 )
     return cal.to_ical()

@@ -31,7 +31,8 @@ class Mail:
     text: str
     html: str
     attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, MIME type, content)
-    sender_name: str = ""  # the From name: the Head's unit (an area has no office of its own)
+    # the From (name, address): the Head's unit (an area has no office of its own)
+    sender: Address = ("", "")
 
     @property
     def recipients(self) -> list[str]:

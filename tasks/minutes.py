@@ -62,7 +62,7 @@ def minutes_docx(
     counted: list[dict],
     team: list[Teller] | None = None,
 ) -> Path:
-    header = header_context(plan, day)
+    header = header_context(plan, day, "BB")
     place = plan.voting.place or header["place"]
     context = {
         **header,
@@ -75,7 +75,8 @@ def minutes_docx(
         "problems": tally.problems,
         "ties": [{**t, "block": plan.block_name(t["block"]), "name": t["unit_name"]} for t in tally.ties],
     }
-    return render_docx("bien-ban-kiem-phieu.docx", context, out)
+    title = f"Biên bản kiểm phiếu bình xét, suy tôn danh hiệu thi đua năm {day.year}"
+    return render_docx("bien-ban-kiem-phieu.docx", context, out, plan, title, dt.datetime.now(dt.UTC))
 
 
 def minutes_markdown(

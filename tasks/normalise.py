@@ -71,26 +71,29 @@ def _table(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]) -> pd.Da
     if rows is None:
         if tab in REQUIRED_TABS:
             raise SourceError(
-                f"Bảng tính không có tab '{tab}'. Thêm tab này với dòng tiêu đề: " + " · ".join(COLUMNS[tab])
+                f"Bảng tính không có trang tính '{tab}'. Thêm trang tính này với dòng tiêu đề: "
+                + " · ".join(COLUMNS[tab])
             )
         return None
     if not rows or not any(clean(h) for h in rows[0]):
-        problem = "tab trống" if not rows else "dòng 1 (dòng tiêu đề) trống"
+        problem = "trang tính trống" if not rows else "dòng 1 (dòng tiêu đề) trống"
         if tab in REQUIRED_TABS:
             raise SourceError(
-                f"Tab '{tab}': {problem}. Dòng 1 phải là dòng tiêu đề: " + " · ".join(COLUMNS[tab])
+                f"Trang tính '{tab}': {problem}. Dòng 1 phải là dòng tiêu đề: " + " · ".join(COLUMNS[tab])
             )
         if rows:
-            findings.append(Finding(tab, 1, f"{problem} — bỏ qua cả tab"))
+            findings.append(Finding(tab, 1, f"{problem} — bỏ qua cả trang tính"))
         return None
     if len(rows) > MAX_ROWS + 1:
         too_many = f"{MAX_ROWS:_}".replace("_", ".")
-        raise SourceError(f"Tab '{tab}' có hơn {too_many} dòng dữ liệu: xoá các dòng thừa ở cuối tab.")
+        raise SourceError(
+            f"Trang tính '{tab}' có hơn {too_many} dòng dữ liệu: xoá các dòng thừa ở cuối trang tính."
+        )
     index, problems = header_map(plan, tab, rows[0])
     if problems:
         if tab in REQUIRED_TABS:
-            raise SourceError(f"Tab '{tab}': " + "; ".join(problems) + ".")
-        findings.append(Finding(tab, 1, "; ".join(problems) + " — bỏ qua cả tab"))
+            raise SourceError(f"Trang tính '{tab}': " + "; ".join(problems) + ".")
+        findings.append(Finding(tab, 1, "; ".join(problems) + " — bỏ qua cả trang tính"))
         return None
     body = pd.DataFrame(rows[1:], dtype=object)
     table = pd.DataFrame({"row": pd.RangeIndex(2, len(rows) + 1)})

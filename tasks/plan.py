@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from enum import StrEnum
 from functools import cached_property
@@ -137,6 +138,7 @@ class Block(Strict):
 
     id: str = Field(pattern=SLUG)
     name: str
+    short_name: str | None = None  # in narrow places (table headers): "Cục THADS"
     member: bool = True  # False: bodies units may nominate, not member units
     spellings: list[str] = []  # other ways the sheet names a member unit; {province} is filled in
     nominee_prefix: str | None = None  # a nominee whose name starts so belongs to this block
@@ -170,6 +172,8 @@ class Report(Strict):
     obligation: str
     # the document whose sender's self-score may be shown (a score without it is not ranked)
     scoring_document: str | None = None
+    # Nơi nhận of this report (Nghị định 30/2020, Phụ lục I, ô 9); empty: letterhead.recipients
+    recipients: list[str] = []
 
 
 class Indicator(Strict):
@@ -214,6 +218,37 @@ class Voting(Strict):
     tie_at_quota_edge: Literal["revote"] = "revote"
 
 
+class Identity(Strict):
+    """How the area names itself and its leaders, and whom it answers to: every such word a
+    letter or document says comes from here (a Cụm or Khối thi đua, of any sector, has its own)."""
+
+    kind: str = Field(min_length=1)  # Khu vực thi đua | Cụm thi đua | Khối thi đua
+    self_word: str = Field(min_length=1)  # in sentences: "hạn của Khu vực", "Toàn Khu vực"
+    head: str = Field(min_length=1)  # Trưởng Khu vực thi đua | Cụm trưởng Cụm thi đua số 3
+    leaders: str = Field(min_length=1)  # who units send to: "Trưởng, Phó trưởng Khu vực thi đua"
+    superior: str = Field(min_length=1)  # the body the area reports to: "Vụ Thi đua - Khen thưởng"
+    superior_short: str = ""  # its usual abbreviation in short texts: "Vụ TĐKT"
+    # the From of every letter: the Head's unit and its address unless set (THIDUA_MAIL_FROM,
+    # when set, is the address the operator's mail server insists on)
+    sender_name: str | None = None
+    sender_address: EmailStr | None = None
+
+    @property
+    def superior_brief(self) -> str:
+        return self.superior_short or self.superior
+
+
+class Letterhead(Strict):
+    """The documents' header, symbol, place, signature and Nơi nhận (Nghị định 30/2020, Phụ lục I)."""
+
+    parent: str = ""  # the governing body above the issuer (ô 1), e.g. the ministry, in capitals
+    issuer: str | None = None  # the issuing body (ô 1); default: the area's name in capitals
+    symbol: str = Field(min_length=1, pattern=r"^\S+$")  # KVTĐ: "Số: 12/BC-KVTĐ"
+    place: str | None = None  # ô 4; default: the Head unit's province
+    signer_role: str | None = None  # ô 7a; default: `identity.head` in capitals
+    recipients: list[str] = []  # Nơi nhận of a document whose report sets none ("Lưu: VT" last)
+
+
 class Leadership(Strict):
     head_unit: str
     deputy_units: list[str]
@@ -231,6 +266,8 @@ class Plan(Strict):
     issued: dt.date | None = None  # the plan's date of issue
     area_name: str
     area_short_name: str
+    identity: Identity
+    letterhead: Letterhead
     timezone: str = "Asia/Ho_Chi_Minh"
     deadline_rule: Literal["before_day", "end_of_day"] = "before_day"
     # When a period's last day is a day off: "literal" keeps it (the last working day before it
@@ -252,7 +289,10 @@ class Plan(Strict):
     voting: Voting = Voting()
     units: list[Unit]
     header_aliases: dict[str, list[str]] = {}
-    spreadsheet: str | None = None  # Google Sheet key or URL (THIDUA_SOURCE overrides)
+    # Google Sheet key or URL, or a .xlsx workbook beside the plan (THIDUA_SOURCE overrides)
+    spreadsheet: str | None = None
+    # where a unit clerk submits: the Form feeding the sheet, or the sheet itself (default)
+    submission_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     sheet_tabs: dict[str, str] = {}  # canonical tab -> its title in the sheet (a Form's tab)
 
     @property
@@ -265,6 +305,37 @@ class Plan(Strict):
     def cited_on(self, day: dt.date) -> str | None:
         """The citation for something written on `day`: none before the plan was issued."""
         return self.citation if self.issued is not None and day >= self.issued else None
+
+    @property
+    def sender(self) -> tuple[str, str]:
+        """(name, address) every letter is from: the Head's unit unless the plan names another."""
+        head = self.unit(self.leadership.head_unit)
+        return self.identity.sender_name or head.name, str(self.identity.sender_address or head.email)
+
+    @property
+    def submission_link(self) -> str | None:
+        """The one link every unit mail offers: the plan's Form or the shared Google Sheet."""
+        if self.submission_url:
+            return self.submission_url
+        spec = (self.spreadsheet or "").strip()
+        if spec.startswith(("https://", "http://")):
+            return spec
+        if re.fullmatch(r"[A-Za-z0-9_-]{20,}", spec):  # a bare Google Sheet key
+            return f"https://docs.google.com/spreadsheets/d/{spec}/edit"
+        return None
+
+    @property
+    def place(self) -> str:
+        return self.letterhead.place or self.unit(self.leadership.head_unit).province
+
+    def recipients(self, report_kind: str | None = None) -> list[str]:
+        """Nơi nhận of a report (its own, else the letterhead's) or of another document."""
+        own = self.report(report_kind).recipients if report_kind else []
+        return own or self.letterhead.recipients
+
+    def symbol(self, document_type: str) -> str:
+        """'BC-KVTĐ' for a report (BC) of this area."""
+        return f"{document_type}-{self.letterhead.symbol}"
 
     @property
     def label(self) -> str:
@@ -318,6 +389,10 @@ class Plan(Strict):
     def block_name(self, ident: str) -> str:
         return "Chung" if ident == ALL_BLOCKS else self.block(ident).name
 
+    def block_short_name(self, ident: str) -> str:
+        block = self.block(ident)
+        return block.short_name or block.name
+
     @property
     def member_blocks(self) -> list[Block]:
         return [b for b in self.blocks if b.member]
@@ -327,7 +402,9 @@ class Plan(Strict):
             if ob.id == ident:
                 return ob
         known = ", ".join(o.id for o in self.area_obligations) or "(không có)"
-        raise PlanLookupError(f"không có hạn của Khu vực '{ident}' trong kế hoạch (có: {known})")
+        raise PlanLookupError(
+            f"không có nhiệm vụ chung (area_obligations) '{ident}' trong kế hoạch (có: {known})"
+        )
 
     def report(self, kind: str) -> Report:
         for r in self.reports:
@@ -425,7 +502,9 @@ class Plan(Strict):
             if r.milestone not in ids:
                 problems.append(f"reports[{i}].milestone: không có mốc '{r.milestone}'")
             if r.obligation not in obligations:
-                problems.append(f"reports[{i}].obligation: không có hạn của Khu vực '{r.obligation}'")
+                problems.append(
+                    f"reports[{i}].obligation: không có nhiệm vụ chung (area_obligations) '{r.obligation}'"
+                )
             milestone = next((m for m in self.milestones if m.id == r.milestone), None)
             if r.scoring_document and milestone and milestone.document(r.scoring_document) is None:
                 problems.append(
@@ -436,7 +515,9 @@ class Plan(Strict):
         problems += self._dates_outside_the_year()
         problems += self._colliding_spellings()
         if not any(c.active and c.role == "head" for c in self.contacts):
-            problems.append("contacts: không có đầu mối đang hoạt động nào có role 'head' (Trưởng Khu vực)")
+            problems.append(
+                "contacts: không có đầu mối đang hoạt động nào có role 'head' (đầu mối của Trưởng)"
+            )
         if problems:
             raise ValueError("\n".join(problems))  # one problem a line: _explain lists each
         return self

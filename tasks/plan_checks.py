@@ -26,8 +26,9 @@ def placeholders(plan: Plan) -> list[str]:
     """What a plan made by `thidua plan new` still lacks."""
     out = []
     if not plan.document_number:
+        example = f"12/{plan.symbol('KH')}"
         out.append(
-            "document_number: chưa điền số kế hoạch (ví dụ 12/KH-KVTĐ); thư và báo cáo chưa trích dẫn được"
+            f"document_number: chưa điền số kế hoạch (ví dụ {example}); thư và báo cáo chưa trích dẫn được"
         )
     if plan.issued is None:
         out.append("issued: chưa điền ngày ban hành kế hoạch; thư chưa lấy kế hoạch làm căn cứ")

@@ -81,7 +81,9 @@ def roll_forward(source: Path, year: int) -> Rollover:
         data["id"] = f"{old.id}-{year}"
     cleared = []
     data["document_number"] = ""
-    data.yaml_add_eol_comment("TODO: số của kế hoạch năm mới, ví dụ 12/KH-KVTĐ", "document_number")
+    data.yaml_add_eol_comment(
+        f"TODO: số của kế hoạch năm mới, ví dụ 12/{old.symbol('KH')}", "document_number"
+    )
     cleared.append("document_number")
     if "issued" in data:
         data["issued"] = None

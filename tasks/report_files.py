@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.dates import vn_datetime
-from tasks.documents import DOCX_TEMPLATES, header_context
+from tasks.documents import DOCX_TEMPLATES, header_context, set_properties
 from tasks.markdown import md, md_row
 from tasks.parse import parse_number
-from tasks.plan import ALL_BLOCKS
+from tasks.plan import ALL_BLOCKS, Plan
 from tasks.reports import ReportData
-from tasks.text import vn_sort_key
+from tasks.text import in_sentence, match_key, vn_sort_key
 
 STATE_COLUMNS = [
     ("on_time", "Đúng hạn", "#2e7d32"),
@@ -48,7 +48,7 @@ def timeliness_chart(data: ReportData) -> bytes:
 
 
 def _quota_words(plan) -> str:
-    """'Cờ thi đua ngành Tư pháp: Sở Tư pháp 4, Cục Thi hành án dân sự 4, …; …'"""
+    """'<award>: <block> 4, <block> 4, …; <award>: mọi khối 2'"""
     parts = []
     for award in plan.awards:
         quotas = [
@@ -59,25 +59,39 @@ def _quota_words(plan) -> str:
     return "; ".join(parts)
 
 
+def report_subject(name: str) -> str:
+    """The title line under "BÁO CÁO": the report's name without its type said again
+    ("Báo cáo sơ kết …" -> "Sơ kết …"), as Nghị định 30/2020 writes a trích yếu."""
+    words = name.split(" ", 2)
+    if len(words) == 3 and match_key(" ".join(words[:2])) == match_key("Báo cáo"):
+        return words[2][:1].upper() + words[2][1:]
+    return name
+
+
+def indicator_columns(plan: Plan) -> list[tuple[str, str]]:
+    """(key in ReportData.indicator_blocks, header) of the indicator table: a column per member
+    block, then the whole area."""
+    blocks = [(b.id, f"Khối {plan.block_short_name(b.id)}") for b in plan.member_blocks]
+    return [*blocks, ("total", f"Toàn {plan.identity.self_word}")]
+
+
 def _context(data: ReportData) -> dict:
     plan, local = data.plan, data.instant.astimezone(data.plan.tz)
-    first, second = (b.id for b in plan.member_blocks[:2])  # the template has two block columns
+    subject = report_subject(data.report.name)
+    columns = indicator_columns(plan)
     return {
-        **header_context(plan, local.date()),
-        "report_name": data.report.name,
-        "report_name_lower": data.report.name[0].lower() + data.report.name[1:],
+        **header_context(plan, local.date(), "BC", data.report.kind),
+        "report_subject": subject,
+        "report_name_lower": in_sentence(data.report.name),
+        "subject_lower": in_sentence(subject),
         "as_of": vn_datetime(local),
         "deadline": data.deadline,
         "blocks": data.discipline_blocks,
         "units": data.discipline_units,
         "page_problems": data.page_problems,
+        "indicator_headers": [header for _, header in columns],
         "indicators": [
-            {
-                "indicator": i["indicator"],
-                "stp": i[first],
-                "thads": i[second],
-                "total": i["total"],
-            }
+            {"indicator": i["indicator"], "cells": [i[key] for key, _ in columns]}
             for i in data.indicator_blocks
         ],
         "yearend": data.yearend,
@@ -104,9 +118,30 @@ def write_docx(data: ReportData, out: Path) -> Path:
     context = _context(data)
     context["chart"] = InlineImage(doc, io.BytesIO(timeliness_chart(data)), width=Cm(15))
     doc.render(context, autoescape=True)
+    _fit_columns(doc.docx, "Chỉ tiêu", first_cm=6.0, total_cm=16.0)
+    set_properties(doc, data.plan, data.plan.report_title(data.report.kind), data.instant)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)
     return out
+
+
+def _fit_columns(document, first_header: str, first_cm: float, total_cm: float) -> None:
+    """The table whose columns came from a {%tc for %} loop (one per block): its first column
+    `first_cm` wide, the others sharing the rest; Word reads the cells' widths, LibreOffice the
+    grid's, so both are set."""
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    for table in document.tables:
+        if table.rows[0].cells[0].text.strip() != first_header:
+            continue
+        count = len(table.columns)
+        widths = [Cm(first_cm)] + [Cm((total_cm - first_cm) / max(1, count - 1))] * (count - 1)
+        for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+            col.set(qn("w:w"), str(int(width.twips)))
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = width
 
 
 RESULT_HEADERS = ["Danh hiệu", "Khối", "Ứng viên", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"]
@@ -134,12 +169,7 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
             }
         ),
         "Chỉ tiêu theo khối": pd.DataFrame(data.indicator_blocks).rename(
-            columns={
-                "indicator": "Chỉ tiêu",
-                "so-tu-phap": "Khối Sở Tư pháp",
-                "cuc-thads": "Khối Cục THADS",
-                "total": "Toàn Khu vực",
-            }
+            columns={"indicator": "Chỉ tiêu", **dict(indicator_columns(data.plan))}
         ),
         "Chỉ tiêu theo đơn vị": data.indicator_units.rename(columns={"block": "Khối", "unit_name": "Đơn vị"}),
     }
@@ -256,15 +286,14 @@ def to_markdown(data: ReportData) -> str:
     ]
     if data.page_problems:
         lines += ["", "**Vượt số trang:**", ""] + [f"- {md(p)}" for p in data.page_problems]
-    block_ids = [b.id for b in plan.member_blocks]
     lines += [
         "",
         "## Chỉ tiêu",
         "",
-        md_row("Chỉ tiêu", *(f"Khối {plan.block_name(b)}" for b in block_ids), "Toàn Khu vực"),
-        "|---" * (len(block_ids) + 2) + "|",
+        md_row("Chỉ tiêu", *c["indicator_headers"]),
+        "|---" * (len(c["indicator_headers"]) + 1) + "|",
     ]
-    lines += [md_row(i["indicator"], *(i[b] for b in block_ids), i["total"]) for i in data.indicator_blocks]
+    lines += [md_row(i["indicator"], *i["cells"]) for i in c["indicators"]]
     if data.yearend:
         if data.ranking or data.score_flags:
             lines += [

@@ -206,24 +206,25 @@ def describe(plan: Plan, t: Trigger) -> str:
     if t.action == "report" and t.stage == "final":
         return (
             f"Lập {plan.report_title(t.target)} sau Hội nghị (kết quả bỏ phiếu, hồ sơ đề nghị) "
-            "và gửi Trưởng, Phó trưởng Khu vực"
+            f"và gửi {plan.identity.leaders}"
         )
     if t.action == "report":
-        return f"Lập dự thảo {plan.report_title(t.target)} và gửi Trưởng, Phó trưởng Khu vực"
+        return f"Lập dự thảo {plan.report_title(t.target)} và gửi {plan.identity.leaders}"
     if t.action == "obligation" and t.stage == DAILY:
         return (
-            "Xem tab Kiểm tra: nhắc Trưởng, Phó trưởng Khu vực khi đến đợt nhắc hạn "
+            f"Xem trang tính Kiểm tra: nhắc {plan.identity.leaders} khi đến đợt nhắc hạn "
             f"{plan.obligation(t.target).name}"
         )
     if t.action == "obligation":
-        return f"Nhắc Trưởng, Phó trưởng Khu vực: {plan.obligation(t.target).name}"
+        return f"Nhắc {plan.identity.leaders}: {plan.obligation(t.target).name}"
     if t.action == "teams" and t.stage == DAILY:
-        return "Xem tab Kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc hoặc quá hạn trong ngày"
+        return "Xem trang tính Kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc hoặc quá hạn trong ngày"
     if t.action == "teams":
         team, _, stage = t.stage.partition(".")
         words = "Thông báo quá hạn" if stage.startswith("overdue") else "Nhắc"
         return f"{words} đơn vị trưởng đoàn {team} gửi báo cáo, biên bản kiểm tra"
     name = plan.milestone(t.target).name
     if t.action == "overdue":
-        return f"Thông báo quá hạn {name} cho đơn vị còn thiếu (đồng gửi Trưởng, Phó trưởng) và bản tổng hợp"
+        leaders = plan.identity.leaders
+        return f"Thông báo quá hạn {name} cho đơn vị còn thiếu (đồng gửi {leaders}) và bản tổng hợp"
     return f"Nhắc đơn vị còn thiếu hồ sơ {name} và gửi bản tổng hợp cho đầu mối"

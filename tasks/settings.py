@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     ledger_url: str | None = None  # SQLAlchemy URL; default: SQLite file in the data directory
 
     mail_transport: Literal["file", "smtp"] = "file"
-    mail_from: EmailStr = "thidua@kvtd-tuphap.example"
+    mail_from: EmailStr | None = None  # unset: the plan's sender (the Head unit's address)
     mail_redirect: EmailStr | None = None
     smtp_host: str = ""
     smtp_port: int | None = None
@@ -90,7 +90,13 @@ class Settings(BaseSettings):
         return self
 
     def source_spec(self, plan_spreadsheet: str | None) -> str:
-        return self.source or plan_spreadsheet or str(SAMPLE_WORKBOOK)
+        """THIDUA_SOURCE, else the plan's `spreadsheet` (a workbook path there is relative to
+        the plan file), else the 2021 sample."""
+        if self.source:
+            return self.source
+        if plan_spreadsheet and plan_spreadsheet.lower().endswith((".xlsx", ".xlsm")):
+            return str(Path(self.plan).parent / plan_spreadsheet)
+        return plan_spreadsheet or str(SAMPLE_WORKBOOK)
 
     @property
     def outbox_dir(self) -> Path:

@@ -118,7 +118,7 @@ class WorkbookSource:
         if rows > MAX_ROWS + 1:
             too_many = f"{MAX_ROWS:_}".replace("_", ".")
             raise SourceError(
-                f"Tab '{tab}' của '{self.path}' có dữ liệu ở dòng {rows}, quá {too_many} dòng: "
+                f"Trang tính '{tab}' của '{self.path}' có dữ liệu ở dòng {rows}, quá {too_many} dòng: "
                 "xoá các dòng thừa ở cuối tab."
             )
 

@@ -116,6 +116,7 @@ def team_table(
                 "problems": problems,
                 "submitted": submitted,
                 "last_submitted_at": sent["submitted_at"].max() if len(sent) else None,
+                "required": missing + submitted,  # every document of the team, by its label
                 "team": team.name,
             }
         )

@@ -78,3 +78,12 @@ def vn_sort_key(value: object) -> tuple:
         letters.append(rank)
         tones.append(_TONE_ORDER.get(tone, 0))
     return tuple(letters), tuple(tones)
+
+
+def in_sentence(name: str) -> str:
+    """A milestone's name inside a sentence: "hồ sơ sơ kết 6 tháng", not "hồ sơ Sơ kết 6
+    tháng". Only the first letter is lowered, and not when the second one is a capital too
+    (an abbreviation such as "KVTĐ")."""
+    if len(name) > 1 and name[1].isupper():
+        return name
+    return name[:1].lower() + name[1:]

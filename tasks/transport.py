@@ -7,6 +7,7 @@ confirm each message in the ledger before the next one goes out.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import itertools
 import smtplib
 import socket
@@ -14,10 +15,12 @@ import ssl
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
-from tasks.addresses import smtp_address
+from tasks.addresses import FALLBACK_SENDER, smtp_address
 from tasks.outcomes import Outgoing
 from tasks.settings import Settings
 
@@ -132,7 +135,7 @@ class SmtpTransport:
             connection = property(lambda self: watched)
 
         client = Client(
-            user=s.smtp_user or str(s.mail_from),
+            user=s.smtp_user or "thidua",  # only a login sends it
             password=password or "",  # always explicit: yagmail would otherwise prompt on stdin
             host=s.smtp_host,
             port=self.port,
@@ -144,7 +147,7 @@ class SmtpTransport:
             **extra,
         )
         # yagmail appends "@gmail.com" to a login name without "@"; relays often use bare names
-        client.user = s.smtp_user or str(s.mail_from)
+        client.user = s.smtp_user
         try:
             with self.watchdog.limit(s.smtp_deadline):
                 client.login()
@@ -181,12 +184,11 @@ class SmtpTransport:
         if first is None:
             return
         client = self._connect()
-        sender = smtp_address(str(self.settings.mail_from))
         try:
             for out in itertools.chain([first], messages):
                 try:
                     with self.watchdog.limit(self.settings.smtp_deadline):
-                        refused = self._send_one(client, sender, out)
+                        refused = self._send_one(client, self._envelope_sender(out), out)
                 except smtplib.SMTPRecipientsRefused as exc:
                     yield Result(out, False, _refusal(exc.recipients), self.description)
                     continue
@@ -213,6 +215,13 @@ class SmtpTransport:
             # closing a dead connection must not hide the real outcome
             with contextlib.suppress(Exception):
                 client.close()
+
+    def _envelope_sender(self, out: Outgoing) -> str:
+        """MAIL FROM: THIDUA_MAIL_FROM if set, else the message's own From (the plan's sender)."""
+        if self.settings.mail_from:
+            return smtp_address(str(self.settings.mail_from))
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(out.data)
+        return smtp_address(parseaddr(str(headers["From"] or ""))[1] or FALLBACK_SENDER)
 
     @staticmethod
     def _send_one(client, sender: str, out: Outgoing) -> dict:

@@ -150,9 +150,9 @@ def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert f"Nguồn Google Sheet {SPREADSHEET_ID} đọc được" in out
-    assert "tab 'Nộp hồ sơ': Thời gian nộp · Đơn vị · Mốc" in out
-    assert "không có tab 'Phiếu bầu' (tuỳ chọn, bỏ qua)" in out
-    assert "tab 'Đăng ký' thiếu cột: Tập thể / cá nhân" in out
+    assert "trang tính 'Nộp hồ sơ': Thời gian nộp · Đơn vị · Mốc" in out
+    assert "không có trang tính 'Phiếu bầu' (tuỳ chọn, bỏ qua)" in out
+    assert "trang tính 'Đăng ký' thiếu cột: Tập thể / cá nhân" in out
     assert len(json.loads(status.stdout)) == 28
 
 

@@ -75,7 +75,7 @@ def test_digest_lists_reminded_complete_problems_and_rejected_rows(sample, plan)
     assert {a for _, a in d.to} == {str(c.email) for c in plan.active_contacts}
     assert "21/28 đơn vị đủ hồ sơ" in d.subject
     assert "- Sở Tư pháp tỉnh Bắc Kạn: còn thiếu Báo cáo tóm tắt" in d.text
-    assert 'Tab "Nộp hồ sơ", dòng 81' in d.text and "Hà Tây" in d.text
+    assert 'Trang tính "Nộp hồ sơ", dòng 81' in d.text and "Hà Tây" in d.text and "Tab" not in d.text
     assert "Sở Tư pháp tỉnh Sơn La: Báo cáo tóm tắt: 5 trang" in d.text
 
 
@@ -171,8 +171,9 @@ def test_every_letter_is_signed_by_the_heads_unit_and_only_units_are_told_to_ign
     signer = "Trân trọng.\nSở Tư pháp tỉnh Yên Bái, đơn vị Trưởng Khu vực thi đua"
     for mail in (mails[0], digest, obligation):
         assert signer in mail.text and "Văn phòng Khu vực thi đua" not in mail.text
-        assert mail.sender_name == "Sở Tư pháp tỉnh Yên Bái (thidua)" != SENDER_NAME
+        assert mail.sender == ("Sở Tư pháp tỉnh Yên Bái (thidua)", "stp-yba@kvtd-tuphap.example")
+        assert mail.sender[0] != SENDER_NAME
         assert ("xin bỏ qua thư này" in mail.text) == (mail is mails[0])
     assert '(trang tính "Nộp hồ sơ")' in mails[0].text and "tab" not in mails[0].text
-    sent = parse(build(mails[0], "thidua@kvtd.example", mails[0].sender_name, "<x@kvtd.example>", None))
+    sent = parse(build(mails[0], "thidua@kvtd.example", mails[0].sender[0], "<x@kvtd.example>", None))
     assert sent["From"].addresses[0].display_name == "Sở Tư pháp tỉnh Yên Bái (thidua)"

@@ -144,7 +144,7 @@ def test_missing_submissions_tab_is_a_clear_error(sample_tabs, plan):
     del sample_tabs["Nộp hồ sơ"]
     with SheetsStandIn(sample_tabs) as standin:
         tabs = source(standin)[0].read_tabs()
-    with pytest.raises(SourceError, match="không có tab 'Nộp hồ sơ'"):
+    with pytest.raises(SourceError, match="không có trang tính 'Nộp hồ sơ'"):
         normalise(plan, tabs)
 
 

@@ -91,7 +91,7 @@ def test_google_form_question_titles_map_through_the_plan(plan):
 
 
 def test_missing_submissions_tab_is_a_clear_error(plan):
-    with pytest.raises(SourceError, match="không có tab 'Nộp hồ sơ'"):
+    with pytest.raises(SourceError, match="không có trang tính 'Nộp hồ sơ'"):
         normalise(plan, {"Đăng ký": [["Đơn vị", "Danh hiệu"]]})
 
 

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.delivery import recover, send
+from tasks.delivery import from_address, recover, send
 from tasks.ledger import Ledger
 from tasks.mime import build, message_id
 from tasks.round import why_not_due
@@ -79,7 +79,7 @@ def test_sigkill_in_mid_batch_then_a_rerun_after_the_lease_delivers_each_message
         rerun = send(mails, settings, instant)
         assert rerun.sent == busy.in_progress and rerun.failed == []
     ids = message_ids(recorder)
-    assert set(ids) == {message_id(m.key, str(settings.mail_from)) for m in mails}  # nothing lost
+    assert set(ids) == {message_id(m.key, from_address(settings, m)) for m in mails}  # nothing lost
     assert sum(ids.values()) == len(mails) + 1 and max(ids.values()) == 2  # the one in flight, twice
     assert statuses(settings) == {"sent": len(mails)}
 
@@ -151,7 +151,7 @@ def test_a_round_that_outlives_its_deadline_stops_and_the_next_run_sends_the_res
 
 def _dead_run_claim(settings, plan, mail, instant):
     """A run claims `mail` with its bytes and dies before sending (its lease then lapses)."""
-    sender = str(settings.mail_from)
+    sender = from_address(settings, mail)
     out = build(mail, sender, "thidua", message_id(mail.key, sender), None, None)
     claim = Ledger(settings.ledger).claim(
         out.key, out.message_id, out.kind, out.subject, "", out.envelope_to, out.data

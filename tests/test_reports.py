@@ -53,7 +53,7 @@ def test_header_block_and_layout_of_nghi_dinh_30(yearend_docx):
     margins = [round(m.cm, 1) for m in (section.top_margin, section.left_margin, section.right_margin)]
     assert 2.0 <= margins[0] <= 2.5 and 3.0 <= margins[1] <= 3.5 and 1.5 <= margins[2] <= 2.0
     assert d.styles["Normal"].font.name == "Times New Roman" and d.styles["Normal"].font.size.pt in (13, 14)
-    left, right = (c.text for c in d.tables[0].rows[0].cells)
+    left, right = (c.text.rstrip("\n") for c in d.tables[0].rows[0].cells)  # the rule lines are empty
     assert "KHU VỰC THI ĐUA KHỐI CƠ QUAN TƯ PHÁP CÁC TỈNH MIỀN NÚI PHÍA BẮC" in left
     assert right == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
     number, place = (c.text for c in d.tables[0].rows[1].cells)
@@ -65,6 +65,44 @@ def test_header_block_and_layout_of_nghi_dinh_30(yearend_docx):
     assert "- Lưu: VT, VP." in text
     assert "{{" not in text and "{%" not in text
     assert len(d.inline_shapes) == 1  # the timeliness chart
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_the_docx_follows_nghi_dinh_30_in_its_xml(yearend, yearend_docx):
+    """Rule lines, page numbers from page 2, repeated header rows, rows kept whole, headings and
+    the signature kept with what follows, and properties naming the issuing unit."""
+    d = docx.Document(yearend_docx)
+    left, right = d.tables[0].rows[0].cells
+    for cell, text in ((left, "KHU VỰC THI ĐUA KHỐI"), (right, "Độc lập - Tự do - Hạnh phúc")):
+        paragraphs = cell.paragraphs
+        ruled = [i for i, p in enumerate(paragraphs) if p._p.find(f"{W}pPr/{W}pBdr/{W}top") is not None]
+        assert len(ruled) == 1 and paragraphs[ruled[0]].text == ""  # one line, under `text`
+        assert text in paragraphs[ruled[0] - 1].text
+    # the line under the motto is as long as the motto, the one under the issuer shorter
+    indent = [cell.paragraphs[-1].paragraph_format.left_indent.cm for cell in (left, right)]
+    assert 1.5 < indent[0] < 2.5 and 1.5 < indent[1] < 2.2
+    section = d.sections[0]
+    assert section.different_first_page_header_footer
+    assert not "".join(p.text for p in section.first_page_header.paragraphs).strip()
+    fields = section.header._element.findall(f".//{W}fldSimple")
+    assert [f.get(f"{W}instr").strip() for f in fields] == ["PAGE"]
+    assert section.header.paragraphs[0].alignment == 1  # centred
+    units = table_with(d, "Khối")
+    assert units.rows[0]._tr.find(f"{W}trPr/{W}tblHeader") is not None
+    assert all(r._tr.find(f"{W}trPr/{W}cantSplit") is not None for r in units.rows)
+    assert len(units.rows) == 29  # header + 28 units: the loop row kept its properties
+    headings = [p for p in d.paragraphs if p.text.startswith(("I. ", "II. ", "III. ", "IV. ", "V. "))]
+    assert len(headings) == 5 and all(p.paragraph_format.keep_with_next for p in headings)
+    closing = next(p for p in d.paragraphs if p.text.startswith("Trên đây là"))
+    assert closing.paragraph_format.keep_with_next
+    signature = d.tables[-1]
+    assert signature.rows[0]._tr.find(f"{W}trPr/{W}cantSplit") is not None
+    props = d.core_properties
+    assert props.author == "Sở Tư pháp tỉnh Yên Bái"
+    assert props.title == "Báo cáo tổng kết công tác thi đua, khen thưởng năm 2021"
+    assert props.created.date() == yearend.instant.date()  # the compiling round's day, not 2013
 
 
 def test_discipline_figures_match_the_sample(yearend):
@@ -207,7 +245,10 @@ def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, pl
     at = local(plan, 2021, 6, 24, 8)
     data = compile_report(plan, sample, assess(sample, at), "midyear", at)
     text = all_text(docx.Document(write_docx(data, tmp_path / "so-ket.docx")))
-    assert "Báo cáo sơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021" in text
+    # the title does not say the document's type twice (Nghị định 30/2020), nor the sentence after it
+    assert "BÁO CÁO\nSơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021" in text
+    assert "báo cáo sơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021 như sau" in text
+    assert "báo cáo báo cáo" not in text.lower()
     assert "KẾT QUẢ TỰ CHẤM ĐIỂM" not in text and "Cờ thi đua" not in text
     assert "Cục Thi hành án dân sự tỉnh Yên Bái (Báo cáo sơ kết): Bản sửa lại, thay bản trước" in text
     assert "0913483228" not in text  # a phone number in Ghi chú is not a note for the report
@@ -309,6 +350,13 @@ def test_docx_converts_to_pdf_with_libreoffice(yearend_docx, tmp_path):
     # pypdf splits Vietnamese letters from their stacked marks, so check text without them
     text = " ".join(page.extract_text() for page in pdf.pages)
     assert "184/KH-KVT" in text and "VT, VP." in text and "/BC-KVT" in text and "YÊN BÁI" in text
+    first = pdf.pages[0].extract_text()
+    assert not first.lstrip().startswith("1")  # no number on the first page
+    for number, page in enumerate(pdf.pages[1:], start=2):
+        assert page.extract_text().lstrip().startswith(str(number))  # centred at the top
+    # the signature is never alone on the last page: the closing sentence goes with it
+    last = pdf.pages[-1].extract_text()
+    assert "Trên đây là" in last and "Nguy n Huy C ng" in last.split("Trên đây là")[1]  # pypdf drops marks
 
 
 def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_path, plan):

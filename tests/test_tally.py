@@ -214,7 +214,9 @@ def test_tally_command_on_the_sample_writes_json_and_minutes(prefect_server, tmp
     assert data["ties"] == []
 
     doc = docx.Document(tmp_path / "var" / "reports" / "bien-ban-kiem-phieu-2021.docx")
-    header = [c.text for row in doc.tables[0].rows for c in row.cells]
+    header = [
+        c.text.rstrip("\n") for row in doc.tables[0].rows for c in row.cells
+    ]  # the rule lines are empty
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc" in header
     assert "Yên Bái, ngày 20 tháng 12 năm 2021" in header
     assert doc.sections[0].page_width.cm == pytest.approx(21.0, abs=0.01)  # A4
@@ -246,7 +248,9 @@ def test_the_minutes_are_signed_by_the_counting_team_at_the_conferences_place(pr
     result = CliRunner().invoke(app, args, env={"THIDUA_PLAN": str(path)})
     assert result.exit_code == 0, result.output
     doc = docx.Document(tmp_path / "var" / "reports" / "bien-ban-kiem-phieu-2021.docx")
-    header = [c.text for row in doc.tables[0].rows for c in row.cells]
+    header = [
+        c.text.rstrip("\n") for row in doc.tables[0].rows for c in row.cells
+    ]  # the rule lines are empty
     assert "Lào Cai, ngày 20 tháng 12 năm 2021" in header
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "tại Lào Cai, Tổ kiểm phiếu" in text

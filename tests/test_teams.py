@@ -12,6 +12,7 @@ from email.policy import default
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tasks.delivery import from_address
 from tasks.normalise import normalise
 from tasks.schedule import triggers
 from tasks.teams import team_table, teams, teams_by_milestone
@@ -142,7 +143,7 @@ def test_a_dead_runs_team_letter_is_left_for_the_teams_own_flow(sample, plan):
     rows = table(plan, sample.data, 2021, 9, 27, 8)
     team_round = Round(plan, Action.TEAMS, KIEM_TRA, "doan-1.overdue-1", instant)
     (mail,) = unit_mails(team_round, rows[rows["team"] == "Đoàn 1"])
-    sender = str(settings.mail_from)
+    sender = from_address(settings, mail)
     out = build(mail, sender, "thidua", message_id(mail.key, sender), None, None)
     ledger = Ledger(settings.ledger)
     ledger.claim(out.key, out.message_id, out.kind, out.subject, "", out.envelope_to, out.data)

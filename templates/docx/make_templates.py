@@ -12,6 +12,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
@@ -29,7 +30,53 @@ def base_document() -> Document:
     style.font.size = Pt(14)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
     style.paragraph_format.space_after = Pt(6)
+    page_numbers(section)
     return doc
+
+
+def page_numbers(section) -> None:
+    """Phụ lục I, ô 11: the page number centred in the top margin, from the second page on."""
+    section.different_first_page_header_footer = True  # the first page's header stays empty
+    p = section.header.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "2"
+    run.append(text)
+    field.append(run)
+    p._p.append(field)
+
+
+def rule_line(cell, length_cm: float, cell_cm: float) -> None:
+    """A solid line centred under the line above it (Phụ lục I: under the issuing body, a third
+    to a half of its length; under the motto, as long as the motto): a tiny paragraph whose top
+    border is indented to `length_cm`."""
+    p = cell.add_paragraph()
+    fmt = p.paragraph_format
+    fmt.left_indent = fmt.right_indent = Cm((cell_cm - length_cm) / 2)
+    fmt.space_before = fmt.space_after = Pt(0)
+    fmt.line_spacing = Pt(2)
+    borders = OxmlElement("w:pBdr")
+    top = OxmlElement("w:top")
+    for key, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "000000")):
+        top.set(qn(f"w:{key}"), value)
+    borders.append(top)
+    p._p.get_or_add_pPr().append(borders)
+    p.add_run("").font.size = Pt(2)
+
+
+def keep_with_next(paragraph) -> None:
+    paragraph.paragraph_format.keep_with_next = True
+
+
+def row_props(row, header: bool = False) -> None:
+    """A row never split across pages; a header row repeated at the top of each page."""
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+    if header:
+        tr_pr.append(OxmlElement("w:tblHeader"))
 
 
 def para(doc_or_cell, text="", bold=False, italic=False, size=None, align=None, indent=False, caps=False):
@@ -46,20 +93,24 @@ def para(doc_or_cell, text="", bold=False, italic=False, size=None, align=None, 
     return p
 
 
-def header_block(doc, number_prefix: str) -> None:
-    """Issuing body (left), national motto (right), number and place-date (Phụ lục I, ô 1-5)."""
+def header_block(doc) -> None:
+    """Issuing body (left), national motto (right), number and place-date (Phụ lục I, ô 1-5);
+    the body above the issuer only when the plan names one."""
     table = doc.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     left, right = table.rows[0].cells
-    left.paragraphs[0].add_run("{{ issuer_parent }}").font.size = Pt(13)
-    left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    left.paragraphs[0].add_run("{%p if issuer_parent %}")
+    para(left, "{{ issuer_parent }}", size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(left, "{%p endif %}")
     para(left, "{{ issuer }}", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
+    rule_line(left, 2.5, 6.5)
     r = right.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     r.bold, r.font.size = True, Pt(12)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER)
+    rule_line(right, 6.2, 10)
     left, right = table.rows[1].cells
-    left.paragraphs[0].add_run(f"Số: {{{{ number }}}}/{number_prefix}").font.size = Pt(13)
+    left.paragraphs[0].add_run("Số: {{ number }}/{{ symbol }}").font.size = Pt(13)
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     r = right.paragraphs[0].add_run("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}")
     r.italic, r.font.size = True, Pt(14)
@@ -78,6 +129,8 @@ def set_widths(table, widths_cm: list[float]) -> None:
 
 
 def signature_block(doc) -> None:
+    """Nơi nhận (left) and the signer (right), one row that never splits; every paragraph kept
+    with the next, so the block moves to the next page with the closing sentence before it."""
     table = doc.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     p = left.paragraphs[0]
@@ -86,7 +139,6 @@ def signature_block(doc) -> None:
     para(left, "{%p for line in recipients %}", size=11)
     para(left, "- {{ line }}", size=11)
     para(left, "{%p endfor %}", size=11)
-    para(left, "- Lưu: VT, VP.", size=11)
     right.paragraphs[0].add_run("{{ signer_role }}").bold = True
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     para(right, "{{ signer_title }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -94,6 +146,10 @@ def signature_block(doc) -> None:
     para(right, "", align=WD_ALIGN_PARAGRAPH.CENTER)
     para(right, "{{ signer_name }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     set_widths(table, [8, 8.5])
+    row_props(table.rows[0])
+    for cell in table.rows[0].cells:
+        for p in cell.paragraphs[:-1]:
+            keep_with_next(p)
 
 
 def loop_table(doc, headers: list[str], loop: str, cells: list[str], widths: list[float]):
@@ -108,17 +164,44 @@ def loop_table(doc, headers: list[str], loop: str, cells: list[str], widths: lis
         table.rows[2].cells[i].paragraphs[0].add_run(text)
     table.rows[3].cells[0].paragraphs[0].add_run("{%tr endfor %}")
     set_widths(table, widths)
-    for row in table.rows:
+    dress_table(table)
+    return table
+
+
+def dress_table(table) -> None:
+    """12-point text; the header row repeated on every page; no row split across pages."""
+    for i, row in enumerate(table.rows):
+        row_props(row, header=i == 0)
         for cell in row.cells:
             for p in cell.paragraphs:
                 for run in p.runs:
                     run.font.size = Pt(12)
+
+
+def column_loop_table(doc, fixed: str, loop: str, header: str, cell: str, widths: list[float]):
+    """A table with one fixed first column and the others from docxtpl's {%tc for … %}, for
+    as many columns as the plan has blocks: header row and body rows (a {%tr for %} loop)."""
+    table = doc.add_table(rows=4, cols=4)
+    table.style = "Table Grid"
+    head, start, body, end = table.rows
+    head.cells[0].paragraphs[0].add_run(fixed).bold = True
+    head.cells[1].paragraphs[0].add_run(f"{{%tc for h in {loop[0]} %}}")
+    head.cells[2].paragraphs[0].add_run(header).bold = True
+    head.cells[3].paragraphs[0].add_run("{%tc endfor %}")
+    start.cells[0].paragraphs[0].add_run(f"{{%tr for {loop[1]} %}}")
+    body.cells[0].paragraphs[0].add_run(loop[2])
+    body.cells[1].paragraphs[0].add_run(f"{{%tc for v in {loop[3]} %}}")
+    body.cells[2].paragraphs[0].add_run(cell)
+    body.cells[3].paragraphs[0].add_run("{%tc endfor %}")
+    end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    set_widths(table, widths)
+    dress_table(table)
     return table
 
 
 def minutes_template() -> None:
     doc = base_document()
-    header_block(doc, "BB-KVTĐ")
+    header_block(doc)
     para(doc, "BIÊN BẢN KIỂM PHIẾU", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     para(
         doc,
@@ -201,39 +284,39 @@ def counting_team_block(doc) -> None:
 
 
 def heading(doc, text):
-    return para(doc, text, bold=True, indent=True)
+    p = para(doc, text, bold=True, indent=True)
+    keep_with_next(p)  # a heading never ends a page
+    return p
 
 
 def to_write(doc, title):
     """A section the Head writes: clearly marked, so that no draft goes out unfinished."""
     heading(doc, title)
-    para(doc, "[PHẦN DO TRƯỞNG KHU VỰC THI ĐUA VIẾT — xoá dòng này khi hoàn thiện]", italic=True, indent=True)
+    para(doc, "[PHẦN DO {{ head_title|upper }} VIẾT — xoá dòng này khi hoàn thiện]", italic=True, indent=True)
 
 
 def report_template() -> None:
     doc = base_document()
-    header_block(doc, "BC-KVTĐ")
-    para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    para(doc, "{{ report_name }} {{ year }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    para(doc, "của {{ area_name }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    header_block(doc)
+    keep_with_next(para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER))
+    keep_with_next(para(doc, "{{ report_subject }} {{ year }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER))
+    rule_line(doc, 4, 16.5)  # Phụ lục I, ô 5b: a short line under the title
     para(
         doc,
-        "[DỰ THẢO do hệ thống thidua tổng hợp từ bảng tính chung đến {{ as_of }}; Trưởng Khu vực "
-        "thi đua rà soát, hoàn thiện trước khi ký]",
+        "[DỰ THẢO do hệ thống thidua tổng hợp từ bảng tính chung đến {{ as_of }}; {{ head_title }} "
+        "rà soát, hoàn thiện trước khi ký]",
         italic=True,
         size=12,
         align=WD_ALIGN_PARAGRAPH.CENTER,
     )
     para(
         doc,
-        "Thực hiện Kế hoạch số {{ plan_number }}, {{ area_name }} báo cáo {{ report_name_lower }} "
-        "{{ year }} như sau:",
+        "Thực hiện Kế hoạch số {{ plan_number }}, {{ area_name }} báo cáo {{ subject_lower }} {{ year }} "
+        "như sau:",
         indent=True,
     )
     heading(doc, "I. VIỆC THỰC HIỆN CHẾ ĐỘ THÔNG TIN, BÁO CÁO CỦA CÁC ĐƠN VỊ")
-    para(
-        doc, "Hạn gửi báo cáo về Trưởng, Phó trưởng Khu vực thi đua: trước ngày {{ deadline }}.", indent=True
-    )
+    para(doc, "Hạn gửi báo cáo về {{ leaders }}: trước ngày {{ deadline }}.", indent=True)
     para(doc, "{%p for b in blocks %}")
     para(
         doc,
@@ -257,12 +340,13 @@ def report_template() -> None:
     para(doc, "{%p endfor %}")
     para(doc, "{%p endif %}")
     heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
-    loop_table(
+    column_loop_table(
         doc,
-        ["Chỉ tiêu", "Khối Sở Tư pháp", "Khối Cục THADS", "Toàn Khu vực"],
-        "i in indicators",
-        ["{{ i.indicator }}", "{{ i.stp }}", "{{ i.thads }}", "{{ i.total }}"],
-        [7, 3, 3, 3],
+        "Chỉ tiêu",
+        ("indicator_headers", "i in indicators", "{{ i.indicator }}", "i.cells"),
+        "{{ h }}",
+        "{{ v }}",
+        [6, 0.1, 10, 0.4],
     )
     para(doc, "Số liệu chi tiết của từng đơn vị: xem Phụ lục (tệp Excel kèm theo).", italic=True, indent=True)
     para(doc, "{%p if yearend %}")
@@ -357,7 +441,9 @@ def report_template() -> None:
     to_write(doc, "1. Ưu điểm")
     to_write(doc, "2. Tồn tại, hạn chế và nguyên nhân")
     to_write(doc, "3. Phương hướng, nhiệm vụ {{ next_period }}")
-    para(doc, "Trên đây là {{ report_name_lower }} {{ year }} của {{ area_name }}./.", indent=True)
+    keep_with_next(
+        para(doc, "Trên đây là {{ report_name_lower }} {{ year }} của {{ area_name }}./.", indent=True)
+    )
     signature_block(doc)
     doc.save(HERE / "bao-cao.docx")
 
