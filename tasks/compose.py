@@ -168,7 +168,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
         if deadline:
             context["deadline"] = vn_date_weekday(deadline)
         subject, text, html = render(kind, context)
-        attachments = ()
+        attachments: tuple[tuple[str, str, bytes], ...] = ()
         if deadline and kind == "reminder":  # a deadline already past has no place in a calendar
             ics = milestone_ics(plan, m.id, deadline, list(row.required))
             attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),)

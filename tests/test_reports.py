@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -241,7 +242,7 @@ def test_xlsx_annex(yearend, tmp_path):
     assert any(r[2] == "Cục Thi hành án dân sự tỉnh Lào Cai" and r[5].startswith("Thiếu") for r in nominees)
 
 
-def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, plan, tmp_path):
+def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, plan, tmp_path, yearend_docx):
     at = local(plan, 2021, 6, 24, 8)
     data = compile_report(plan, sample, assess(sample, at), "midyear", at)
     text = all_text(docx.Document(write_docx(data, tmp_path / "so-ket.docx")))
@@ -249,6 +250,9 @@ def test_midyear_report_has_no_yearend_sections_and_shows_units_notes(sample, pl
     assert "BÁO CÁO\nSơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021" in text
     assert "báo cáo sơ kết công tác thi đua, khen thưởng 6 tháng đầu năm 2021 như sau" in text
     assert "báo cáo báo cáo" not in text.lower()
+    for document in (docx.Document(write_docx(data, tmp_path / "a.docx")), docx.Document(yearend_docx)):
+        for paragraph in document.paragraphs:  # no word or pair of words said twice in a row
+            assert not re.search(r"\b(\w+(?: \w+)?) \1\b", paragraph.text, re.IGNORECASE), paragraph.text
     assert "KẾT QUẢ TỰ CHẤM ĐIỂM" not in text and "Cờ thi đua" not in text
     assert "Cục Thi hành án dân sự tỉnh Yên Bái (Báo cáo sơ kết): Bản sửa lại, thay bản trước" in text
     assert "0913483228" not in text  # a phone number in Ghi chú is not a note for the report
