@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+if [ "${1:-}" = intake ]; then
+  shift
+  exec .venv/bin/python bench/bench_intake.py "$@"
+fi
 if [ "${1:-}" = pipeline ]; then
   shift
   exec .venv/bin/python bench/bench_pipeline.py "$@"

@@ -95,3 +95,14 @@ def _prefect(s: Settings, *, attach: bool = False) -> None:
         if api_url := served_api(s.data_dir):
             os.environ["PREFECT_API_URL"] = api_url
     configure(s.data_dir)
+
+
+def intake_notice(inputs: Inputs) -> None:
+    """One or two lines after status and check: mailboxes not read, messages not recognised."""
+    intake = inputs.intake
+    if intake is None:
+        return
+    for reason in intake.skipped:
+        warn(f"bỏ qua hộp thư (chỉ dùng bảng tính): {reason}")
+    if intake.unrecognised:
+        warn(f"{len(intake.unrecognised)} thư chưa nhận ra, chưa được tính: xem `thidua intake`.")

@@ -82,7 +82,7 @@ def tally(
         ),
     ] = None,
 ):
-    """Kiểm phiếu bình xét thi đua (tab Phiếu bầu) và lập biên bản kiểm phiếu."""
+    """Kiểm phiếu bình xét thi đua (trang tính Phiếu bầu) và lập biên bản kiểm phiếu."""
     s = settings()
     inputs = inputs_or_exit(s)
     plan = inputs.plan

@@ -18,6 +18,7 @@ from flows.cli_base import (
     fail,
     inputs_or_exit,
     instant_or_exit,
+    intake_notice,
     out,
     plan_or_exit,
     settings,
@@ -64,6 +65,14 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     for f in data.findings:
         what = "bỏ qua dòng" if f.dropped else "dòng vẫn được tính"
         warn(f"trang tính '{f.tab}', dòng {f.row}: {f.reason} ({what}). Sửa trên bảng tính.")
+    if inputs.intake and inputs.intake.mailboxes:
+        found = inputs.intake
+        out.print(
+            f"[green]✓[/] Hộp thư {', '.join(found.mailboxes)} đọc được: {len(found.documents)} hồ sơ "
+            f"nhận ra, {len(found.unrecognised)} thư chưa nhận ra",
+            highlight=False,
+        )
+    intake_notice(inputs)
     if strict and data.findings:
         raise typer.Exit(1)
 
@@ -192,10 +201,11 @@ def status(
                 + (f" ({r.team}, hạn trước ngày {r.deadline:%d/%m})" if hasattr(r, "team") else ""),
                 f"[{STATE_STYLE[r.state]}]{label}[/]",
                 "; ".join(r.missing),
-                "; ".join(r.problems),
+                "; ".join([*r.problems, *(f"nhận qua {v}" for v in r.via_mail)]),
             )
         out.print(t)
         counts = state_counts(rows)
         out.print("  " + " · ".join(f"{STATE_LABELS[x]}: {counts[x.value]}" for x in State))
     if inputs.data.findings:
         out.print(f"[yellow]{len(inputs.data.findings)} dòng bảng tính có vấn đề: xem `thidua check`.")
+    intake_notice(inputs)

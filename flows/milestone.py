@@ -54,7 +54,7 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outco
 
 @task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
 def send_digest(
-    rnd: Round, table: pd.DataFrame, settings: Settings, units: Outcome, findings: list
+    rnd: Round, table: pd.DataFrame, settings: Settings, units: Outcome, inputs: Inputs
 ) -> Outcome:
     """After the round's mail: it lists only confirmed deliveries. While other live runs still
     send some of this round's mail (two workers on the same trigger), it waits for them, so the
@@ -77,7 +77,8 @@ def send_digest(
         f"{c}: lần chạy khác bị dừng trước khi xác nhận đã gửi; lần chạy sau sẽ gửi lại" for c in pending
     ]
     shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
-    mail = digest_mail(rnd, table, reminded, earlier, shown, [f.__dict__ for f in findings])
+    findings = [f.__dict__ for f in inputs.data.findings]
+    mail = digest_mail(rnd, table, reminded, earlier, shown, findings, inputs.intake)
     return send([mail], settings, rnd.instant, dry_run=rnd.dry_run, ledger=ledger)
 
 
@@ -141,7 +142,7 @@ def milestone_round(
     mine = {rnd.key(c) for c in owed["unit"]} | {rnd.key(DIGEST)}
     result.recovery = recover_task(rnd, table, settings, mine)
     result.units = send_unit_mail(rnd, table, settings)
-    result.digest = send_digest(rnd, table, settings, result.units, inputs.data.findings)
+    result.digest = send_digest(rnd, table, settings, result.units, inputs)
     publish(rnd, inputs, table, result)
     for failure in result.failed:
         logger.error("Gửi không thành công: %s", failure)

@@ -8,6 +8,7 @@ from enum import StrEnum
 import pandas as pd
 
 from tasks.dates import due_instant, vn_datetime
+from tasks.normalise import MAIL, MAIL_ROW
 from tasks.plan import Document, Milestone, Plan, Requirement
 from tasks.text import match_key
 
@@ -40,6 +41,7 @@ COLUMNS = [
     "submitted",
     "last_submitted_at",
     "required",  # what this unit owes: the required documents, and its dossier if it needs one
+    "via_mail",  # documents the intake found in a mail: "<kind>: thư điện tử của <sender>, <id>"
 ]
 
 
@@ -83,21 +85,28 @@ def completeness(
         visible = visible[visible["milestone"].isin(milestones)]
     # one row per (unit, milestone, kind): first and latest submission, how many, latest pages
     keys = ["unit", "milestone", "kind"]
-    ordered = visible.sort_values(["submitted_at", "row"])
+    ordered = visible.sort_values(["submitted_at", "row"]).assign(by_mail=visible["row"] == MAIL_ROW)
     per_kind = ordered.groupby(keys, sort=False).agg(
         first_at=("submitted_at", "first"),
         last_at=("submitted_at", "last"),
-        count=("row", "size"),
+        sent=("row", "size"),
+        by_mail=("by_mail", "sum"),
         pages=("pages", "last"),
+        origin=("origin", "first"),
+    )
+    # a document both e-mailed and typed into the sheet (often by a coordinator, after the mail)
+    # is one submission: the count is the larger of the two ways, not their sum
+    per_kind["count"] = per_kind["by_mail"].where(
+        per_kind["by_mail"] > per_kind["sent"] - per_kind["by_mail"], per_kind["sent"] - per_kind["by_mail"]
     )
     # the sheet rows of a document sent more than once, for the "nộp N lần (dòng …)" problem;
     # built only for those, as a Python list per group is what made a large sheet slow
     repeated = ordered[ordered.duplicated(keys, keep=False)]
     rows = repeated.groupby(keys, sort=False)["row"].agg(list).to_dict()
     by_unit: dict[tuple[str, str], dict[str, dict]] = {}
-    columns = [per_kind[c].tolist() for c in ("first_at", "last_at", "count", "pages")]
-    for key, first_at, last_at, count, pages in zip(per_kind.index, *columns, strict=True):
-        record = {"first_at": first_at, "last_at": last_at, "count": count, "pages": pages}
+    columns = [per_kind[c].tolist() for c in ("first_at", "last_at", "count", "pages", "origin")]
+    for key, first_at, last_at, count, pages, origin in zip(per_kind.index, *columns, strict=True):
+        record = {"first_at": first_at, "last_at": last_at, "count": count, "pages": pages, "origin": origin}
         record["rows"] = rows.get(key, [])
         by_unit.setdefault(key[:2], {})[key[2]] = record
     with_dossier = dossier_units(plan, registrations)
@@ -125,9 +134,11 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required:
             late_kinds.append(doc.kind)
             problems.append(f"{doc.kind}: nộp muộn lúc {vn_datetime(got['first_at'])}")
         if got["count"] > 1:
-            rows = ", ".join(str(r) for r in got["rows"])
+            sheet_rows = ", ".join(str(r) for r in got["rows"] if r != MAIL_ROW)
+            mails = sum(r == MAIL_ROW for r in got["rows"])
+            where = "; ".join([f"dòng {sheet_rows}"] * bool(sheet_rows) + [f"{mails} {MAIL}"] * bool(mails))
             problems.append(
-                f"{doc.kind}: nộp {got['count']} lần (dòng {rows}); tính bản mới nhất lúc "
+                f"{doc.kind}: nộp {got['count']} lần ({where}); tính bản mới nhất lúc "
                 f"{vn_datetime(got['last_at'])}"
             )
         pages = got["pages"]
@@ -156,6 +167,7 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required:
         "submitted": [d.kind for d in m.documents if d.kind in mine],
         "last_submitted_at": max((g["last_at"] for g in mine.values()), default=None),
         "required": [d.kind for d in required],
+        "via_mail": [f"{kind}: {got['origin']}" for kind, got in mine.items() if got["origin"]],
     }
 
 
@@ -188,6 +200,7 @@ def status_records(table: pd.DataFrame) -> list[dict]:
                 "missing": list(r.missing),
                 "problems": list(r.problems),
                 "submitted": list(r.submitted),
+                "via_mail": list(r.via_mail) if isinstance(r.via_mail, list) else [],
                 "last_submitted_at": r.last_submitted_at.isoformat()
                 if r.last_submitted_at is not None and pd.notna(r.last_submitted_at)
                 else None,

@@ -189,8 +189,30 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
     return mails
 
 
+def intake_context(rows: pd.DataFrame, intake) -> dict:
+    """What the mailboxes added to a round: documents received by mail (with sender and
+    Message-ID), messages not recognised (with why), mailboxes that could not be read."""
+    if intake is None:
+        return {"by_mail": [], "unrecognised": [], "intake_skipped": [], "more_unrecognised": 0}
+    by_mail = [f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail]
+    return {
+        "by_mail": by_mail,
+        "unrecognised": [
+            u.line() + f" [Message-ID {u.message_id}]" for u in intake.unrecognised[:MAX_FINDINGS_IN_MAIL]
+        ],
+        "more_unrecognised": max(0, len(intake.unrecognised) - MAX_FINDINGS_IN_MAIL),
+        "intake_skipped": intake.skipped,
+    }
+
+
 def digest_mail(
-    rnd: Round, table: pd.DataFrame, reminded: list[str], earlier: list[str], units: Outcome, findings: list
+    rnd: Round,
+    table: pd.DataFrame,
+    reminded: list[str],
+    earlier: list[str],
+    units: Outcome,
+    findings: list,
+    intake=None,
 ) -> Mail:
     """The coordinators' digest after a round: who was reminded (confirmed deliveries only, this
     run's and earlier runs'), who is complete, what failed."""
@@ -217,6 +239,7 @@ def digest_mail(
         "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
         "findings": findings[:MAX_FINDINGS_IN_MAIL],
         "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
+        **intake_context(rows, intake),
     }
     return _coordinators_letter(plan, rnd.key(DIGEST), "digest", context)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from tasks.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.source import open_source
 
+if TYPE_CHECKING:
+    from tasks.intake import IntakeResult
+
 
 @dataclass
 class Inputs:
@@ -25,6 +29,7 @@ class Inputs:
     source: str
     headers: dict[str, list[str]]  # tab -> its header row, as read
     plan_path: Path | None = None
+    intake: IntakeResult | None = None  # what the coordinators' mailboxes held, when configured
 
 
 _preloaded: Inputs | None = None
@@ -50,7 +55,14 @@ def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
     source = open_source(settings, plan)
     raw = source.read_tabs()
     headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
-    return Inputs(plan, normalise(plan, raw), source.description, headers, path)
+    data = normalise(plan, raw)
+    intake = None
+    if settings.imap_host or settings.imap_more:
+        from tasks.intake_run import read_mailboxes, with_mail  # IMAP and e-mail parsing: only when used
+
+        intake = read_mailboxes(settings, plan)
+        data = with_mail(data, intake, plan)
+    return Inputs(plan, data, source.description, headers, path, intake)
 
 
 def assess(inputs: Inputs, instant: dt.datetime, milestones: list[str] | None = None) -> pd.DataFrame:

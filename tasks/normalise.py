@@ -226,12 +226,29 @@ def _prefixed(prefix: str, reasons: pd.Series) -> pd.Series:
 _PAIR = "\x1f"  # joins a milestone id and a kind into one key: clean() removes it from sheet text
 
 
+# a submission's columns; `row` is its sheet row (MAIL_ROW for one found in a mail)
+SUBMISSION_COLUMNS = [
+    "row",
+    "submitted_at",
+    "unit",
+    "milestone",
+    "kind",
+    "pages",
+    "link",
+    "note",
+    "inspected",
+]
+SUBMISSION_COLUMNS += ["origin"]
+MAIL_ROW = 0
+MAIL = "thư điện tử"
+
+
 def _unknown_unit(text: str) -> str:
     return f"đơn vị '{text}' không có trong danh sách đơn vị thành viên"
 
 
 def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]):
-    cols = ["row", "submitted_at", "unit", "milestone", "kind", "pages", "link", "note", "inspected"]
+    cols = SUBMISSION_COLUMNS
     table = _table(plan, raw, TAB_SUBMISSIONS, findings)
     if table is None or table.empty:
         frame = pd.DataFrame(columns=cols)
@@ -283,6 +300,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
             "link": kept["link"],
             "note": kept["note"],
             "inspected": inspected.fillna("").astype("str"),
+            "origin": "",  # the sheet; a document the intake found in a mail says so here
         },
         columns=cols,
     ).reset_index(drop=True)

@@ -161,6 +161,8 @@ class Unit(Strict):
     province: str
     email: EmailStr
     aliases: list[str] = []
+    # other addresses the unit e-mails from (a clerk's own mailbox): the intake counts them as its
+    also_from: list[EmailStr] = []
 
 
 class Report(Strict):

@@ -89,6 +89,7 @@ def _context(data: ReportData) -> dict:
         "blocks": data.discipline_blocks,
         "units": data.discipline_units,
         "page_problems": data.page_problems,
+        "by_mail": data.by_mail,
         "indicator_headers": [header for _, header in columns],
         "indicators": [
             {"indicator": i["indicator"], "cells": [i[key] for key, _ in columns]}
@@ -286,6 +287,8 @@ def to_markdown(data: ReportData) -> str:
     ]
     if data.page_problems:
         lines += ["", "**Vượt số trang:**", ""] + [f"- {md(p)}" for p in data.page_problems]
+    if data.by_mail:
+        lines += ["", "**Hồ sơ nhận qua thư điện tử:**", ""] + [f"- {md(p)}" for p in data.by_mail]
     lines += [
         "",
         "## Chỉ tiêu",

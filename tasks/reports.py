@@ -36,6 +36,7 @@ class ReportData:
     indicator_units: pd.DataFrame
     page_problems: list[str]
     notes: list[dict]
+    by_mail: list[str] = field(default_factory=list)  # documents the intake found in mail, with origin
     ranking: list[dict] = field(default_factory=list)  # self-scores of units that sent their table
     score_flags: list[str] = field(default_factory=list)  # scores shown, not ranked: no table sent
     registrations: list[dict] = field(default_factory=list)
@@ -225,6 +226,7 @@ def compile_report(
         indicator_units=ind_units,
         page_problems=_page_problems(plan, inputs, m.id, instant, base_dir, online),
         notes=_notes(plan, inputs, m.id, instant),
+        by_mail=[f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail],
     )
     if kind == "yearend":
         _yearend(data, inputs, table, units_present)

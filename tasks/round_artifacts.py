@@ -65,13 +65,44 @@ def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: Roun
     problems = [f"- {md(r.unit_name)}: {md(p)}" for r in rows.itertuples() for p in r.problems]
     if problems:
         lines += ["", "## Vấn đề trong hồ sơ", "", *problems]
+    lines += intake_markdown(inputs, rows)
     findings = inputs.data.findings
     if findings:
-        lines += ["", "## Dòng bảng tính không đọc được", "", "| Tab | Dòng | Lý do |", "|---|---|---|"]
+        lines += [
+            "",
+            "## Dòng bảng tính không đọc được",
+            "",
+            "| Trang tính | Dòng | Lý do |",
+            "|---|---|---|",
+        ]
         lines += [md_row(f.tab, f.row, f.reason) for f in findings[:200]]
         if len(findings) > 200:
             lines.append(f"\n… và {len(findings) - 200} dòng khác (xem `thidua check`).")
     return "\n".join(lines) + "\n"
+
+
+def intake_markdown(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
+    """The round's mail intake: documents received by mail, messages not recognised, mailboxes
+    not read (the round then counted the sheet alone)."""
+    intake = inputs.intake
+    if intake is None:
+        return []
+    lines: list[str] = []
+    if intake.skipped:
+        lines += ["", "## Không đọc được hộp thư (đợt này chỉ dựa vào bảng tính)", ""]
+        lines += [f"- {md(r)}" for r in intake.skipped]
+    by_mail = [f"- {md(r.unit_name)}: {md(v)}" for r in rows.itertuples() for v in r.via_mail]
+    if by_mail:
+        lines += ["", f"## Hồ sơ nhận qua thư điện tử ({len(by_mail)})", "", *by_mail]
+    if intake.unrecognised:
+        lines += ["", f"## Thư chưa nhận ra, chưa được tính ({len(intake.unrecognised)})", ""]
+        lines += [f"- {md(u.line())} · Message-ID `{u.message_id}`" for u in intake.unrecognised[:200]]
+        lines += [
+            "",
+            "Xử lý: thêm địa chỉ người gửi vào `also_from` của đơn vị trong kế hoạch, hoặc nhập một dòng vào "
+            "trang tính Nộp hồ sơ ghi Message-ID của thư vào cột Ghi chú.",
+        ]
+    return lines
 
 
 def skipped_markdown(rnd: Round, reason: str) -> str:

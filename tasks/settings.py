@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     ui_url: str | None = None  # the Prefect UI's address as coordinators reach it, for alert links
     smtp_ca_file: Path | None = None  # a private CA that signed the server's certificate
 
+    # the intake: documents units e-mail to the Head and Deputies (tasks/intake.py)
+    imap_host: str = ""  # unset: no intake
+    imap_port: int | None = None  # 993 for ssl, 143 otherwise
+    imap_user: str = ""
+    imap_password: SecretStr | None = None
+    imap_password_block: str | None = None  # or a Prefect Secret block holding the password
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_ca_file: Path | None = None
+    imap_folder: str = "INBOX"
+    imap_more: str | None = None  # more mailboxes: a JSON list of {host, user, password_block, …}
+    intake_max_bytes: int = Field(20 * 1024 * 1024, gt=0)  # a larger message is listed, not downloaded
+
     @field_validator("mail_from", "mail_redirect")
     @classmethod
     def _sendable(cls, value: str | None) -> str | None:

@@ -117,6 +117,7 @@ def team_table(
                 "submitted": submitted,
                 "last_submitted_at": sent["submitted_at"].max() if len(sent) else None,
                 "required": missing + submitted,  # every document of the team, by its label
+                "via_mail": [],
                 "team": team.name,
             }
         )

@@ -87,3 +87,24 @@ def in_sentence(name: str) -> str:
     if len(name) > 1 and name[1].isupper():
         return name
     return name[:1].lower() + name[1:]
+
+
+# Short forms clerks use in file names ("BC so ket 6 thang.pdf")
+_ABBREVIATIONS = {"bc": "bao cao", "bb": "bien ban", "kh": "ke hoach", "tdkt": "thi dua khen thuong"}
+
+
+@lru_cache(maxsize=65536)
+def plain_words(value: object) -> str:
+    """Words without marks, case or punctuation, usual abbreviations spelled out: how a file
+    name typed without Vietnamese letters ("bang tu cham diem 2021.xlsx") is compared with a
+    document's name ("Bảng tự chấm điểm")."""
+    text = unicodedata.normalize("NFD", clean(value).casefold().replace("đ", "d"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    words = re.sub(r"[^0-9a-z]+", " ", text).split()
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
+
+
+def contains_words(text: str, words: str) -> bool:
+    """Whether `words` appear in `text` as whole words, in order and together (both already
+    as plain_words or match_key give them)."""
+    return bool(words) and f" {words} " in f" {text} "

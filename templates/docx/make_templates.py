@@ -339,6 +339,12 @@ def report_template() -> None:
     para(doc, "- {{ p }}.", indent=True)
     para(doc, "{%p endfor %}")
     para(doc, "{%p endif %}")
+    para(doc, "{%p if by_mail %}")
+    para(doc, "Hồ sơ các đơn vị gửi qua thư điện tử (đã tính ở trên):", indent=True)
+    para(doc, "{%p for p in by_mail %}")
+    para(doc, "- {{ p }}.", indent=True)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
     heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
     column_loop_table(
         doc,

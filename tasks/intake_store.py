@@ -1,0 +1,159 @@
+"""What the intake has read from each mailbox, in the ledger's database: (mailbox, UIDVALIDITY,
+UID) -> the message's fingerprint and where its bytes are kept (by content hash under the data
+directory). A run fetches only UIDs above the highest seen for the folder's current UIDVALIDITY;
+a new UIDVALIDITY re-reads the folder, and the fingerprint (Message-ID, else the bytes' hash)
+keeps a message read twice, or sitting in two coordinators' mailboxes, from counting twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.schema import CreateTable
+
+from tasks.ledger import database_url
+from tasks.mailbox import Fetched
+
+metadata = MetaData()
+seen = Table(
+    "intake_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox", String(300), nullable=False),  # user@host/folder
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("fingerprint", String(500), nullable=False),  # Message-ID, else sha256 of the bytes
+    Column("sha256", String(64)),  # the stored bytes; NULL when over the size cap
+    Column("size", BigInteger, nullable=False),
+    Column("sender", Text, nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("date", String(40), nullable=False, default=""),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("mailbox", "uidvalidity", "uid", name="one_row_per_uid"),
+)
+
+
+class IntakeStoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message the intake has read once: its bytes are at `path` unless it was too large."""
+
+    mailbox: str
+    uid: int
+    fingerprint: str
+    path: Path | None
+    size: int
+    sender: str
+    subject: str
+    date: str
+
+
+def fingerprint(raw: bytes | None, message_id: str, uid_key: str) -> str:
+    if message_id:
+        return message_id.strip()[:500]
+    return hashlib.sha256(raw).hexdigest() if raw is not None else uid_key
+
+
+class IntakeStore:
+    def __init__(self, url: str, folder: Path):
+        database = database_url(url)
+        if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+            Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(database, pool_pre_ping=True)
+        self.folder = folder  # message bytes by content hash: names from mail are never paths
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(CreateTable(seen, if_not_exists=True))
+        except IntegrityError:  # another run created it at the same moment
+            pass
+        except SQLAlchemyError as exc:
+            raise IntakeStoreError(
+                f"Không mở được cơ sở dữ liệu của sổ gửi thư để ghi thư đã đọc ({type(exc).__name__}); "
+                "kiểm tra THIDUA_LEDGER_URL."
+            ) from None
+
+    def last_uid(self, mailbox: str, uidvalidity: int) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.max(seen.c.uid)).where(
+                    (seen.c.mailbox == mailbox) & (seen.c.uidvalidity == uidvalidity)
+                )
+            ).scalar()
+        return int(value or 0)
+
+    def _keep(self, raw: bytes) -> str:
+        digest = hashlib.sha256(raw).hexdigest()
+        path = self.folder / digest
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(raw)
+            tmp.replace(path)
+        return digest
+
+    def remember(self, mailbox: str, uidvalidity: int, messages: list[tuple[Fetched, str]]) -> None:
+        """Records each fetched message (with its fingerprint) and keeps its bytes."""
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as conn:
+            for message, print_ in messages:
+                digest = self._keep(message.raw) if message.raw is not None else None
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(seen).values(
+                                mailbox=mailbox,
+                                uidvalidity=uidvalidity,
+                                uid=message.uid,
+                                fingerprint=print_,
+                                sha256=digest,
+                                size=message.size,
+                                sender=message.sender[:500],
+                                subject=message.subject[:2000],
+                                date=message.date[:40],
+                                fetched_at=now,
+                            )
+                        )
+                except IntegrityError:  # a concurrent run recorded it first
+                    pass
+
+    def messages(self) -> list[Stored]:
+        """Every message read so far, once per fingerprint (the first read wins)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(seen).order_by(seen.c.id)).all()
+        out: dict[str, Stored] = {}
+        for r in rows:
+            out.setdefault(
+                r.fingerprint,
+                Stored(
+                    r.mailbox,
+                    int(r.uid),
+                    r.fingerprint,
+                    self.folder / r.sha256 if r.sha256 else None,
+                    int(r.size),
+                    r.sender,
+                    r.subject,
+                    r.date,
+                ),
+            )
+        return list(out.values())
