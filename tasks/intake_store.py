@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
     func,
     insert,
     select,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
-from tasks.ledger import database_url
+from tasks.ledger import database_url, open_engine
 from tasks.mailbox import Fetched
 
 metadata = MetaData()
@@ -77,10 +76,7 @@ def fingerprint(raw: bytes | None, message_id: str, uid_key: str) -> str:
 
 class IntakeStore:
     def __init__(self, url: str, folder: Path):
-        database = database_url(url)
-        if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
-            Path(database.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(database, pool_pre_ping=True)
+        self.engine = open_engine(database_url(url))
         self.folder = folder  # message bytes by content hash: names from mail are never paths
         try:
             with self.engine.begin() as conn:

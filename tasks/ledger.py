@@ -40,7 +40,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, Row
+from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -124,6 +124,14 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+def open_engine(database: URL) -> Engine:
+    """The ledger's database (an SQLite file's folder created first)."""
+    if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+        Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+    # pre-ping: after a database restart, pooled connections are dead; test before use
+    return create_engine(database, pool_pre_ping=True)
+
+
 # ledgers whose table this process has created or checked already
 _PREPARED: set[str] = set()
 
@@ -161,10 +169,7 @@ class Ledger:
         self, url: str, lease: dt.timedelta = CLAIM_LEASE, reconnect_for: dt.timedelta = RECONNECT_FOR
     ):
         database = database_url(url)
-        if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
-            Path(database.database).parent.mkdir(parents=True, exist_ok=True)
-        # pre-ping: after a database restart, pooled connections are dead; test before use
-        self.engine = create_engine(database, pool_pre_ping=True)
+        self.engine = open_engine(database)
         self.lease = lease
         self.reconnect_for = reconnect_for
         try:

@@ -234,24 +234,21 @@ def minutes_template() -> None:
         [3.5, 3, 5, 2.5, 2.5],
     )
     para(doc, "")
-    para(doc, "{%p if problems %}")
-    para(doc, "Cần kiểm tra:", bold=True, indent=True)
-    para(doc, "{%p for p in problems %}")
-    para(doc, "- {{ p }}.", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
-    para(doc, "{%p if invalid %}")
-    para(doc, "Phiếu không hợp lệ:", bold=True, indent=True)
-    para(doc, "{%p for b in invalid %}")
-    para(doc, "- Phiếu số {{ b.number }} ({{ b.category }}): {{ b.reason }}.", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
-    para(doc, "{%p if ties %}")
-    para(doc, "Đề nghị bỏ phiếu lại (số phiếu bằng nhau ở vị trí cuối của chỉ tiêu):", bold=True, indent=True)
-    para(doc, "{%p for t in ties %}")
-    para(doc, "- {{ t.category }}, {{ t.block }}: {{ t.name }} ({{ t.votes }}).", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
+    listed(doc, "problems", "Cần kiểm tra:", bold=True)
+    listed(
+        doc,
+        "invalid",
+        "Phiếu không hợp lệ:",
+        "- Phiếu số {{ x.number }} ({{ x.category }}): {{ x.reason }}.",
+        True,
+    )
+    listed(
+        doc,
+        "ties",
+        "Đề nghị bỏ phiếu lại (số phiếu bằng nhau ở vị trí cuối của chỉ tiêu):",
+        "- {{ x.category }}, {{ x.block }}: {{ x.name }} ({{ x.votes }}).",
+        True,
+    )
     para(
         doc,
         "Biên bản kết thúc lúc … giờ … cùng ngày, đã được đọc lại cho Hội nghị nghe và nhất trí thông qua.",
@@ -279,6 +276,16 @@ def counting_team_block(doc) -> None:
     para(doc, "CÁC THÀNH VIÊN TỔ KIỂM PHIẾU", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     para(doc, "{%p for m in members %}")
     para(doc, "{{ m }}: ………………………………", align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+
+
+def listed(doc, items: str, title: str, line: str = "- {{ x }}.", bold: bool = False) -> None:
+    """A titled list of `items`, each line `line` (the item is `x`), shown only when not empty."""
+    para(doc, f"{{%p if {items} %}}")
+    para(doc, title, bold=bold, indent=True)
+    para(doc, f"{{%p for x in {items} %}}")
+    para(doc, line, indent=True)
     para(doc, "{%p endfor %}")
     para(doc, "{%p endif %}")
 
@@ -333,18 +340,8 @@ def report_template() -> None:
         ["{{ u.block }}", "{{ u.unit }}", "{{ u.state }}", "{{ u.date }}", "{{ u.missing }}"],
         [3, 5, 2.5, 2.5, 3.5],
     )
-    para(doc, "{%p if page_problems %}")
-    para(doc, "Văn bản vượt số trang quy định:", indent=True)
-    para(doc, "{%p for p in page_problems %}")
-    para(doc, "- {{ p }}.", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
-    para(doc, "{%p if by_mail %}")
-    para(doc, "Hồ sơ các đơn vị gửi qua thư điện tử (đã tính ở trên):", indent=True)
-    para(doc, "{%p for p in by_mail %}")
-    para(doc, "- {{ p }}.", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
+    listed(doc, "page_problems", "Văn bản vượt số trang quy định:")
+    listed(doc, "by_mail", "Hồ sơ các đơn vị gửi qua thư điện tử (đã tính ở trên):")
     heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
     column_loop_table(
         doc,
@@ -371,12 +368,7 @@ def report_template() -> None:
         ["{{ r.block }}", "{{ r.rank }}", "{{ r.unit }}", "{{ r.score }}"],
         [4, 2.5, 6.5, 3],
     )
-    para(doc, "{%p if score_flags %}")
-    para(doc, "Không xếp thứ tự (chưa gửi {{ scoring_document }}):", indent=True)
-    para(doc, "{%p for f in score_flags %}")
-    para(doc, "- {{ f }}.", indent=True)
-    para(doc, "{%p endfor %}")
-    para(doc, "{%p endif %}")
+    listed(doc, "score_flags", "Không xếp thứ tự (chưa gửi {{ scoring_document }}):")
     heading(doc, "IV. ĐĂNG KÝ THI ĐUA VÀ BÌNH XÉT KHEN THƯỞNG")
     loop_table(
         doc,
