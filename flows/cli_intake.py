@@ -12,6 +12,7 @@ from rich.text import Text
 
 from flows.cli_base import app, fail, inputs_or_exit, instant_or_exit, out, settings, warn
 from tasks.dates import due_instant, vn_datetime
+from tasks.intake import SETTLE
 
 
 @app.command()
@@ -21,7 +22,7 @@ def intake(
 ):
     """Hồ sơ đơn vị gửi qua thư điện tử tới hộp thư của Trưởng, Phó trưởng: thư nhận ra, chưa nhận ra."""
     s = settings()
-    if not (s.imap_host or s.imap_more):
+    if not s.intake_configured:
         raise fail(
             "chưa cấu hình hộp thư: đặt THIDUA_IMAP_HOST, THIDUA_IMAP_USER, THIDUA_IMAP_PASSWORD "
             "(xem README, mục Hồ sơ gửi qua thư điện tử)."
@@ -93,8 +94,4 @@ def intake(
         )
         for u in result.unrecognised:
             out.print(Text(f"- {u.line()} [Message-ID {u.message_id}]"))
-        out.print(
-            "Xử lý: thêm địa chỉ người gửi vào also_from của đơn vị trong kế hoạch, hoặc nhập một dòng "
-            "vào trang tính Nộp hồ sơ, ghi Message-ID của thư vào cột Ghi chú.",
-            highlight=False,
-        )
+        out.print(SETTLE, highlight=False)

@@ -21,6 +21,7 @@ from tasks.dates import (
     vn_time_words,
 )
 from tasks.ics import milestone_ics
+from tasks.intake import SETTLE
 from tasks.mime import Mail
 from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
@@ -193,7 +194,7 @@ def intake_context(rows: pd.DataFrame, intake) -> dict:
     """What the mailboxes added to a round: documents received by mail (with sender and
     Message-ID), messages not recognised (with why), mailboxes that could not be read."""
     if intake is None:
-        return {"by_mail": [], "unrecognised": [], "intake_skipped": [], "more_unrecognised": 0}
+        return {"by_mail": [], "unrecognised": [], "intake_skipped": [], "more_unrecognised": 0, "settle": ""}
     by_mail = [f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail]
     return {
         "by_mail": by_mail,
@@ -202,6 +203,7 @@ def intake_context(rows: pd.DataFrame, intake) -> dict:
         ],
         "more_unrecognised": max(0, len(intake.unrecognised) - MAX_FINDINGS_IN_MAIL),
         "intake_skipped": intake.skipped,
+        "settle": SETTLE,
     }
 
 

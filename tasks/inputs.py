@@ -57,7 +57,7 @@ def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
     headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
     data = normalise(plan, raw)
     intake = None
-    if settings.imap_host or settings.imap_more:
+    if settings.intake_configured:
         from tasks.intake_run import read_mailboxes, with_mail  # IMAP and e-mail parsing: only when used
 
         intake = read_mailboxes(settings, plan)

@@ -38,6 +38,10 @@ ZIP_MAX_UNPACKED = 200 * 1024 * 1024  # an office file that unpacks to more is n
 ZIP_MAX_RATIO = 200  # nor one that compresses like a zip bomb
 ZIP_MAX_ENTRIES = 5_000
 MB = 1024 * 1024
+SETTLE = (
+    "Xử lý một thư chưa nhận ra: thêm địa chỉ người gửi vào also_from của đơn vị trong kế hoạch, hoặc "
+    "nhập một dòng vào trang tính Nộp hồ sơ, ghi Message-ID của thư vào cột Ghi chú."
+)
 NO_DATE = "thư không có ngày gửi (Date, Received)"
 _PAGES = re.compile(rb"<Pages>(\d+)</Pages>")
 _TITLE = re.compile(rb"<dc:title>([^<]{1,300})</dc:title>")
@@ -95,10 +99,6 @@ class IntakeResult:
     fetched: int = 0  # new messages read by this run
     outside: int = 0  # messages dated outside the plan's year, not considered
     settled: int = 0  # unrecognised messages a row of the sheet names by Message-ID
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.mailboxes or self.skipped)
 
 
 def window(plan: Plan) -> tuple[dt.date, dt.date]:
@@ -488,8 +488,7 @@ def _unit(rec: Recogniser, reading: _Reading) -> tuple[str | None, str, dt.datet
     return (
         None,
         f"không nhận ra đơn vị: địa chỉ {who} không có trong kế hoạch, tiêu đề và nội dung thư không nêu "
-        "tên đơn vị thành viên (thêm địa chỉ vào also_from của đơn vị trong kế hoạch, hoặc nhập một dòng "
-        "vào trang tính Nộp hồ sơ ghi Message-ID của thư)",
+        "tên đơn vị thành viên",
         None,
     )
 

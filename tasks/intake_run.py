@@ -20,10 +20,6 @@ log = logging.getLogger("thidua.intake")
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]{1,490}>)", re.I | re.M)
 
 
-def configured(settings: Settings) -> bool:
-    return bool(settings.imap_host or settings.imap_more)
-
-
 def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
     """Fetches what is new in each mailbox and recognises every message read so far. A mailbox
     that cannot be read is named in `skipped` with why; the others are still read."""

@@ -10,6 +10,7 @@ from tasks.completeness import STATE_LABELS, State, state_counts
 from tasks.compose import stage_label
 from tasks.dates import deadline_words, vn_date_weekday, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
+from tasks.intake import SETTLE
 from tasks.markdown import md, md_row
 from tasks.plan import Plan
 from tasks.round import Round, RoundResult
@@ -97,11 +98,7 @@ def intake_markdown(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
     if intake.unrecognised:
         lines += ["", f"## Thư chưa nhận ra, chưa được tính ({len(intake.unrecognised)})", ""]
         lines += [f"- {md(u.line())} · Message-ID `{u.message_id}`" for u in intake.unrecognised[:200]]
-        lines += [
-            "",
-            "Xử lý: thêm địa chỉ người gửi vào `also_from` của đơn vị trong kế hoạch, hoặc nhập một dòng vào "
-            "trang tính Nộp hồ sơ ghi Message-ID của thư vào cột Ghi chú.",
-        ]
+        lines += ["", md(SETTLE)]
     return lines
 
 

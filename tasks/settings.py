@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
     @property
+    def intake_configured(self) -> bool:
+        """A mailbox to read for documents units e-mail (THIDUA_IMAP_HOST or THIDUA_IMAP_MORE)."""
+        return bool(self.imap_host or self.imap_more)
+
+    @property
     def ledger(self) -> str:
         return self.ledger_url or f"sqlite:///{(self.data_dir / 'ledger.sqlite').resolve()}"
 

@@ -160,11 +160,12 @@ def test_a_message_from_an_unknown_address_is_listed_not_counted(imap_env):
     (unknown,) = got["unrecognised"]
     assert unknown["sender"] == "ai-do@thu-rieng.example" and unknown["subject"] == "Gửi tài liệu"
     assert unknown["date"] == "17/06/2021 10:00" and unknown["attachments"] == ["tai lieu.pdf"]
-    assert "không nhận ra đơn vị" in unknown["reasons"][0] and "also_from" in unknown["reasons"][0]
+    assert unknown["reasons"][0].startswith("không nhận ra đơn vị: địa chỉ ai-do@thu-rieng.example không có")
     human = thidua("intake", "--at", "2021-12-31T23:00")
     assert (
         "Thư chưa nhận ra, chưa được tính (1)" in human.output and "ai-do@thu-rieng.example" in human.output
     )
+    assert "also_from" in human.output  # and how to settle it
     status = thidua("status", "--milestone", "so-ket", "--at", "2021-06-21T09:00")
     assert "1 thư chưa nhận ra, chưa được tính" in status.output
 

@@ -292,6 +292,8 @@ def test_an_alert_is_vietnamese_cause_first_and_links_only_through_the_public_ui
     for english in ("Failed", "Flow run", "encountered", "exception", "SourceError", "state"):
         assert english not in text and english not in msg["Subject"], english
     assert "127.0.0.1" not in text and "127.0.0.1" not in html and "mục Runs" in text
+    assert text.startswith("Kính gửi: đồng chí Phạm Thị Minh Lý")  # the coordinators, by name
+    assert "Trân trọng.\nSở Tư pháp tỉnh Yên Bái, đơn vị Trưởng Khu vực thi đua" in text  # signed
 
     for alert in (tmp_path / "var" / "outbox").rglob("alert-*.eml"):
         alert.unlink()
