@@ -15,6 +15,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -370,7 +371,12 @@ class _Found:
 
 
 def recognise(
-    plan: Plan, messages: list[Stored], files: Path, max_bytes: int, cache: Path | None = None
+    plan: Plan,
+    messages: list[Stored],
+    raw: Callable[[Stored], bytes | None],
+    files: Path,
+    max_bytes: int,
+    cache: Path | None = None,
 ) -> IntakeResult:
     """The documents the messages carry, and the messages (or attachments) that count for
     nothing, each with why. `files` keeps recognised attachments by content hash; `cache`, what
@@ -384,12 +390,12 @@ def recognise(
         if day is not None and not first - dt.timedelta(days=1) <= day <= last + dt.timedelta(days=1):
             result.outside += 1  # years of unrelated mail are not parsed at every run
             continue
-        kept = cache / plan_key / f"{stored.path.name}.json" if cache and stored.path else None
+        kept = cache / plan_key / f"{stored.sha256}.json" if cache and stored.sha256 else None
         if kept is not None and kept.is_file():
             found = _Found.from_json(kept.read_text(encoding="utf-8"))
         else:
             rec = rec or Recogniser(plan)
-            found = _one(rec, stored, files, max_bytes)
+            found = _one(rec, stored, raw(stored) if stored.sha256 else None, files, max_bytes)
             if kept is not None:
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(found.to_json(), encoding="utf-8")
@@ -409,13 +415,13 @@ def _envelope_day(stored: Stored, plan: Plan) -> dt.date | None:
     return (moment.astimezone(plan.tz) if moment.tzinfo else moment).date()
 
 
-def _one(rec: Recogniser, stored: Stored, files: Path, max_bytes: int) -> _Found:
+def _one(rec: Recogniser, stored: Stored, data: bytes | None, files: Path, max_bytes: int) -> _Found:
     plan = rec.plan
-    reading = _read(stored)
+    reading = _read(stored, data)
     if reading.msg is None:
         reason = (
             f"thư lớn {stored.size / MB:.0f} MB, vượt giới hạn {max_bytes / MB:.0f} MB: không tải về"
-            if stored.path is None
+            if data is None
             else "không đọc được nội dung thư"
         )
         return _Found(unrecognised=_unrecognised(reading, [reason], plan))
@@ -429,12 +435,12 @@ def _one(rec: Recogniser, stored: Stored, files: Path, max_bytes: int) -> _Found
     return _Found(documents, _unrecognised(reading, reasons, plan) if reasons else None)
 
 
-def _read(stored: Stored) -> _Reading:
+def _read(stored: Stored, data: bytes | None) -> _Reading:
     reading = _Reading(stored, sender=stored.sender, subject=stored.subject)
-    if stored.path is None or not stored.path.is_file():
+    if data is None:
         return reading
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(stored.path.read_bytes())
+        msg = BytesParser(policy=policy.default).parsebytes(data)
         reading.msg = msg
         addresses = getaddresses([str(msg["From"] or "")])
         reading.sender = (addresses[0][1] if addresses else "") or stored.sender

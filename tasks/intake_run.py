@@ -26,7 +26,7 @@ def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
     result = IntakeResult()
     try:
         specs = mailbox_specs(settings)
-        store = IntakeStore(settings.ledger, settings.data_dir / "intake" / "messages")
+        store = IntakeStore(settings.ledger)
     except (MailboxError, IntakeStoreError) as exc:
         result.skipped.append(str(exc))
         return result
@@ -51,7 +51,7 @@ def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
         result.fetched += len(fetched)
     folder = settings.data_dir / "intake"
     found = recognise(
-        plan, store.messages(), folder / "files", settings.intake_max_bytes, folder / "recognised"
+        plan, store.messages(), store.raw, folder / "files", settings.intake_max_bytes, folder / "recognised"
     )
     found.skipped, found.mailboxes, found.fetched = result.skipped, result.mailboxes, result.fetched
     return found

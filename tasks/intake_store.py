@@ -1,6 +1,6 @@
 """What the intake has read from each mailbox, in the ledger's database: (mailbox, UIDVALIDITY,
-UID) -> the message's fingerprint and where its bytes are kept (by content hash under the data
-directory). A run fetches only UIDs above the highest seen for the folder's current UIDVALIDITY;
+UID) -> the message's fingerprint and its bytes (in the database, so that every worker sharing
+the ledger reads them). A run fetches only UIDs above the highest seen for the folder's current UIDVALIDITY;
 a new UIDVALIDITY re-reads the folder, and the fingerprint (Message-ID, else the bytes' hash)
 keeps a message read twice, or sitting in two coordinators' mailboxes, from counting twice."""
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -40,7 +40,8 @@ seen = Table(
     Column("uidvalidity", BigInteger, nullable=False),
     Column("uid", BigInteger, nullable=False),
     Column("fingerprint", String(500), nullable=False),  # Message-ID, else sha256 of the bytes
-    Column("sha256", String(64)),  # the stored bytes; NULL when over the size cap
+    Column("sha256", String(64)),  # of the bytes; NULL when over the size cap (not downloaded)
+    Column("raw", LargeBinary),  # the message as the server holds it
     Column("size", BigInteger, nullable=False),
     Column("sender", Text, nullable=False, default=""),
     Column("subject", Text, nullable=False, default=""),
@@ -56,12 +57,13 @@ class IntakeStoreError(RuntimeError):
 
 @dataclass(frozen=True)
 class Stored:
-    """A message the intake has read once: its bytes are at `path` unless it was too large."""
+    """A message the intake has read once (its bytes are loaded only when needed)."""
 
+    id: int
     mailbox: str
     uid: int
     fingerprint: str
-    path: Path | None
+    sha256: str | None  # None: too large, not downloaded
     size: int
     sender: str
     subject: str
@@ -75,9 +77,8 @@ def fingerprint(raw: bytes | None, message_id: str, uid_key: str) -> str:
 
 
 class IntakeStore:
-    def __init__(self, url: str, folder: Path):
+    def __init__(self, url: str):
         self.engine = open_engine(database_url(url))
-        self.folder = folder  # message bytes by content hash: names from mail are never paths
         try:
             with self.engine.begin() as conn:
                 conn.execute(CreateTable(seen, if_not_exists=True))
@@ -98,22 +99,12 @@ class IntakeStore:
             ).scalar()
         return int(value or 0)
 
-    def _keep(self, raw: bytes) -> str:
-        digest = hashlib.sha256(raw).hexdigest()
-        path = self.folder / digest
-        if not path.exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(raw)
-            tmp.replace(path)
-        return digest
-
     def remember(self, mailbox: str, uidvalidity: int, messages: list[tuple[Fetched, str]]) -> None:
         """Records each fetched message (with its fingerprint) and keeps its bytes."""
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             for message, print_ in messages:
-                digest = self._keep(message.raw) if message.raw is not None else None
+                digest = hashlib.sha256(message.raw).hexdigest() if message.raw is not None else None
                 try:
                     with conn.begin_nested():
                         conn.execute(
@@ -123,6 +114,7 @@ class IntakeStore:
                                 uid=message.uid,
                                 fingerprint=print_,
                                 sha256=digest,
+                                raw=message.raw,
                                 size=message.size,
                                 sender=message.sender[:500],
                                 subject=message.subject[:2000],
@@ -134,18 +126,20 @@ class IntakeStore:
                     pass
 
     def messages(self) -> list[Stored]:
-        """Every message read so far, once per fingerprint (the first read wins)."""
+        """Every message read so far, once per fingerprint (the first read wins); no bytes."""
+        columns = [c for c in seen.c if c.name != "raw"]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(seen).order_by(seen.c.id)).all()
+            rows = conn.execute(select(*columns).order_by(seen.c.id)).all()
         out: dict[str, Stored] = {}
         for r in rows:
             out.setdefault(
                 r.fingerprint,
                 Stored(
+                    int(r.id),
                     r.mailbox,
                     int(r.uid),
                     r.fingerprint,
-                    self.folder / r.sha256 if r.sha256 else None,
+                    r.sha256,
                     int(r.size),
                     r.sender,
                     r.subject,
@@ -153,3 +147,7 @@ class IntakeStore:
                 ),
             )
         return list(out.values())
+
+    def raw(self, stored: Stored) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(seen.c.raw).where(seen.c.id == stored.id)).scalar()

@@ -457,3 +457,15 @@ def test_a_document_both_emailed_and_typed_in_the_sheet_counts_once_from_the_mai
     rnd = Round.of(inputs.plan, "so-ket", "overdue-1", local(inputs.plan, 2021, 6, 21, 8))
     artifact = round_markdown(inputs, assess(inputs, rnd.instant), rnd, RoundResult.of(rnd))
     assert "## Hồ sơ nhận qua thư điện tử (2)" in artifact and "stp-lch@kvtd-tuphap.example" in artifact
+
+
+def test_a_second_worker_sharing_the_ledger_counts_what_the_first_one_read(imap_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("THIDUA_LEDGER_URL", f"sqlite:///{tmp_path / 'shared-ledger.sqlite'}")
+    imap_env.deliver(
+        HEAD,
+        message(f"<{ADDR['STP-LCH']}>", "Sơ kết", (2021, 6, 18, 15), [("Báo cáo sơ kết.pdf", pdf(8))]),
+    )
+    first = intake_json()
+    monkeypatch.setenv("THIDUA_DATA_DIR", str(tmp_path / "worker-2"))  # its own data directory
+    second = intake_json()
+    assert second["fetched"] == 0 and second["recognised"] == first["recognised"] != []

@@ -228,8 +228,13 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             assert time.monotonic() < deadline, "no run scheduled ahead"
             time.sleep(1)
         assert all(dt.datetime.fromisoformat(r["expected_start_time"]).year == year for r in runs)
-        deployments = httpx.post(f"{base}/api/deployments/filter", json={"limit": 50}, timeout=10).json()
-        so_ket = next(d for d in deployments if d["name"] == f"kvtd-tp-mnpb-{year}-so-ket")
+        while True:  # deployments are registered one by one: the first runs may come before all
+            deployments = httpx.post(f"{base}/api/deployments/filter", json={"limit": 50}, timeout=10).json()
+            so_ket = next((d for d in deployments if d["name"] == f"kvtd-tp-mnpb-{year}-so-ket"), None)
+            if so_ket:
+                break
+            assert time.monotonic() < deadline, "the so-ket deployment was never registered"
+            time.sleep(1)
         assert "Lịch chạy:" in so_ket["description"] and " lúc 08:00: " in so_ket["description"]
         assert any(
             day in so_ket["description"] for day in ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu")
