@@ -128,6 +128,9 @@ def test_a_year_of_the_cluster_writes_nothing_of_the_justice_area(prefect_server
     tallied = thidua("tally", "--day", "2027-12-10")
     assert tallied.exit_code == 0, tallied.output
     var = tmp_path / "var"
+    reported = thidua("report", "midyear", "--at", "2027-06-25T08:00", "--out", str(var / "bao-cao-tay"))
+    assert reported.exit_code == 0, reported.output
+    assert (var / "bao-cao-tay" / "bao-cao-so-ket-2027.docx").is_file()
     written = [
         p for p in var.rglob("*") if p.is_file() and p.suffix in (".eml", ".docx", ".xlsx", ".ics", ".md")
     ]
