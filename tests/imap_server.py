@@ -90,7 +90,7 @@ class Dovecot:
 
     def stop(self) -> None:
         self._halt()
-        if not os.environ.get("KEEP_DOVECOT"):
+        if not os.environ.get("KEEP_DOVECOT"):  # KEEP_DOVECOT=1 keeps its log for a failing test
             shutil.rmtree(self.root, ignore_errors=True)
 
 
