@@ -25,7 +25,7 @@ def intake(
     if not s.intake_configured:
         raise fail(
             "chưa cấu hình hộp thư: đặt THIDUA_IMAP_HOST, THIDUA_IMAP_USER, THIDUA_IMAP_PASSWORD "
-            "(xem README, mục Hồ sơ gửi qua thư điện tử)."
+            "(xem README, mục “Documents units e-mail (the intake)”)."
         )
     inputs = inputs_or_exit(s)
     plan, result = inputs.plan, inputs.intake
@@ -39,23 +39,22 @@ def intake(
         deadline = plan.milestone(d.milestone).deadline
         return deadline is not None and d.submitted_at >= due_instant(plan, deadline)
 
-    records = [
-        {
-            "unit": d.unit,
-            "unit_name": plan.unit_names[d.unit],
-            "milestone": d.milestone,
-            "kind": d.kind,
-            "submitted_at": d.submitted_at.isoformat(),
-            "late": late(d),
-            "pages": d.pages,
-            "file_name": d.file_name,
-            "sender": d.sender,
-            "message_id": d.message_id,
-        }
-        for d in documents
-    ]
-    unrecognised = [u.__dict__ for u in result.unrecognised]
     if as_json:
+        records = [
+            {
+                "unit": d.unit,
+                "unit_name": plan.unit_names[d.unit],
+                "milestone": d.milestone,
+                "kind": d.kind,
+                "submitted_at": d.submitted_at.isoformat(),
+                "late": late(d),
+                "pages": d.pages,
+                "file_name": d.file_name,
+                "sender": d.sender,
+                "message_id": d.message_id,
+            }
+            for d in documents
+        ]
         summary = {
             "mailboxes": result.mailboxes,
             "skipped": result.skipped,
@@ -63,7 +62,7 @@ def intake(
             "outside_plan_year": result.outside,
             "settled": result.settled,
             "recognised": records,
-            "unrecognised": unrecognised,
+            "unrecognised": [u.__dict__ for u in result.unrecognised],
         }
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         return
@@ -93,5 +92,5 @@ def intake(
             Text(f"Thư chưa nhận ra, chưa được tính ({len(result.unrecognised)}):", style="bold yellow")
         )
         for u in result.unrecognised:
-            out.print(Text(f"- {u.line()} [Message-ID {u.message_id}]"))
+            out.print(Text(f"- {u.line()}"))
         out.print(SETTLE, highlight=False)

@@ -171,6 +171,12 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required:
     }
 
 
+def mail_lines(rows: pd.DataFrame) -> list[str]:
+    """'<unit>: <kind>: thư điện tử của <sender>, <Message-ID>' for every document of `rows`
+    the intake found in a mail: what the digest, the artifact and the reports list."""
+    return [f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail]
+
+
 def table_for_humans(table: pd.DataFrame) -> list[dict]:
     """The completeness table as the Prefect UI shows it: three columns, so that it fits the
     UI's table on a 1280-px screen (the problems are listed in the round's Markdown artifact)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks.completeness import state_counts
+from tasks.completeness import mail_lines, state_counts
 from tasks.dates import (
     WEEKDAYS,
     deadline_note,
@@ -195,12 +195,10 @@ def intake_context(rows: pd.DataFrame, intake) -> dict:
     Message-ID), messages not recognised (with why), mailboxes that could not be read."""
     if intake is None:
         return {"by_mail": [], "unrecognised": [], "intake_skipped": [], "more_unrecognised": 0, "settle": ""}
-    by_mail = [f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail]
+    by_mail = mail_lines(rows)
     return {
         "by_mail": by_mail,
-        "unrecognised": [
-            u.line() + f" [Message-ID {u.message_id}]" for u in intake.unrecognised[:MAX_FINDINGS_IN_MAIL]
-        ],
+        "unrecognised": [u.line() for u in intake.unrecognised[:MAX_FINDINGS_IN_MAIL]],
         "more_unrecognised": max(0, len(intake.unrecognised) - MAX_FINDINGS_IN_MAIL),
         "intake_skipped": intake.skipped,
         "settle": SETTLE,

@@ -8,7 +8,6 @@ which tab is missing and to match renamed tabs by their Vietnamese key.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,15 +21,6 @@ from tasks.text import match_key
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
 READ_ONLY = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
-_KEY_IN_URL = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
-_BARE_KEY = re.compile(r"^[a-zA-Z0-9_-]{25,}$")
-
-
-def spreadsheet_key(spec: str) -> str | None:
-    """The key from a Google Sheets URL or a bare key; None when `spec` is neither."""
-    if m := _KEY_IN_URL.search(spec):
-        return m.group(1)
-    return spec if _BARE_KEY.match(spec) else None
 
 
 class _RewriteBase(HTTPAdapter):

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from tasks.normalise import MAIL
+from tasks.pages import office_part, pages_in
 from tasks.plan import Document, Milestone, Plan
 from tasks.text import contains_words, match_key, plain_words
 
@@ -44,7 +45,6 @@ SETTLE = (
     "nhập một dòng vào trang tính Nộp hồ sơ, ghi Message-ID của thư vào cột Ghi chú."
 )
 NO_DATE = "thư không có ngày gửi (Date, Received)"
-_PAGES = re.compile(rb"<Pages>(\d+)</Pages>")
 _TITLE = re.compile(rb"<dc:title>([^<]{1,300})</dc:title>")
 _FORWARD_MARK = re.compile(r"(forwarded message|original message|thư chuyển tiếp|chuyển tiếp)", re.I)
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tl|chuyển tiếp)\s*:", re.I)
@@ -84,10 +84,12 @@ class Unrecognised:
     mailbox: str
 
     def line(self) -> str:
+        """The message as a coordinator looks for it, why it is not counted, and the Message-ID a
+        sheet row quotes to settle it."""
         files = ", ".join(self.attachments) or "không có tệp đính kèm"
         return (
             f"{self.date or 'không rõ ngày'} — {self.sender or 'không rõ người gửi'} — “{self.subject}” "
-            f"({files}): {'; '.join(self.reasons)}"
+            f"({files}): {'; '.join(self.reasons)} [Message-ID {self.message_id}]"
         )
 
 
@@ -208,14 +210,11 @@ class Recogniser:
         """The (milestone, document) a file name names, or why not. `hint` (the subject) and
         `day` settle a document kind several milestones ask for."""
         words = plain_words(text)
-        matches = [(m, d) for key, m, d in self.docs if contains_words(words, key)]
+        matches = [(key, m, d) for key, m, d in self.docs if contains_words(words, key)]
         if not matches:
             return "không nhận ra loại hồ sơ"
-        longest = len(next(k for k, m, d in self.docs if contains_words(words, k)).split())
-        best = [
-            (m, d) for key, m, d in self.docs if contains_words(words, key) and len(key.split()) == longest
-        ]
-        milestones = {m.id: (m, d) for m, d in best}
+        longest = len(matches[0][0].split())  # self.docs runs from the longest name down
+        milestones = {m.id: (m, d) for key, m, d in matches if len(key.split()) == longest}
         if len(milestones) == 1:
             return next(iter(milestones.values()))
         context = f"{words} {plain_words(hint)}"
@@ -262,38 +261,10 @@ def _sniff(name: str, data: bytes, max_bytes: int) -> str | None:
     return None
 
 
-def _office_part(data: bytes, part: str, pattern: re.Pattern) -> bytes | None:
-    """One small field of an (already checked) Office file: a part over 1 MB is not read."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            info = z.getinfo(part)
-            if info.file_size > 1024 * 1024:
-                return None
-            found = pattern.search(z.read(part))
-            return found.group(1) if found else None
-    except (KeyError, zipfile.BadZipFile):
-        return None
-
-
-def _pages(name: str, data: bytes) -> int | None:
-    suffix = PurePosixPath(name.lower()).suffix
-    if suffix == ".pdf":
-        from pypdf import PdfReader
-
-        try:
-            return len(PdfReader(io.BytesIO(data)).pages)
-        except Exception:  # noqa: BLE001 - a damaged PDF: no count, the document still counts
-            return None
-    if suffix == ".docx":
-        found = _office_part(data, "docProps/app.xml", _PAGES)
-        return int(found) if found else None
-    return None
-
-
 def _title(name: str, data: bytes) -> str:
     if PurePosixPath(name.lower()).suffix not in (".docx", ".xlsx"):
         return ""
-    found = _office_part(data, "docProps/core.xml", _TITLE)
+    found = office_part(data, "docProps/core.xml", _TITLE)
     return found.decode("utf-8", "replace") if found else ""
 
 
@@ -540,7 +511,7 @@ def _documents(
                 milestone=milestone.id,
                 kind=document.kind,
                 submitted_at=when,
-                pages=_pages(name, data),
+                pages=pages_in(data),  # the type was checked against the name above
                 file_name=name,
                 sha256=digest,
                 sender=reading.sender,

@@ -4,20 +4,18 @@ what all messages read so far carry, and put the documents beside the sheet's ro
 from __future__ import annotations
 
 import logging
-import re
 from functools import partial
 
 import pandas as pd
 
 from tasks.intake import IntakeResult, recognise
-from tasks.intake_store import IntakeStore, IntakeStoreError, fingerprint
+from tasks.intake_store import IntakeStore, IntakeStoreError
 from tasks.mailbox import MailboxError, fetch_new, mailbox_specs
 from tasks.normalise import MAIL_ROW, SUBMISSION_COLUMNS, Normalised
 from tasks.plan import Plan
 from tasks.settings import Settings
 
 log = logging.getLogger("thidua.intake")
-_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]{1,490}>)", re.I | re.M)
 
 
 def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
@@ -39,14 +37,7 @@ def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
             log.warning("%s", exc)
             result.skipped.append(str(exc))
             continue
-        prints = []
-        for message in fetched:
-            head = _MESSAGE_ID.search(message.raw[:65536]) if message.raw else None
-            message_id = head.group(1).decode("ascii", "replace") if head else ""
-            prints.append(
-                (message, fingerprint(message.raw, message_id, f"{spec.label}/{validity}/{message.uid}"))
-            )
-        store.remember(spec.label, validity, prints)
+        store.remember(spec.label, validity, fetched)
         result.mailboxes.append(spec.label)
         result.fetched += len(fetched)
     folder = settings.data_dir / "intake"

@@ -99,11 +99,14 @@ class IntakeStore:
             ).scalar()
         return int(value or 0)
 
-    def remember(self, mailbox: str, uidvalidity: int, messages: list[tuple[Fetched, str]]) -> None:
-        """Records each fetched message (with its fingerprint) and keeps its bytes."""
+    def remember(self, mailbox: str, uidvalidity: int, messages: list[Fetched]) -> None:
+        """Records each fetched message, its fingerprint and its bytes."""
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
-            for message, print_ in messages:
+            for message in messages:
+                print_ = fingerprint(
+                    message.raw, message.message_id, f"{mailbox}/{uidvalidity}/{message.uid}"
+                )
                 digest = hashlib.sha256(message.raw).hexdigest() if message.raw is not None else None
                 try:
                     with conn.begin_nested():

@@ -100,6 +100,7 @@ class Fetched:
     sender: str
     subject: str
     date: str
+    message_id: str  # from the server's envelope; "" when the message has none
 
 
 def _envelope_text(value: bytes | None) -> str:
@@ -212,6 +213,9 @@ def fetch_new(
                         sender=_sender(envelope),
                         subject=_envelope_text(envelope.subject if envelope else None),
                         date=envelope.date.isoformat() if envelope and envelope.date else "",
+                        message_id=(envelope.message_id or b"").decode("ascii", "replace").strip()
+                        if envelope
+                        else "",
                     )
                 )
         return validity, fetched

@@ -15,7 +15,23 @@ MAX_BYTES = 30 * 1024 * 1024
 _PAGES = re.compile(rb"<Pages>(\d+)</Pages>")
 
 
-def _count(data: bytes) -> int | None:
+MAX_PART_BYTES = 1024 * 1024  # a docProps part larger than this is not read (a zip bomb's trick)
+
+
+def office_part(data: bytes, part: str, pattern: re.Pattern) -> bytes | None:
+    """The first group of `pattern` in one small part of an Office file (a zip), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if z.getinfo(part).file_size > MAX_PART_BYTES:
+                return None
+            found = pattern.search(z.read(part))
+            return found.group(1) if found else None
+    except (KeyError, zipfile.BadZipFile):
+        return None
+
+
+def pages_in(data: bytes) -> int | None:
+    """Pages of a PDF, or of a Word file as Word last counted them; None for anything else."""
     if data.startswith(b"%PDF"):
         from pypdf import PdfReader
 
@@ -24,12 +40,8 @@ def _count(data: bytes) -> int | None:
         except Exception:  # a damaged PDF: fall back to the declared count
             return None
     if data.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                m = _PAGES.search(z.read("docProps/app.xml"))  # Word stores its page count here
-                return int(m.group(1)) if m else None
-        except (KeyError, zipfile.BadZipFile):
-            return None
+        found = office_part(data, "docProps/app.xml", _PAGES)  # Word stores its page count here
+        return int(found) if found else None
     return None
 
 
@@ -53,12 +65,12 @@ def count_pages(
                     data += chunk
                     if len(data) > MAX_BYTES or time.monotonic() > deadline:
                         return None
-            return _count(data)
+            return pages_in(data)
         path = Path(unquote(url.path)) if url.scheme == "file" else Path(link)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if path.is_file() and path.stat().st_size <= MAX_BYTES:
-            return _count(path.read_bytes())
+            return pages_in(path.read_bytes())
     except (httpx.HTTPError, OSError):
         return None
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from enum import StrEnum
 from functools import cached_property
@@ -15,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from tasks.addresses import InvalidAddress, smtp_address
+from tasks.sheet_key import sheet_url, spreadsheet_key
 from tasks.text import match_key
 
 
@@ -322,9 +322,8 @@ class Plan(Strict):
         spec = (self.spreadsheet or "").strip()
         if spec.startswith(("https://", "http://")):
             return spec
-        if re.fullmatch(r"[A-Za-z0-9_-]{20,}", spec):  # a bare Google Sheet key
-            return f"https://docs.google.com/spreadsheets/d/{spec}/edit"
-        return None
+        key = spreadsheet_key(spec)  # a bare key, as the source reads it
+        return sheet_url(key) if key else None
 
     @property
     def place(self) -> str:

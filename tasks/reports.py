@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.completeness import STATE_LABELS, State, state_counts
+from tasks.completeness import STATE_LABELS, State, mail_lines, state_counts
 from tasks.dates import vn_date, vn_date_weekday
 from tasks.inputs import Inputs
 from tasks.nominations import decided, missing_dossier, nominations
@@ -226,7 +226,7 @@ def compile_report(
         indicator_units=ind_units,
         page_problems=_page_problems(plan, inputs, m.id, instant, base_dir, online),
         notes=_notes(plan, inputs, m.id, instant),
-        by_mail=[f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail],
+        by_mail=mail_lines(rows),
     )
     if kind == "yearend":
         _yearend(data, inputs, table, units_present)

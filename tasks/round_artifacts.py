@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.completeness import STATE_LABELS, State, state_counts
+from tasks.completeness import STATE_LABELS, State, mail_lines, state_counts
 from tasks.compose import stage_label
 from tasks.dates import deadline_words, vn_date_weekday, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
@@ -92,12 +92,12 @@ def intake_markdown(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
     if intake.skipped:
         lines += ["", "## Không đọc được hộp thư (đợt này chỉ dựa vào bảng tính)", ""]
         lines += [f"- {md(r)}" for r in intake.skipped]
-    by_mail = [f"- {md(r.unit_name)}: {md(v)}" for r in rows.itertuples() for v in r.via_mail]
+    by_mail = [f"- {md(line)}" for line in mail_lines(rows)]
     if by_mail:
         lines += ["", f"## Hồ sơ nhận qua thư điện tử ({len(by_mail)})", "", *by_mail]
     if intake.unrecognised:
         lines += ["", f"## Thư chưa nhận ra, chưa được tính ({len(intake.unrecognised)})", ""]
-        lines += [f"- {md(u.line())} · Message-ID `{u.message_id}`" for u in intake.unrecognised[:200]]
+        lines += [f"- {md(u.line())}" for u in intake.unrecognised[:200]]
         lines += ["", md(SETTLE)]
     return lines
 

@@ -220,7 +220,8 @@ def open_source(settings, plan) -> Source:
     spec = settings.source_spec(plan.spreadsheet)
     if spec.lower().endswith((".xlsx", ".xlsm")):
         return WorkbookSource(spec)
-    from tasks.gsheet import GoogleSheetSource, load_service_account, spreadsheet_key  # requests: 80 ms
+    from tasks.gsheet import GoogleSheetSource, load_service_account  # requests: 80 ms
+    from tasks.sheet_key import spreadsheet_key
 
     key = spreadsheet_key(spec)
     if key is None:

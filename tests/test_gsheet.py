@@ -5,10 +5,11 @@ import unicodedata
 
 import pytest
 
-from tasks.gsheet import GoogleSheetSource, load_service_account, spreadsheet_key
+from tasks.gsheet import GoogleSheetSource, load_service_account
 from tasks.inputs import load_inputs
 from tasks.normalise import normalise
 from tasks.settings import Settings
+from tasks.sheet_key import spreadsheet_key
 from tasks.source import SourceError, WorkbookSource
 from tests.helpers import HEADER, SAMPLE, local, table_at
 from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
