@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flows.common import cause, settings_for
+from flows.common import RoundTooEarly, cause, settings_for
 from tasks.compose import alert_mail
 from tasks.delivery import send, send_unrecorded
 from tasks.ledger import LedgerError
@@ -19,6 +19,8 @@ STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột n
 
 def alert_coordinators(flow, flow_run, state) -> None:
     """on_failure / on_crashed hook. It must never raise: a failing hook would hide the failure."""
+    if RoundTooEarly.__name__ in (state.message or ""):
+        return  # refused before doing anything: whoever started it reads why on the run's page
     try:
         params = flow_run.parameters or {}
         settings = settings_for(params.get("plan"))

@@ -23,6 +23,7 @@ from flows.cli_base import (
 )
 from tasks.inputs import preloaded
 from tasks.plan import PlanLookupError
+from tasks.round import COMPILE, Round
 
 
 @app.command()
@@ -35,6 +36,12 @@ def report(
     send: Annotated[
         bool, typer.Option(help="Gửi dự thảo cho Trưởng, Phó trưởng (đầu mối trong kế hoạch).")
     ] = False,
+    early: Annotated[
+        bool,
+        typer.Option(
+            "--early", help="Với --send: gửi dự thảo trước ngày theo lịch (ghi rõ trong sổ gửi thư)."
+        ),
+    ] = False,
 ):
     """Lập dự thảo báo cáo sơ kết / tổng kết (DOCX + phụ lục XLSX)."""
     s = settings()
@@ -43,14 +50,18 @@ def report(
         plan.report(kind)
     except PlanLookupError as exc:
         raise fail(str(exc)) from None
-    inputs = inputs_or_exit(s, plan)
     instant = instant_or_exit(at, plan)
+    if send and (reason := Round.of(plan, kind, COMPILE, instant, early=early).too_early()):
+        raise fail(reason)
+    inputs = inputs_or_exit(s, plan)
     _prefect(s)
     from flows.common import cause
     from flows.report import area_report
 
     with preloaded(inputs):
-        state = area_report(kind, at=instant.isoformat(), out_dir=out_dir, send_mail=send, return_state=True)
+        state = area_report(
+            kind, at=instant.isoformat(), out_dir=out_dir, send_mail=send, early=early, return_state=True
+        )
     if not state.is_completed():
         raise fail(cause(state.message or "lập báo cáo không thành công"))
     docx, xlsx = state.result().files
@@ -107,7 +118,11 @@ def tally(
 
     with preloaded(inputs):
         state = conference_tally(
-            day=day, units_present=present, counting_team=team or None, return_state=True
+            day=day,
+            units_present=present,
+            counting_team=team or None,
+            at=dt.datetime.now(plan.tz).isoformat(),  # the one instant of this command
+            return_state=True,
         )
     if not state.is_completed():
         raise fail(cause(state.message or "kiểm phiếu không thành công"))

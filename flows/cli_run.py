@@ -224,22 +224,35 @@ def run(
     milestone: Annotated[str | None, typer.Option(help="Chạy một đợt cụ thể: mã mốc.")] = None,
     stage: Annotated[str | None, typer.Option(help="Với --milestone: before-N hoặc overdue-N.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Soạn thư, không gửi, không ghi sổ.")] = False,
+    early: Annotated[
+        bool,
+        typer.Option(
+            "--early",
+            help="Với --milestone: gửi đợt đó trước giờ theo lịch (ghi rõ trong sổ gửi thư và artifact); "
+            "đợt theo lịch sau đó sẽ không gửi lại.",
+        ),
+    ] = False,
 ):
     """Làm những việc kế hoạch định cho ngày đó đến thời điểm --at (thư nhắc, quá hạn, tổng hợp)."""
     s = settings()
     plan = plan_or_exit(s)
     instant = instant_or_exit(at, plan)
+    if early and not milestone:
+        raise fail("--early chỉ dùng với --milestone và --stage (một đợt cụ thể).")
+    rnd = None
     if milestone or stage:
         if not (milestone and stage):
             raise fail("--milestone và --stage phải đi cùng nhau (ví dụ --milestone so-ket --stage before-3)")
         try:
-            rnd = Round.of(plan, milestone, stage, instant)
+            rnd = Round.of(plan, milestone, stage, instant, dry_run, early)
         except PlanLookupError as exc:
             raise fail(f"--milestone/--stage: {exc}") from None
         todo = [Trigger(instant, rnd.target, rnd.stage, instant.date(), rnd.action)]
     inputs = inputs_or_exit(s, plan)
     teams = teams_by_milestone(plan, inputs.data.inspections)
-    if not (milestone or stage):
+    if rnd is not None and (reason := rnd.too_early(teams)):
+        raise fail(reason)
+    if rnd is None:
         todo = triggers_on_day(plan, instant, teams)
     if not todo:
         upcoming = [t for t in triggers(plan, teams) if t.at > instant][:3]
@@ -251,7 +264,7 @@ def run(
     from flows.replay import run_rounds
 
     with preloaded(inputs):
-        results = run_rounds(todo, dry_run, _print_round, at=instant.isoformat())
+        results = run_rounds(todo, dry_run, _print_round, at=instant.isoformat(), early=early)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 

@@ -31,6 +31,27 @@ class RoundFailed(RuntimeError):
     """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
 
+class RoundTooEarly(RuntimeError):
+    """A round started before its scheduled instant without --early: refused, nothing sent or
+    recorded. The run fails with the reason (the Run button's user reads it in the UI); no alert."""
+
+
+def refuse_early(rnd: Round, teams: dict | None = None) -> None:
+    """Stop a round whose time has not come (`Round.too_early`), before it reads the ledger."""
+    reason = rnd.too_early(teams)
+    if reason:
+        raise RoundTooEarly(reason)
+
+
+def early_banner(rnd: Round, teams: dict | None = None) -> str:
+    """The first lines of a round's artifact when an operator sent it early on purpose."""
+    if not rnd.early or rnd.dry_run:
+        return ""
+    trigger = rnd.scheduled(teams)
+    planned = f" (theo lịch: {trigger.at:%d/%m/%Y %H:%M})" if trigger else ""
+    return f"> **Gửi sớm theo yêu cầu** (--early) lúc {rnd.local:%d/%m/%Y %H:%M}{planned}.\n\n"
+
+
 def _transient(task, task_run, state) -> bool:
     """Retry only a source that did not answer; a wrong key or a missing tab will not heal."""
     try:

@@ -13,6 +13,7 @@ from flows.common import assess_task, load, settings_for
 from tasks.minutes import minutes_docx, minutes_markdown, rows
 from tasks.nominations import missing_dossier
 from tasks.plan import Teller
+from tasks.round import parse_instant
 from tasks.tally import Tally, count
 
 
@@ -28,25 +29,31 @@ def conference_tally(
     units_present: int | None = None,
     plan: str | None = None,
     counting_team: list[dict] | None = None,
+    at: str | None = None,
 ) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
-    writes the minutes (DOCX) under the data directory and publishes them as an artifact."""
+    writes the minutes (DOCX) under the plan's reports folder and publishes them as an artifact.
+    `at` (default: now) is when the count is made; the minutes speak of the plan's year."""
     settings = settings_for(plan)
     inputs = load(settings)
     the_plan = inputs.plan
-    when = dt.date.fromisoformat(day) if day else the_plan.voting.day or dt.datetime.now(the_plan.tz).date()
+    instant = parse_instant(at, the_plan)
+    when = (
+        dt.date.fromisoformat(day) if day else the_plan.voting.day or instant.astimezone(the_plan.tz).date()
+    )
     team = [Teller(**t) for t in counting_team] if counting_team else None
     tally = count(the_plan, inputs.data.ballots, inputs.data.registrations, units_present)
     # the dossiers as they stand at the count, read as the final report reads them
-    table = assess_task(inputs, dt.datetime.now(the_plan.tz))
+    table = assess_task(inputs, instant)
     counted = rows(the_plan, tally, inputs.data.registrations, missing_dossier(the_plan, table))
     path = minutes_docx(
         the_plan,
         tally,
         when,
-        settings.data_dir / "reports" / f"bien-ban-kiem-phieu-{the_plan.year}.docx",
+        settings.reports_dir(the_plan.id) / f"bien-ban-kiem-phieu-{the_plan.year}.docx",
         counted,
         team,
+        instant,
     )
     create_markdown_artifact(
         key=f"{the_plan.id}-kiem-phieu",

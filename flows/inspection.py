@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import finish, load, recover_task, settings_for, tag_run
+from flows.common import early_banner, finish, load, recover_task, refuse_early, settings_for, tag_run
 from tasks.compose import unit_mails
 from tasks.delivery import send
 from tasks.inputs import Inputs
@@ -30,27 +30,34 @@ def assess_teams(inputs: Inputs, rnd: Round) -> tuple[list[Team], pd.DataFrame]:
     on_crashed=[alert_coordinators],
 )
 def inspection_round(
-    milestone: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
+    milestone: str,
+    stage: str,
+    at: str | None = None,
+    dry_run: bool = False,
+    plan: str | None = None,
+    early: bool = False,
 ) -> RoundResult:
     """The teams' rounds due at `at` (a named one, or every one of that day for `daily`): each
     leading unit that still owes something gets a reminder or an overdue notice."""
     settings = settings_for(plan)
     inputs = load(settings)
-    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
+    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
     tag_run(rnd)
     all_teams, table = assess_teams(inputs, rnd)
+    refuse_early(rnd, {rnd.target: all_teams})
     by_slug = {t.slug: t for t in all_teams}
     mails = []
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):
         team = by_slug[due.stage.partition(".")[0]]
-        one = Round(rnd.plan, rnd.action, rnd.target, due.stage, rnd.instant, rnd.dry_run)
+        one = Round(rnd.plan, rnd.action, rnd.target, due.stage, rnd.instant, rnd.dry_run, rnd.early)
         mails += unit_mails(one, table[table["team"] == team.name])
     result = RoundResult.of(rnd, owing=len(mails))
     result.recovery = recover_task(rnd, table, settings, {m.key for m in mails})
-    result.units = send(mails, settings, rnd.instant, dry_run=rnd.dry_run)
+    result.units = send(mails, settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     create_markdown_artifact(
         key=f"{rnd.plan.id}-{rnd.target}-doan",
-        markdown=team_markdown(rnd.plan, all_teams, table, rnd.instant),
+        markdown=early_banner(rnd, {rnd.target: all_teams})
+        + team_markdown(rnd.plan, all_teams, table, rnd.instant),
         description="Tình trạng hồ sơ của các đoàn kiểm tra",
     )
     get_run_logger().info("Đoàn kiểm tra: %d đoàn, %d thư nhắc", len(all_teams), len(mails))

@@ -15,7 +15,16 @@ from prefect.artifacts import (
 )
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
+from flows.common import (
+    assess_task,
+    early_banner,
+    finish,
+    load,
+    recover_task,
+    refuse_early,
+    settings_for,
+    tag_run,
+)
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
 from tasks.delivery import open_ledger, send
@@ -49,7 +58,9 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outco
             update_progress_artifact(progress, percent)  # type: ignore[arg-type]
             shown[0] = percent
 
-    return send(mails, settings, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress)
+    return send(
+        mails, settings, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress, note=rnd.ledger_note
+    )
 
 
 @task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
@@ -79,7 +90,7 @@ def send_digest(
     shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
     findings = [f.__dict__ for f in inputs.data.findings]
     mail = digest_mail(rnd, table, reminded, earlier, shown, findings, inputs.intake)
-    return send([mail], settings, rnd.instant, dry_run=rnd.dry_run, ledger=ledger)
+    return send([mail], settings, rnd.instant, dry_run=rnd.dry_run, ledger=ledger, note=rnd.ledger_note)
 
 
 def wait_for_other_runs(ledger: Ledger, rnd: Round, limit: float) -> bool:
@@ -105,7 +116,9 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
         skipped_markdown(rnd, result.stale) if result.stale else round_markdown(inputs, table, rnd, result)
     )
     create_markdown_artifact(
-        key=f"{plan.id}-{rnd.target}-round", markdown=markdown, description=f"Đợt {rnd.stage}"
+        key=f"{plan.id}-{rnd.target}-round",
+        markdown=early_banner(rnd) + markdown,
+        description=f"Đợt {rnd.stage}",
     )
     create_markdown_artifact(
         key=f"{plan.id}-tong-quan",
@@ -121,16 +134,23 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
     on_crashed=[alert_coordinators],
 )
 def milestone_round(
-    milestone: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
+    milestone: str,
+    stage: str,
+    at: str | None = None,
+    dry_run: bool = False,
+    plan: str | None = None,
+    early: bool = False,
 ) -> RoundResult:
     """Send one round of a milestone: reminders (before-N) or overdue notices (overdue-N) to the
     units that still owe something, then the coordinators' digest; publish the table. A round
-    that runs late (after a restart) does nothing once the next round is due; it says so."""
+    that runs late (after a restart) does nothing once the next round is due; it says so. One
+    started before its time is refused unless `early`."""
     logger = get_run_logger()
     settings = settings_for(plan)
     inputs = load(settings)
-    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run)
+    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
     tag_run(rnd)
+    refuse_early(rnd)
     table = assess_task(inputs, rnd.instant)
     owed = owing(table, rnd)
     result = RoundResult.of(rnd, owing=len(owed))

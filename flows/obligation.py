@@ -6,7 +6,16 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
+from flows.common import (
+    assess_task,
+    early_banner,
+    finish,
+    load,
+    recover_task,
+    refuse_early,
+    settings_for,
+    tag_run,
+)
 from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
@@ -22,15 +31,21 @@ from tasks.teams import DAILY, teams_by_milestone
     on_crashed=[alert_coordinators],
 )
 def obligation_round(
-    obligation: str, stage: str, at: str | None = None, dry_run: bool = False, plan: str | None = None
+    obligation: str,
+    stage: str,
+    at: str | None = None,
+    dry_run: bool = False,
+    plan: str | None = None,
+    early: bool = False,
 ) -> RoundResult:
     """E-mail the active Head and Deputy contacts before the area's own deadline towards Vụ TĐKT,
     with the units' state of the milestone that the area's report compiles."""
     logger = get_run_logger()
     settings = settings_for(plan)
     inputs = load(settings)
-    rnd = Round.of(inputs.plan, obligation, stage, at, dry_run)
+    rnd = Round.of(inputs.plan, obligation, stage, at, dry_run, early)
     tag_run(rnd)
+    refuse_early(rnd)
     result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
     if result.stale:
         logger.warning("Bỏ qua nhắc hạn %s %s: %s", rnd.target, rnd.stage, result.stale)
@@ -40,17 +55,18 @@ def obligation_round(
         due = [t.stage for t in triggers_on_day(rnd.plan, rnd.instant, teams) if t.target == rnd.target]
         if not due:
             return result
-        rnd = Round.of(rnd.plan, rnd.target, due[-1], rnd.instant, rnd.dry_run)
+        rnd = Round.of(rnd.plan, rnd.target, due[-1], rnd.instant, rnd.dry_run, rnd.early)
         result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
         if result.stale:
             return result
     table = assess_task(inputs, rnd.instant)
     mail = obligation_mail(rnd, table, teams)
     result.recovery = recover_task(rnd, table, settings, {mail.key})
-    result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
+    result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     create_markdown_artifact(
         key=f"{rnd.plan.id}-{rnd.target}",
-        markdown=f"# {md(mail.subject)}\n\n"
+        markdown=early_banner(rnd)
+        + f"# {md(mail.subject)}\n\n"
         + "\n".join(md(line) + "  " for line in mail.text.splitlines())
         + "\n",
         description=f"Nhắc hạn của {rnd.plan.identity.self_word}, đợt {rnd.stage}",

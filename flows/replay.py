@@ -23,20 +23,23 @@ def run_rounds(
     dry_run: bool,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
     at: str | None = None,
+    early: bool = False,
 ) -> list[RoundResult]:
-    """Run each action as a flow run; a failed one is reported and the others carry on."""
+    """Run each action as a flow run; a failed one is reported and the others carry on. `early`:
+    the operator sends a round before its scheduled instant on purpose."""
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return [_run_one(t, dry_run, on_done, at) for t in trigger_list]
+        return [_run_one(t, dry_run, on_done, at, early) for t in trigger_list]
 
 
-def _run_one(t: Trigger, dry_run: bool, on_done, at: str | None) -> RoundResult:
+def _run_one(t: Trigger, dry_run: bool, on_done, at: str | None, early: bool = False) -> RoundResult:
     """One action in this process. Without Prefect's flow heartbeat: its thread is joined at the
     end of every run and sleeps in 1-second steps, so each run waited up to a second for it (15 s
     of a year's replay of 38 s). A run here dies with the terminal that shows it; scheduled runs
     keep their heartbeats (they run in the runner's own processes), and mail has its own leases."""
     when = at or t.at.isoformat()
     spec = ACTIONS[t.action]
-    state = spec.flow()(**spec.parameters(t), at=when, dry_run=dry_run, return_state=True)
+    extra = {"early": True} if early else {}
+    state = spec.flow()(**spec.parameters(t), at=when, dry_run=dry_run, return_state=True, **extra)
     if state.is_completed():
         result = state.result()
     else:

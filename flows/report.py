@@ -8,7 +8,16 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, finish, load, recover_task, settings_for, tag_run
+from flows.common import (
+    assess_task,
+    early_banner,
+    finish,
+    load,
+    recover_task,
+    refuse_early,
+    settings_for,
+    tag_run,
+)
 from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
@@ -30,27 +39,34 @@ def area_report(
     dry_run: bool = False,
     plan: str | None = None,
     stage: str = COMPILE,
+    early: bool = False,
 ) -> RoundResult:
     """Compiles the report (`midyear` or `yearend`) as of `at`: DOCX for the Head to sign, XLSX
-    annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts."""
+    annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts. A draft
+    may be compiled at any time; mailed before its scheduled day it is refused unless `early`
+    (the scheduled mailing would find it already sent)."""
     settings = settings_for(plan)
     inputs = load(settings)
-    rnd = Round.of(inputs.plan, kind, stage, at, dry_run)
+    rnd = Round.of(inputs.plan, kind, stage, at, dry_run, early)
     tag_run(rnd)
+    if send_mail:
+        refuse_early(rnd)
     table = assess_task(inputs, rnd.instant)
     data = compile_report(
         rnd.plan, inputs, table, rnd.target, rnd.instant, settings.plan.parent, settings.count_pages_online
     )
-    folder = Path(out_dir) if out_dir else settings.data_dir / "reports"
+    folder = Path(out_dir) if out_dir else settings.reports_dir(rnd.plan.id)
     stem = report_stem(data)
     docx_path = write_docx(data, folder / f"{stem}.docx")
     xlsx_path = write_xlsx(data, folder / f"{stem}-phu-luc.xlsx")
     create_markdown_artifact(
-        key=f"{rnd.plan.id}-{data.report.kind}", markdown=to_markdown(data), description=data.report.name
+        key=f"{rnd.plan.id}-{data.report.kind}",
+        markdown=early_banner(rnd) + to_markdown(data),
+        description=data.report.name,
     )
     result = RoundResult.of(rnd, files=[docx_path, xlsx_path])
     if send_mail:
         mail = report_mail(rnd, data, docx_path, xlsx_path)
         result.recovery = recover_task(rnd, table, settings, {mail.key})
-        result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run)
+        result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     return finish(result, "nhật ký của lần chạy")

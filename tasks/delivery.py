@@ -53,9 +53,11 @@ def send(
     ledger: Ledger | None = None,
     transport: Transport | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    note: str | None = None,
 ) -> Outcome:
     """Mail through the ledger and the transport (built from settings unless given), or, in a
-    dry run, a preview that touches neither."""
+    dry run, a preview that touches neither. `note` is kept in the ledger beside each letter sent
+    (a round sent early on purpose says so)."""
     outcome = Outcome()
     ready = _build_all(mails, settings, instant, outcome)
     if dry_run:
@@ -66,7 +68,9 @@ def send(
     ledger = ledger or open_ledger(settings)
     deadline = time.monotonic() + settings.round_deadline
     with ledger.heartbeat():
-        _deliver(ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress)
+        _deliver(
+            ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress, note=note
+        )
     return outcome
 
 
@@ -121,6 +125,7 @@ def _deliver(
     deadline: float,
     on_progress: Callable[[int, int], None] | None,
     name: Callable[[Key], str] = lambda key: key.recipient,
+    note: str | None = None,
 ) -> None:
     """Claim, send, confirm one message at a time; `outcome` lists each under `name(key)`."""
     in_flight: list[Outgoing] = []  # handed to the transport, no answer yet (at most one)
@@ -151,7 +156,7 @@ def _deliver(
         for done, result in enumerate(transport.send_batch(claimed()), start=1):
             in_flight.remove(result.outgoing)
             handled.add(result.outgoing.key)
-            _record(ledger, result, outcome, name(result.outgoing.key))
+            _record(ledger, result, outcome, name(result.outgoing.key), note)
             if result.fatal:
                 stopped = result.error
             if on_progress:
@@ -174,10 +179,10 @@ def _deliver(
             outcome.failed.append(f"{name(out.key)}: chưa gửi ({stopped})")
 
 
-def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str) -> None:
+def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str, note: str | None = None) -> None:
     key = result.outgoing.key
     if result.accepted:
-        ledger.mark_sent(key, result.error or None)
+        ledger.mark_sent(key, "; ".join(n for n in (note, result.error) if n) or None)
         outcome.sent.append(who)
         if result.error:  # resending would duplicate it for those who got it
             outcome.partial.append(f"{who}: {result.error}")

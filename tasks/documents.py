@@ -20,7 +20,8 @@ DOCX_TEMPLATES = REPO / "templates" / "docx"
 
 def header_context(plan: Plan, day: dt.date, document_type: str, report_kind: str | None = None) -> dict:
     """Header, date, signature and Nơi nhận of a document the area issues (the Head signs).
-    `document_type` is the symbol's first part: BC (báo cáo), BB (biên bản)."""
+    `document_type` is the symbol's first part: BC (báo cáo), BB (biên bản). `day` gives only the
+    date line: a 2021 report signed in January 2022 is still about 2021."""
     head = plan.letterhead
     return {
         "issuer_parent": head.parent,
@@ -31,7 +32,8 @@ def header_context(plan: Plan, day: dt.date, document_type: str, report_kind: st
         "day": f"{day.day:02d}",
         # Nghị định 30/2020: a zero before days below 10 and the months January and February
         "month": f"{day.month:02d}" if day.month < 3 else str(day.month),
-        "year": str(day.year),
+        "date_year": str(day.year),  # the date line only: the day it is signed
+        "year": str(plan.year),  # everything the document speaks of is the plan's year
         "date_words": f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}",
         "area_name": plan.area_name,
         "area_kind": plan.identity.kind,

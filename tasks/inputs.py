@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tasks.completeness import completeness
-from tasks.normalise import Normalised, normalise
+from tasks.normalise import Normalised, SourceOfAnotherYear, normalise
 from tasks.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.source import open_source
@@ -55,7 +55,10 @@ def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
     source = open_source(settings, plan)
     raw = source.read_tabs()
     headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
-    data = normalise(plan, raw)
+    try:
+        data = normalise(plan, raw)
+    except SourceOfAnotherYear as exc:
+        raise SourceOfAnotherYear(f"{source.description}: {exc}") from None
     intake = None
     if settings.intake_configured:
         from tasks.intake_run import read_mailboxes, with_mail  # IMAP and e-mail parsing: only when used

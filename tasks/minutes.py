@@ -61,7 +61,9 @@ def minutes_docx(
     out: Path,
     counted: list[dict],
     team: list[Teller] | None = None,
+    made: dt.datetime | None = None,
 ) -> Path:
+    """The minutes of the count held on `day`, written at `made` (the file's properties)."""
     header = header_context(plan, day, "BB")
     place = plan.voting.place or header["place"]
     context = {
@@ -75,14 +77,15 @@ def minutes_docx(
         "problems": tally.problems,
         "ties": [{**t, "block": plan.block_name(t["block"]), "name": t["unit_name"]} for t in tally.ties],
     }
-    title = f"Biên bản kiểm phiếu bình xét, suy tôn danh hiệu thi đua năm {day.year}"
-    return render_docx("bien-ban-kiem-phieu.docx", context, out, plan, title, dt.datetime.now(dt.UTC))
+    title = f"Biên bản kiểm phiếu bình xét, suy tôn danh hiệu thi đua năm {plan.year}"
+    when = made or dt.datetime.combine(day, dt.time(12), tzinfo=plan.tz)
+    return render_docx("bien-ban-kiem-phieu.docx", context, out, plan, title, when)
 
 
 def minutes_markdown(
     plan: Plan, tally: Tally, day: dt.date, counted: list[dict], team: list[Teller] | None = None
 ) -> str:
-    lines = [f"# Biên bản kiểm phiếu năm {day.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
+    lines = [f"# Biên bản kiểm phiếu năm {plan.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
     who = signers(plan.voting.counting_team if team is None else team)
     named = [
         f"tổ trưởng {who['leader']}" if who["leader"] else "",

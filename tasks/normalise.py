@@ -255,6 +255,7 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
         frame["pages"] = frame["pages"].astype("Int64")
         return frame
     at, at_error = _timestamps(table["submitted_at"], plan)
+    _refuse_another_year(plan, at)
     at_error = _prefixed("Thời gian nộp: ", at_error)
     code = _per_distinct(table["unit"], units.resolve)
     unit_error = _per_distinct(table["unit"], _unknown_unit).where(code.isna())
@@ -325,6 +326,26 @@ def _simple(plan, raw, tab, units, findings, unit_columns, parsers):
         table[col] = values
     kept = _dropped(tab, table, reasons, pd.Series("", index=table.index), findings)
     return kept[columns].reset_index(drop=True).infer_objects()  # the types a record list would get
+
+
+class SourceOfAnotherYear(SourceError):
+    """Every dated row of the source belongs to another year: last year's sheet, not this one's."""
+
+
+def _refuse_another_year(plan: Plan, moments: pd.Series) -> None:
+    """A sheet whose submissions all fall outside the plan's years is another year's sheet (a new
+    plan still pointing at last year's): one message stops the run instead of a warning per row,
+    and none of its rows, ballots or registrations is counted for this year."""
+    first, last = plan_years(plan)
+    years = moments.dropna().dt.tz_convert(plan.tz).dt.year
+    if years.empty or years.between(first, last).any():
+        return
+    seen = ", ".join(str(y) for y in sorted(set(years)))
+    raise SourceOfAnotherYear(
+        f"mọi {len(years)} dòng có ngày của trang tính Nộp hồ sơ thuộc năm {seen}, không thuộc năm kế "
+        f"hoạch {plan.year}: đây là bảng tính của năm khác. Tạo bảng tính năm {plan.year} "
+        "(`thidua template --out …`), rồi ghi nó vào `spreadsheet` của kế hoạch hoặc THIDUA_SOURCE."
+    )
 
 
 def plan_years(plan: Plan) -> tuple[int, int]:

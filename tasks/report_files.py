@@ -265,9 +265,12 @@ def _dress(sheet) -> None:
 
 
 def report_stem(data: ReportData) -> str:
-    """The report's file name without extension, e.g. bao-cao-so-ket-2021."""
+    """The report's file name without extension, e.g. bao-cao-so-ket-2021. The year-end report
+    before the vote is the conference's draft (`…-du-thao`): the final one, after the vote, is
+    written beside it, never over it."""
     kind = "bao-cao-so-ket" if data.report.kind == "midyear" else "bao-cao-tong-ket"
-    return f"{kind}-{data.plan.year}"
+    draft = "-du-thao" if data.yearend and not data.final else ""
+    return f"{kind}-{data.plan.year}{draft}"
 
 
 def to_markdown(data: ReportData) -> str:

@@ -14,14 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.dates import vn_datetime, vn_weekday_datetime
 from tasks.outcomes import Key, Orphan, Outcome, Recovery
 from tasks.plan import Milestone, Plan, PlanLookupError
-from tasks.schedule import stale_reason
+from tasks.schedule import Trigger, describe, stale_reason, triggers
+from tasks.teams import DAILY, Team
 
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
 COMPILE = "compile"  # the stage of a report's compilation
 TEAM_STAGE = re.compile(r"^(daily|[a-z0-9]+(?:-[a-z0-9]+)*\.(?:before|overdue)-\d+)$")
 FINAL = "final"  # the year-end report's second compilation, after the conference's vote
+# How long before its scheduled instant a round may start and still count as on time: a Prefect
+# runner picks a scheduled run up a few seconds early, and two workers' clocks differ a little.
+EARLY_GRACE = dt.timedelta(minutes=10)
 
 
 class Action(StrEnum):
@@ -61,10 +66,17 @@ class Round:
     stage: str
     instant: dt.datetime
     dry_run: bool = False
+    early: bool = False  # sent before its scheduled instant on an operator's explicit request
 
     @classmethod
     def of(
-        cls, plan: Plan, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool = False
+        cls,
+        plan: Plan,
+        target: str,
+        stage: str,
+        at: str | dt.datetime | None,
+        dry_run: bool = False,
+        early: bool = False,
     ) -> Round:
         """The round of a milestone, obligation or report (found in that order), validated:
         the stage must be one the plan schedules for it, spelt exactly."""
@@ -75,15 +87,43 @@ class Round:
                     f"đợt '{stage}' không phải đợt của đoàn kiểm tra "
                     "(daily, hoặc <mã đoàn>.before-N / <mã đoàn>.overdue-N)"
                 )
-            instant = at if isinstance(at, dt.datetime) else parse_instant(at, plan)
-            return cls(plan, action, target, stage, instant, dry_run)
-        stages = plan_stages(plan, action)
-        if stage not in stages:
-            raise PlanLookupError(
-                f"đợt '{stage}' không có trong kế hoạch cho '{target}' (có: {', '.join(stages)})"
-            )
+        else:
+            stages = plan_stages(plan, action)
+            if stage not in stages:
+                raise PlanLookupError(
+                    f"đợt '{stage}' không có trong kế hoạch cho '{target}' (có: {', '.join(stages)})"
+                )
         instant = at if isinstance(at, dt.datetime) else parse_instant(at, plan)
-        return cls(plan, action, target, stage, instant, dry_run)
+        return cls(plan, action, target, stage, instant, dry_run, early)
+
+    def scheduled(self, teams: dict[str, list[Team]] | None = None) -> Trigger | None:
+        """When the plan schedules this round (None for a daily look, or a round it does not list)."""
+        if self.stage == DAILY:
+            return None
+        return next(
+            (t for t in triggers(self.plan, teams) if (t.target, t.stage) == (self.target, self.stage)), None
+        )
+
+    def too_early(self, teams: dict[str, list[Team]] | None = None) -> str | None:
+        """Why this round may not act yet, or None. A round run before its time would be spent:
+        its letters are in the ledger and the real round, when it comes, sends nothing. A dry
+        run only previews, and `early` is the operator's explicit, recorded override."""
+        trigger = self.scheduled(teams)
+        if self.dry_run or self.early or trigger is None or self.instant >= trigger.at - EARLY_GRACE:
+            return None
+        return (
+            f"Chưa đến giờ: đợt {self.stage} ({describe(self.plan, trigger)}) theo lịch chạy lúc "
+            f"{vn_weekday_datetime(trigger.at)}, bây giờ mới {vn_datetime(self.local)}. Không gửi thư, "
+            "không ghi sổ. Xem trước: --dry-run; nếu thật sự cần gửi sớm: --early (trên giao diện "
+            "Prefect: tham số early)."
+        )
+
+    @property
+    def ledger_note(self) -> str | None:
+        """What the ledger keeps beside a letter sent early, for whoever reads it later."""
+        if not self.early:
+            return None
+        return f"gửi sớm theo yêu cầu (--early) lúc {vn_datetime(self.local)}"
 
     @property
     def milestone(self) -> Milestone:

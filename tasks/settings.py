@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
+    def reports_dir(self, plan_id: str) -> Path:
+        """Each plan's reports and minutes in a folder of their own: two plans of one year in one
+        data directory never overwrite each other's `bao-cao-so-ket-2027.docx`."""
+        return self.data_dir / "reports" / plan_id
+
     @property
     def intake_configured(self) -> bool:
         """A mailbox to read for documents units e-mail (THIDUA_IMAP_HOST or THIDUA_IMAP_MORE)."""

@@ -50,8 +50,9 @@ class WorkbookSource:
     def read_tabs(self) -> RawTabs:
         if not self.path.is_file():
             raise SourceError(
-                f"Không tìm thấy tệp bảng tính '{self.path}'. Đặt THIDUA_SOURCE là đường dẫn tới "
-                "tệp .xlsx (hoặc khoá của Google Sheet)."
+                f"Chưa có tệp bảng tính '{self.path}'. Tạo bảng tính trống có đủ các trang tính bằng "
+                f"`thidua template --out {self.path}` (hoặc ghi đường dẫn Google Sheet vào `spreadsheet` "
+                "của kế hoạch, hay THIDUA_SOURCE)."
             )
         try:
             sprawling = (

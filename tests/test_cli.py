@@ -92,7 +92,7 @@ def test_plan_deadline_outside_the_year_is_flagged(tmp_path):
 
 def test_missing_workbook_is_a_clear_error(tmp_path):
     result = thidua("status", THIDUA_SOURCE=tmp_path / "khong-co.xlsx")
-    assert result.exit_code == 1 and "Không tìm thấy tệp bảng tính" in result.output
+    assert result.exit_code == 1 and "Chưa có tệp bảng tính" in result.output
 
 
 def test_broken_setting_is_named():

@@ -53,4 +53,4 @@ def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, m
         str(c.email) for c in plan.active_contacts
     )
     body = msg.get_body(("plain",)).get_content()
-    assert "Không tìm thấy tệp bảng tính" in body and "mat-tep.xlsx" in body
+    assert "Chưa có tệp bảng tính" in body and "mat-tep.xlsx" in body

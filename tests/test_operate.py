@@ -293,7 +293,7 @@ def test_an_alert_is_vietnamese_cause_first_and_links_only_through_the_public_ui
     assert msg["Subject"].endswith(
         "LỖI: đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng (Thứ Sáu 18/06/2021) không chạy xong"
     )
-    assert text.split("\n")[2].startswith("Nguyên nhân: Không tìm thấy tệp bảng tính")  # the cause first
+    assert text.split("\n")[2].startswith("Nguyên nhân: Chưa có tệp bảng tính")  # the cause first
     for english in ("Failed", "Flow run", "encountered", "exception", "SourceError", "state"):
         assert english not in text and english not in msg["Subject"], english
     assert "127.0.0.1" not in text and "127.0.0.1" not in html and "mục Runs" in text

@@ -213,7 +213,7 @@ def test_tally_command_on_the_sample_writes_json_and_minutes(prefect_server, tmp
     assert {(b["number"], b["category"]) for b in data["invalid_ballots"]} == {("25", FLAG), ("26", GOV)}
     assert data["ties"] == []
 
-    doc = docx.Document(tmp_path / "var" / "reports" / "bien-ban-kiem-phieu-2021.docx")
+    doc = docx.Document(tmp_path / "var" / "reports" / "kvtd-tp-mnpb-2021" / "bien-ban-kiem-phieu-2021.docx")
     header = [
         c.text.rstrip("\n") for row in doc.tables[0].rows for c in row.cells
     ]  # the rule lines are empty
@@ -247,7 +247,7 @@ def test_the_minutes_are_signed_by_the_counting_team_at_the_conferences_place(pr
     args = ["tally", "--day", "2021-12-20"] + [x for name in team for x in ("--to-kiem-phieu", name)]
     result = CliRunner().invoke(app, args, env={"THIDUA_PLAN": str(path)})
     assert result.exit_code == 0, result.output
-    doc = docx.Document(tmp_path / "var" / "reports" / "bien-ban-kiem-phieu-2021.docx")
+    doc = docx.Document(tmp_path / "var" / "reports" / "kvtd-tp-mnpb-2021" / "bien-ban-kiem-phieu-2021.docx")
     header = [
         c.text.rstrip("\n") for row in doc.tables[0].rows for c in row.cells
     ]  # the rule lines are empty

@@ -112,7 +112,7 @@ def header_block(doc) -> None:
     left, right = table.rows[1].cells
     left.paragraphs[0].add_run("Số: {{ number }}/{{ symbol }}").font.size = Pt(13)
     left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    r = right.paragraphs[0].add_run("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}")
+    r = right.paragraphs[0].add_run("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ date_year }}")
     r.italic, r.font.size = True, Pt(14)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     set_widths(table, [6.5, 10])
