@@ -124,7 +124,9 @@ class AreaObligation(Strict):
 
 
 class Contact(Strict):
-    name: str
+    # a new year's plan knows the unit, not yet the person: `plan new` leaves the name empty and
+    # the title "Đầu mối của <unit>", and `check` asks for them
+    name: str = ""
     title: str
     role: Literal["head", "deputy"]
     unit: str
@@ -291,6 +293,8 @@ class Plan(Strict):
     voting: Voting = Voting()
     units: list[Unit]
     header_aliases: dict[str, list[str]] = {}
+    # the documents the plan is based on ("Căn cứ …"), as the plan cites them; reviewed each year
+    legal_bases: list[str] = []
     # Google Sheet key or URL, or a .xlsx workbook beside the plan (THIDUA_SOURCE overrides)
     spreadsheet: str | None = None
     # where a unit clerk submits: the Form feeding the sheet, or the sheet itself (default)

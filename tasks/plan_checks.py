@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tasks.dates import deadline_note, vn_date_weekday
 from tasks.plan import Plan
@@ -32,13 +33,41 @@ def placeholders(plan: Plan) -> list[str]:
         )
     if plan.issued is None:
         out.append("issued: chưa điền ngày ban hành kế hoạch; thư chưa lấy kế hoạch làm căn cứ")
+    lead = plan.leadership
+    if not lead.signer_title or not lead.signer_name:
+        out.append(
+            "leadership.signer_title, signer_name: chưa điền chức vụ, họ tên người ký; "
+            "văn bản để trống chỗ ký"
+        )
+    for i, c in enumerate(plan.contacts):
+        if c.active and not c.name:
+            out.append(
+                f"contacts[{i}].name: chưa có họ tên đầu mối của {plan.unit_names.get(c.unit, c.unit)}"
+            )
+    for i, basis in enumerate(plan.legal_bases):
+        older = sorted({int(y) for y in re.findall(r"năm (\d{4})", basis) if int(y) < plan.year})
+        if older:
+            out.append(
+                f"legal_bases[{i}]: căn cứ nói về năm {', '.join(map(str, older))}; "
+                f"xem lại cho năm {plan.year}"
+            )
     return out
+
+
+def outdated(plan: Plan) -> list[str]:
+    """Bodies and provinces a plan of 2026 or later still names though they no longer exist (the
+    2025 merger of provinces and reorganisation of THADS); nothing for the years before."""
+    if plan.year < 2026:
+        return []
+    from tasks.admin_units import outdated_names  # the provinces' data: only when it applies
+
+    return [f"tên cũ: {line}" for line in outdated_names(plan)]
 
 
 def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
     """Things in a valid plan a coordinator should look at: what is still to fill, a plan whose
     year is over, deadlines on days off or outside the plan year, milestones with no date."""
-    warnings = placeholders(plan)
+    warnings = placeholders(plan) + outdated(plan)
     over = plan_is_over(plan, now or dt.datetime.now(plan.tz))
     if over:
         warnings.append(over)
