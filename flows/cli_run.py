@@ -23,8 +23,9 @@ from flows.cli_base import (
     plan_or_exit,
     plan_problems,
     settings,
+    warn,
 )
-from tasks.inputs import preloaded
+from tasks.inputs import load_inputs, preloaded
 from tasks.plan import Plan, PlanError, PlanLookupError, load_plan
 from tasks.plan_checks import plan_is_over
 from tasks.round import Action, Round, RoundResult
@@ -47,9 +48,13 @@ MAIL_KIND = {
 }
 
 
-def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
+def plans_to_serve(
+    s: Settings, paths: list[Path], now: dt.datetime, read_sources: bool = False
+) -> list[tuple[Plan, Path]]:
     """The plan files named (a folder means every plan-*.yaml in it), THIDUA_PLAN if none. A plan
-    that is broken or whose year is over is reported and left out; the others are served."""
+    that is broken or whose year is over is reported and left out; the others are served.
+    `read_sources`: each plan's sheet is read once now, so a schedule is never promised on a
+    sheet that cannot be read (see `_source_problem`)."""
     files: list[Path] = []
     for path in paths or [s.plan]:
         files += sorted(path.glob("plan-*.yaml")) if path.is_dir() else [path]
@@ -60,9 +65,12 @@ def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
         except PlanError as exc:
             plan_problems(exc)
             continue
-        over = plan_is_over(plan, dt.datetime.now(plan.tz))
+        over = plan_is_over(plan, now)
         if over:
             err.print(Text.assemble(("Bỏ qua ", "yellow"), f"{path}: {over}"))
+            continue
+        if read_sources and (problem := _source_problem(s, plan, path)):
+            err.print(Text.assemble(("Bỏ qua ", "bold red"), f"{path}: {problem}"))
             continue
         plans.append((plan, path))
     ids = [plan.id for plan, _ in plans]
@@ -71,6 +79,22 @@ def plans_to_serve(s: Settings, paths: list[Path]) -> list[tuple[Plan, Path]]:
             "hai tệp kế hoạch có cùng id: mỗi kế hoạch cần một id riêng (id đặt tên deployment và sổ gửi thư)"
         )
     return plans
+
+
+def _source_problem(s: Settings, plan: Plan, path: Path) -> str | None:
+    """Why a plan's sheet cannot serve it, or None. A sheet that is missing, not shared, of
+    another year or malformed will not heal by itself: the plan is left out now, while the
+    operator is watching, rather than failing its first round weeks later. A sheet that only
+    did not answer in time (quota, network) is served: its rounds retry and alert if it lasts."""
+    from tasks.contract import SourceError, SourceUnavailable
+
+    try:
+        load_inputs(s.model_copy(update={"plan": path}), plan)
+    except SourceUnavailable as exc:
+        warn(f"{path}: chưa đọc được bảng tính lúc này ({exc}); vẫn chạy theo lịch, mỗi đợt sẽ đọc lại.")
+    except (SourceError, OSError) as exc:
+        return f"không đọc được bảng tính: {exc}"
+    return None
 
 
 @app.command()
@@ -84,7 +108,7 @@ def serve(
     import os
 
     s = settings()
-    plans = plans_to_serve(s, plan_files or [])
+    plans = plans_to_serve(s, plan_files or [], dt.datetime.now(dt.UTC), read_sources=True)
     if not plans:
         raise fail("không có kế hoạch nào để chạy (xem các lỗi ở trên).")
     _prefect(s)
@@ -132,7 +156,7 @@ def deploy(
             "chưa đặt PREFECT_API_URL (địa chỉ API của máy chủ Prefect chung, ví dụ "
             "http://may-chu:4200/api); trên một máy, dùng `thidua serve`."
         )
-    plans = plans_to_serve(s, plan_files or [])
+    plans = plans_to_serve(s, plan_files or [], dt.datetime.now(dt.UTC))
     if not plans:
         raise fail("không có kế hoạch nào để đăng ký (xem các lỗi ở trên).")
     _prefect(s)

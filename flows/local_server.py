@@ -20,7 +20,11 @@ class ServerError(RuntimeError):
 
 
 def port_in_use(port: int) -> bool:
+    """Whether a program listens on the port. Connections of a server that just stopped linger
+    in TIME-WAIT for a minute: SO_REUSEADDR lets them be, as the Prefect server's own bind does,
+    so a service manager restarting `thidua serve` at once finds the port free."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
