@@ -144,17 +144,9 @@ def template(
         for tab, columns in COLUMNS.items():
             out.print(Text(f"{tab}\t" + "\t".join(columns)))
         return
-    from openpyxl import Workbook
+    from tasks.source import write_template
 
-    book = Workbook()
-    book.remove(book.active)
-    for tab, columns in COLUMNS.items():
-        sheet = book.create_sheet(tab)
-        sheet.append(list(columns))
-        sheet.freeze_panes = "A2"
-        for cell in sheet[1]:
-            cell.number_format = "@"
-    book.save(out_file)
+    write_template(Path(out_file))
     out.print(
         f"Đã ghi {out_file}: tải lên Google Drive và mở bằng Google Sheets để dùng làm bảng tính chung."
     )

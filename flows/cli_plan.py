@@ -12,7 +12,7 @@ from tasks.dates import WEEKDAYS, day_off_reason, vn_date_weekday
 from tasks.plan import PlanError
 from tasks.plan_checks import outdated
 from tasks.plan_new import PlanNewError, Rollover, roll_forward
-from tasks.schedule import obligation_deadline
+from tasks.schedule import obligation_deadline, triggers
 
 plan_app = typer.Typer(help="Lập kế hoạch năm mới từ kế hoạch có sẵn.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
@@ -77,13 +77,20 @@ def checklist(rollover: Rollover, target: Path) -> list[str]:
             "(đơn vị Hội nghị tổng kết công bố), thêm --force"
         )
     days_off = []
-    dated = [(m.name, m.deadline) for m in plan.milestones]
-    dated += [(o.name, obligation_deadline(plan, o)) for o in plan.area_obligations]
-    for name, day in dated:
+    dated = [(m.id, m.name, m.deadline) for m in plan.milestones]
+    dated += [(o.id, o.name, obligation_deadline(plan, o)) for o in plan.area_obligations]
+    schedule = triggers(plan)
+    for ident, name, day in dated:
         reason = day_off_reason(plan, day) if day else None
         if day and reason:
             why = "" if reason in WEEKDAYS else f", {reason}"
-            days_off.append(f"     - {name}: {vn_date_weekday(day)} là ngày nghỉ{why}")
+            moved = [
+                f"{t.stage} sang {WEEKDAYS[t.at.weekday()]} {t.at:%d/%m}"
+                for t in schedule
+                if t.target == ident and t.shifted and t.action != "report"
+            ]
+            rounds = f"; đợt nhắc dời: {', '.join(moved)}" if moved else ""
+            days_off.append(f"     - {name}: {vn_date_weekday(day)} là ngày nghỉ{why}{rounds}")
     lines = [
         "Việc cần làm, theo thứ tự:",
         f"  1. Trưởng, Phó trưởng năm {plan.year}: {leaders}.",

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tasks.contract import MAX_COLUMNS, MAX_ROWS, TABS, RawTabs, Source, SourceError
+from tasks.contract import COLUMNS, MAX_COLUMNS, MAX_ROWS, TABS, RawTabs, Source, SourceError
 from tasks.text import match_key
 
 EMPTY_ROW: list[str] = []
@@ -232,3 +232,19 @@ def open_source(settings, plan) -> Source:
         )
     account = load_service_account(settings.google_credentials, settings.google_credentials_block)
     return GoogleSheetSource(key, account, settings.sheets_api_url, plan.sheet_tabs, settings.sheets_max_wait)
+
+
+def write_template(path: Path) -> Path:
+    """An empty workbook with every tab of the contract and its header row: next year's sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for tab, columns in COLUMNS.items():
+        sheet = book.create_sheet(tab)
+        sheet.append(list(columns))
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.number_format = "@"
+    book.save(path)
+    return path

@@ -63,3 +63,13 @@ def write_plan(tmp_path: Path, edit) -> Path:
     path = tmp_path / "plan.yaml"
     path.write_text(edit(PLAN_PATH.read_text(encoding="utf-8")), encoding="utf-8")
     return path
+
+
+def with_sheet(plan_path: Path) -> Path:
+    """Next year's plan (from `plan new`) with the sheet it names, made as `thidua template`
+    makes it: empty, every unit owes everything."""
+    from tasks.plan import load_plan
+    from tasks.source import write_template
+
+    write_template(plan_path.parent / str(load_plan(plan_path).spreadsheet))
+    return plan_path

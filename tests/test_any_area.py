@@ -170,7 +170,9 @@ def test_a_year_of_the_cluster_writes_nothing_of_the_justice_area(prefect_server
     # …and the cluster's own words are where the Justice area's were
     for own in ("Cụm trưởng, Cụm phó Cụm thi đua", "Ban Thi đua - Khen thưởng", "CỤM TRƯỞNG", "/BC-CTĐKT"):
         assert own in everything, own
-    minutes = docx_text((var / "reports" / "cum-kinh-te-tn-2027" / "bien-ban-kiem-phieu-2027.docx").read_bytes())
+    minutes = docx_text(
+        (var / "reports" / "cum-kinh-te-tn-2027" / "bien-ban-kiem-phieu-2027.docx").read_bytes()
+    )
     assert "Số:" in minutes and "/BB-CTĐKT" in minutes and "UBND TỈNH THÁI NGUYÊN" in minutes
     assert "Đỗ Thị Lan" in minutes and "Vũ Quang Huy" in minutes
 

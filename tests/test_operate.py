@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.plan import load_plan
 from tasks.schedule import triggers
-from tests.helpers import PLAN_PATH, local, round_mails
+from tests.helpers import PLAN_PATH, local, round_mails, with_sheet
 from tests.smtp_server import free_port
 
 REPO = Path(__file__).parents[1]
@@ -72,10 +72,12 @@ def test_plan_new_keeps_day_and_month_rules_and_comments(tmp_path, year):
     assert (phat_dong.after_milestone, phat_dong.days_after) == ("phat-dong", 5)  # relative rules kept
     assert new.reminders == old.reminders and new.units == old.units and new.awards == old.awards
     text = path.read_text(encoding="utf-8")
-    assert '# "trước ngày 20/6/2021" (a Sunday)' in text  # the coordinator's notes survive
-    assert text.index("milestones:") < text.index("units:")  # and the order of keys
+    # last year's notes spoke of last year: the new ones speak of the new year, in Vietnamese
+    assert '"trước ngày 20/6/2021" (a Sunday)' not in text
+    assert f"# Các mốc năm {year}: hạn giữ ngày, tháng của năm 2021" in text
+    assert text.index("milestones:") < text.index("units:")  # the order of keys stays
     assert new.document_number == "" and new.issued is None and new.citation is None
-    result, output = cli("check", env={"THIDUA_PLAN": str(path)})
+    result, output = cli("check", env={"THIDUA_PLAN": str(with_sheet(path))})
     assert result.exit_code == 0, output
     assert "document_number: chưa điền số kế hoạch" in output and "issued: chưa điền ngày ban hành" in output
 
@@ -86,15 +88,14 @@ def test_plan_new_shows_deadlines_on_days_off_and_where_rounds_move(tmp_path):
     assert result.exit_code == 0, output
     # 20/02/2026 is inside Tết: the plan's registration deadline falls on a holiday
     assert (
-        "hạn Đăng ký thi đua: 20/02/2026 (Thứ Sáu) rơi vào ngày nghỉ (ngày lễ: Mùng bốn Tết Nguyên Đán)"
-        in output
+        "- Đăng ký thi đua: 20/02/2026 (Thứ Sáu) là ngày nghỉ, ngày lễ: Mùng bốn Tết Nguyên Đán; "
+        "đợt nhắc dời: before-1 sang Thứ Sáu 13/02" in output
     )
-    assert "hạn Sơ kết 6 tháng: 20/06/2026 (Thứ Bảy) rơi vào ngày nghỉ" in output
+    assert "- Sơ kết 6 tháng: 20/06/2026 (Thứ Bảy) là ngày nghỉ" in output
     dang_ky = [t for t in triggers(load_plan(out)) if t.target == "dang-ky" and t.action == "reminder"]
     # the "3 days before" round (17/02, Tết) and "1 day before" (19/02, Tết) move to Friday 13/02,
     # the last working day before Tết; of rounds on the same day the one closest to the deadline stays
     assert [(t.stage, t.at.date()) for t in dang_ky] == [("before-1", dt.date(2026, 2, 13))]
-    assert "Thứ Sáu 13/02/2026 08:00 (dời từ" in output and "Mùng ba Tết" in output  # (a table, wrapped)
     y2027 = load_plan(new_plan(tmp_path, 2027))
     before_7 = next(t for t in triggers(y2027) if t.target == "dang-ky" and t.stage == "before-7")
     assert (before_7.nominal_day, before_7.at.date()) == (
@@ -128,7 +129,11 @@ def test_plan_new_never_overwrites_without_force(tmp_path):
     result, output = cli("plan", "new", "--year", "2027", "--from", str(PLAN_PATH), "--out", str(out))
     assert result.exit_code == 1 and "--force" in output
     assert out.read_text(encoding="utf-8") == "# ghi chú của tôi\n"
-    assert new_plan(tmp_path, 2027, "--force").read_text(encoding="utf-8").startswith("# Plan No.")
+    assert (
+        new_plan(tmp_path, 2027, "--force")
+        .read_text(encoding="utf-8")
+        .startswith("# Kế hoạch hoạt động năm 2027")
+    )
 
 
 # -- the plan cited with its date, and not before it -----------------------------------------
@@ -168,7 +173,9 @@ def test_serve_refuses_a_plan_whose_year_is_over():
 
 def test_serve_refuses_a_busy_port(tmp_path):
     path = filled(
-        new_plan(tmp_path, dt.date.today().year + 1), "1/KH-KVTĐ", f"{dt.date.today().year + 1}-01-05"
+        with_sheet(new_plan(tmp_path, dt.date.today().year + 1)),
+        "1/KH-KVTĐ",
+        f"{dt.date.today().year + 1}-01-05",
     )
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -185,7 +192,7 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
     today = dt.date.today()
     year = today.year + 1
     ahead = (dt.date(year, 12, 31) - today).days
-    path = filled(new_plan(tmp_path, year), "1/KH-KVTĐ", f"{year}-01-05")
+    path = filled(with_sheet(new_plan(tmp_path, year)), "1/KH-KVTĐ", f"{year}-01-05")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "THIDUA_"))}
     env.update(

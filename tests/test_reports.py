@@ -380,7 +380,8 @@ def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_pa
     )
     assert "trước ngày 15/12/2021 (Thứ Tư)" in msg["Subject"]
     names = sorted(p.get_filename() for p in msg.iter_attachments())
-    assert names == ["bao-cao-tong-ket-2021-phu-luc.xlsx", "bao-cao-tong-ket-2021.docx"]
+    # before the vote it is the conference's draft, named so
+    assert names == ["bao-cao-tong-ket-2021-du-thao-phu-luc.xlsx", "bao-cao-tong-ket-2021-du-thao.docx"]
     body = msg.get_body(("plain",)).get_content()
     assert "để trình Hội nghị tổng kết" in body
     assert "Cục Thi hành án dân sự tỉnh Lào Cai (Cờ thi đua ngành Tư pháp): hồ sơ đề nghị còn thiếu" in body
@@ -393,6 +394,11 @@ def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_pa
     (letter,) = [p for p in (tmp_path / "var" / "outbox").rglob("report.eml") if p != mail]
     text = email.message_from_bytes(letter.read_bytes(), policy=default).get_body(("plain",)).get_content()
     assert "sau Hội nghị: kết quả bình xét theo số phiếu" in text
+    # the final is written beside the draft, never over it, in the plan's own folder
+    folder = tmp_path / "var" / "reports" / "kvtd-tp-mnpb-2021"
+    assert {"bao-cao-tong-ket-2021-du-thao.docx", "bao-cao-tong-ket-2021.docx"} <= {
+        p.name for p in folder.iterdir()
+    }
     assert (
         "Cục Thi hành án dân sự tỉnh Lào Cai (Cờ thi đua ngành Tư pháp): được đề nghị, hồ sơ còn thiếu"
         in text

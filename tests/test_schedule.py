@@ -24,6 +24,7 @@ from flows.local_server import local_prefect_server
 from tasks.plan import load_plan
 from tasks.schedule import triggers
 from tasks.settings import REPO
+from tasks.source import write_template
 from tests.helpers import write_plan
 from tests.smtp_server import free_port
 
@@ -48,7 +49,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def plan_ahead(tmp_path):
-    path = write_plan(tmp_path, lambda t: t.replace("2021", str(Y)))
+    # the year's own (empty) sheet: the 2021 sample would be refused as another year's
+    write_template(tmp_path / "bang-tinh.xlsx")
+    path = write_plan(tmp_path, lambda t: t.replace("2021", str(Y)) + "spreadsheet: bang-tinh.xlsx\n")
     return path, load_plan(path)
 
 
