@@ -70,7 +70,7 @@ def checklist(rollover: Rollover, target: Path) -> list[str]:
     deputies = ", ".join(plan.unit(c).name for c in lead.deputy_units)
     sheet = target.parent / (plan.spreadsheet or "")
     if rollover.handed_over:
-        leaders = f"Trưởng: {plan.unit(lead.head_unit).name}; Phó trưởng: {deputies or '(không có)'}"
+        leaders = f"{plan.unit(lead.head_unit).name} (Trưởng); {deputies or 'không có'} (Phó trưởng)"
     else:
         leaders = (
             f"CHƯA CHỌN: vẫn là {rollover.old_head} của năm trước. Chạy lại với --head … --deputies … "

@@ -192,7 +192,10 @@ def test_plan_new_hands_the_area_to_the_new_head_and_deputies(tmp_path):
     # a checklist, short, then the names that no longer exist
     checklist = result.output.split("Việc cần làm, theo thứ tự:")[1].split("Cảnh báo")[0]
     assert len(checklist.strip().splitlines()) <= 30
-    assert "Trưởng: Sở Tư pháp tỉnh Lào Cai" in output and "thidua template --out" in output
+    assert (
+        "Trưởng, Phó trưởng năm 2027: Sở Tư pháp tỉnh Lào Cai (Trưởng); Sở Tư pháp tỉnh Tuyên Quang" in output
+        and "thidua template --out" in output
+    )
     assert (
         "tỉnh Yên Bái đã hợp nhất vào tỉnh Lào Cai từ 01/07/2025: units[STP-YBA], units[THADS-YBA]" in output
     )
