@@ -40,6 +40,9 @@ def refuse_early(rnd: Round, teams: dict | None = None) -> None:
     """Stop a round whose time has not come (`Round.too_early`), before it reads the ledger."""
     reason = rnd.too_early(teams)
     if reason:
+        from prefect import get_run_logger
+
+        get_run_logger().error(reason)  # the first line a person reads on the run's page
         raise RoundTooEarly(reason)
 
 
