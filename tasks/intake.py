@@ -104,11 +104,6 @@ class IntakeResult:
     settled: int = 0  # unrecognised messages a row of the sheet names by Message-ID
 
 
-def window(plan: Plan) -> tuple[dt.date, dt.date]:
-    """The days a message may be about this plan: its year, with a little before and after."""
-    return dt.date(plan.year - 1, 11, 1), dt.date(plan.year + 1, 1, 31)
-
-
 def _date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
@@ -353,7 +348,7 @@ def recognise(
     nothing, each with why. `files` keeps recognised attachments by content hash; `cache`, what
     each message gave under this very plan (a run then parses only new messages)."""
     result = IntakeResult()
-    first, last = window(plan)
+    first, last = plan.window
     plan_key = hashlib.sha256(f"{RECOGNITION_VERSION}{plan.model_dump_json()}".encode()).hexdigest()[:20]
     rec: Recogniser | None = None
     for stored in messages:
@@ -399,7 +394,7 @@ def _one(rec: Recogniser, stored: Stored, data: bytes | None, files: Path, max_b
     if reading.date is None:
         return _Found(unrecognised=_unrecognised(reading, [NO_DATE], plan))
     local = reading.date.astimezone(plan.tz) if reading.date.tzinfo else reading.date.replace(tzinfo=plan.tz)
-    first, last = window(plan)
+    first, last = plan.window
     if not first <= local.date() <= last:
         return _Found(outside=True)
     documents, reasons = _documents(rec, reading, local, files, max_bytes)

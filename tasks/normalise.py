@@ -205,6 +205,15 @@ def _timestamps(column: pd.Series, plan: Plan) -> tuple[pd.Series, pd.Series]:
         )
         moments[other] = pd.to_datetime(values, utc=True)
         errors[other] = other_errors
+    start, end = plan.window
+    local = moments.dt.tz_convert(plan.tz)
+    after_end = pd.Timestamp(end, tz=plan.tz) + pd.Timedelta(days=1)
+    outside = errors.isna() & ((local < pd.Timestamp(start, tz=plan.tz)) | (local >= after_end))
+    for at in column.index[outside]:
+        errors[at] = (
+            f"ngày {local[at]:%d/%m/%Y} thuộc năm khác: kế hoạch năm {plan.year} chỉ tính hồ sơ nộp từ "
+            f"{start:%d/%m/%Y} đến {end:%d/%m/%Y}"
+        )
     return moments, errors
 
 
@@ -336,10 +345,11 @@ def _refuse_another_year(plan: Plan, moments: pd.Series) -> None:
     """A sheet whose submissions all fall outside the plan's years is another year's sheet (a new
     plan still pointing at last year's): one message stops the run instead of a warning per row,
     and none of its rows, ballots or registrations is counted for this year."""
-    first, last = plan_years(plan)
-    years = moments.dropna().dt.tz_convert(plan.tz).dt.year
-    if years.empty or years.between(first, last).any():
-        return
+    start, end = plan.window
+    local = moments.dropna().dt.tz_convert(plan.tz)
+    if local.empty or local.dt.date.between(start, end).any():
+        return  # (dropna: every value is a real date here)
+    years = local.dt.year
     seen = ", ".join(str(y) for y in sorted(set(years)))
     raise SourceOfAnotherYear(
         f"mọi {len(years)} dòng có ngày của trang tính Nộp hồ sơ thuộc năm {seen}, không thuộc năm kế "

@@ -351,6 +351,13 @@ class Plan(Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def window(self) -> tuple[dt.date, dt.date]:
+        """The days a submission or a message may belong to this plan: its year, from 1 November
+        before (early registrations) to 31 January after (late year-end documents). Anything
+        dated outside is another year's and never counted."""
+        return dt.date(self.year - 1, 11, 1), dt.date(self.year + 1, 1, 31)
+
     def milestone(self, ident: str) -> Milestone:
         key = match_key(ident)
         for m in self.milestones:

@@ -335,3 +335,28 @@ def test_a_port_left_in_time_wait_is_free_but_a_listening_one_is_not():
         in subprocess.run(["ss", "-tan", f"sport = :{port}"], capture_output=True, text=True).stdout
     )
     assert not port_in_use(port)
+
+
+def test_a_row_of_last_year_in_this_years_sheet_is_listed_not_counted(plan):
+    """A 2021 sheet keeping last December's and next February's rows: the plan's window counts
+    late-year registrations (from 01/11 before) and late year-end documents (to 31/01 after),
+    nothing else; the rest is listed with its row, never dropped silently."""
+    from tasks.normalise import normalise
+
+    header = ["Thời gian nộp", "Đơn vị", "Mốc", "Loại hồ sơ", "Số trang", "Đường dẫn", "Ghi chú"]
+    rows = [
+        ["15/06/2020 09:00", "STP-CBA", "so-ket", "Báo cáo sơ kết", "", "", ""],  # last year's mid-year
+        ["30/11/2020 09:00", "STP-CBA", "dang-ky", "Bản đăng ký thi đua", "", "", ""],
+        ["18/06/2021 09:00", "STP-LCH", "so-ket", "Báo cáo sơ kết", "", "", ""],
+        ["20/01/2022 09:00", "STP-LCH", "tong-ket", "Báo cáo tổng kết", "", "", ""],
+        ["15/03/2022 09:00", "STP-LCH", "tong-ket", "Báo cáo tóm tắt", "", "", ""],  # next year's
+    ]
+    data = normalise(plan, {"Nộp hồ sơ": [header, *rows]})
+    kept = sorted(zip(data.submissions.unit, data.submissions.milestone, strict=True))
+    assert kept == [("STP-CBA", "dang-ky"), ("STP-LCH", "so-ket"), ("STP-LCH", "tong-ket")]
+    reasons = {f.row: f.reason for f in data.findings}
+    assert reasons[2] == (
+        "Thời gian nộp: ngày 15/06/2020 thuộc năm khác: kế hoạch năm 2021 chỉ tính hồ sơ nộp từ "
+        "01/11/2020 đến 31/01/2022"
+    )
+    assert "ngày 15/03/2022 thuộc năm khác" in reasons[6]
