@@ -38,10 +38,18 @@ def load_flow(flow_path: str):
     return getattr(importlib.import_module(module), name)
 
 
+def deployment_name(label: str, plan: Plan) -> str:
+    """What the deployments list shows first (about 15 characters at 1280 px): what it does,
+    then the plan, so that two plans' deployments of one milestone still differ."""
+    return f"{label} · {plan.id}"
+
+
 def _milestone_deployment(plan: Plan, t: Trigger) -> Deployment:
     m = plan.milestone(t.target)
     return Deployment(
-        f"{plan.id}-{m.id}", f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.label})", m.id
+        deployment_name(m.name, plan),
+        f"{m.name} {plan.year}: nhắc hạn, thông báo quá hạn ({plan.label})",
+        m.id,
     )
 
 
@@ -65,7 +73,7 @@ ACTIONS: dict[str, ActionSpec] = {
         lambda t: {"obligation": t.target, "stage": t.stage},
         _slug,
         lambda plan, t: Deployment(
-            f"{plan.id}-nghia-vu-khu-vuc",
+            deployment_name(f"Hạn chung của {plan.identity.self_word}", plan),
             f"Nhắc {plan.identity.leaders} các hạn báo cáo {plan.identity.superior_brief} năm {plan.year}",
             "nghia-vu-khu-vuc",
         ),
@@ -75,7 +83,7 @@ ACTIONS: dict[str, ActionSpec] = {
         _milestone_parameters,
         _slug,
         lambda plan, t: Deployment(
-            f"{plan.id}-{t.target}",
+            deployment_name(plan.milestone(t.target).name, plan),
             f"{plan.milestone(t.target).name} {plan.year}: nhắc đơn vị trưởng đoàn gửi báo cáo và "
             f"biên bản kiểm tra ({plan.label})",
             t.target,
@@ -86,7 +94,7 @@ ACTIONS: dict[str, ActionSpec] = {
         lambda t: {"kind": t.target, "stage": t.stage},
         lambda t: f"bao-cao-{t.target}" + ("" if t.stage == "compile" else f"-{t.stage}"),
         lambda plan, t: Deployment(
-            f"{plan.id}-bao-cao",
+            deployment_name("Báo cáo sơ kết, tổng kết", plan),
             f"Lập dự thảo báo cáo sơ kết, tổng kết năm {plan.year}, gửi {plan.identity.leaders}",
             "bao-cao",
         ),

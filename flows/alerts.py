@@ -5,21 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flows.common import RoundTooEarly, cause, settings_for
+from flows.common import EARLY, cause, for_people, settings_for
 from tasks.compose import alert_mail
-from tasks.delivery import send, send_unrecorded
+from tasks.delivery import open_ledger, send, send_unrecorded
 from tasks.ledger import LedgerError
 from tasks.plan import load_plan
-from tasks.round import COMPILE
+from tasks.round import COMPILE, DIGEST
 
 log = logging.getLogger("thidua.alerts")
 
 STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột ngột", "TimedOut": "quá thời gian"}
 
 
+def _sent_before(settings, plan_id: str, target: str, stage: str) -> int | None:
+    """How many of the round's letters the ledger confirms (None if it cannot tell)."""
+    try:
+        return len([r for r in open_ledger(settings).confirmed(plan_id, target, stage) if r != DIGEST])
+    except Exception:  # noqa: BLE001 - the ledger may be what failed
+        return None
+
+
 def alert_coordinators(flow, flow_run, state) -> None:
     """on_failure / on_crashed hook. It must never raise: a failing hook would hide the failure."""
-    if RoundTooEarly.__name__ in (state.message or ""):
+    if state.name == EARLY:
         return  # refused before doing anything: whoever started it reads why on the run's page
     try:
         params = flow_run.parameters or {}
@@ -27,8 +35,9 @@ def alert_coordinators(flow, flow_run, state) -> None:
         plan = load_plan(settings.plan)
         target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow.name
         stage = params.get("stage") or (COMPILE if params.get("kind") else "")
-        now = dt.datetime.now(dt.UTC)
-        at = dt.datetime.fromisoformat(params["at"]) if params.get("at") else now
+        now = dt.datetime.now(plan.tz)  # the letter's Date, like every other letter: +0700
+        at = params.get("at") or flow_run.expected_start_time or now
+        at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
         link = f"{settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run.id}" if settings.ui_url else None
         mail = alert_mail(
             plan,
@@ -37,10 +46,11 @@ def alert_coordinators(flow, flow_run, state) -> None:
             str(flow_run.id),
             flow_run.name,
             STATE_WORDS.get(state.name, state.name),
-            cause(state.message or ""),
+            for_people(cause(state.message or "")),
             link,
             at if at.tzinfo else at.replace(tzinfo=plan.tz),
             now,
+            _sent_before(settings, plan.id, target, stage),
         )
         try:
             outcome = send([mail], settings, now)

@@ -23,7 +23,7 @@ from flows.cli_base import (
 )
 from tasks.inputs import preloaded
 from tasks.plan import PlanLookupError
-from tasks.round import COMPILE, Round
+from tasks.round import COMPILE, Round, RoundResult
 
 
 @app.command()
@@ -64,7 +64,10 @@ def report(
         )
     if not state.is_completed():
         raise fail(cause(state.message or "lập báo cáo không thành công"))
-    docx, xlsx = state.result().files
+    result = state.result()
+    if not isinstance(result, RoundResult):  # a flow returns a State only when it refuses
+        raise fail(cause(state.message or "lập báo cáo không thành công"))
+    docx, xlsx = result.files
     out.print(f"Đã ghi {docx} và {xlsx}")
 
 

@@ -108,7 +108,7 @@ def calendar(
             "stage": t.stage,
             "nominal_day": t.nominal_day.isoformat(),
             "shifted": t.shifted,
-            "description": describe(plan, t),
+            "description": describe(plan, t, all_teams),
         }
         team = team_of.get((t.target, t.stage.partition(".")[0])) if t.action == "teams" else None
         if team:
@@ -129,7 +129,7 @@ def calendar(
         when = f"{t.at:%d/%m/%Y %H:%M} ({WEEKDAYS[t.at.weekday()]})"
         if t.shifted:
             when += f"\n[dim]dời từ {t.nominal_day:%d/%m}[/]"
-        table.add_row(when, t.target, t.stage, describe(plan, t))
+        table.add_row(when, t.target, t.stage, describe(plan, t, all_teams))
     out.print(table)
 
 

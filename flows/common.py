@@ -7,12 +7,14 @@ import re
 
 import pandas as pd
 from prefect import task
+from prefect.states import State
 
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.outcomes import Recovery
 from tasks.round import Round, RoundResult, why_not_due
+from tasks.schedule import ACTION_TAGS
 from tasks.settings import Settings, private_data_dir
 
 # Prefect's English wrapper around the project's own error text, e.g.
@@ -27,23 +29,36 @@ def cause(message: str) -> str:
     return _WRAPPER.sub("", message.strip(), count=1) or "không rõ nguyên nhân (xem nhật ký của lần chạy)"
 
 
+# "(BadZipFile: File is not a zip file)", "(OSError)": a library's words, for the administrator
+_TECHNICAL = re.compile(r"\s*\((?:[\w.]+\.)?(?:[A-Z]\w*(?:Error|Exception|Timeout)|BadZipFile)\b[^()]*\)")
+_PATH = re.compile(r"(?<![\w:/])/(?:[^\s'\"/]+/)+([^\s'\"/]+)")
+
+
+def for_people(text: str) -> str:
+    """An error as a coordinator reads it in a letter: no exception class, no server path (a
+    file is named by its name); the full text stays in the run's log for the administrator."""
+    return _PATH.sub(r"\1", _TECHNICAL.sub("", text))
+
+
 class RoundFailed(RuntimeError):
     """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
 
-class RoundTooEarly(RuntimeError):
-    """A round started before its scheduled instant without --early: refused, nothing sent or
-    recorded. The run fails with the reason (the Run button's user reads it in the UI); no alert."""
+EARLY = "Chưa đến giờ"  # the state a round refused before its time ends in, as the UI shows it
 
 
-def refuse_early(rnd: Round, teams: dict | None = None) -> None:
-    """Stop a round whose time has not come (`Round.too_early`), before it reads the ledger."""
+def refused_early(rnd: Round, teams: dict | None = None) -> State | None:
+    """A round whose time has not come (`Round.too_early`) ends, before it reads the ledger, in a
+    failed state named "Chưa đến giờ" whose message is the reason: the Run button's user reads it
+    on the run's page, with no traceback; no alert goes out (nothing was attempted)."""
     reason = rnd.too_early(teams)
-    if reason:
-        from prefect import get_run_logger
+    if not reason:
+        return None
+    from prefect import get_run_logger
+    from prefect.states import Failed
 
-        get_run_logger().error(reason)  # the first line a person reads on the run's page
-        raise RoundTooEarly(reason)
+    get_run_logger().error(reason)
+    return Failed(name=EARLY, message=reason)
 
 
 def early_banner(rnd: Round, teams: dict | None = None) -> str:
@@ -113,7 +128,7 @@ def settings_for(plan: str | None) -> Settings:
 
 
 def tag_run(rnd: Round) -> None:
-    """The run carries its plan, year, target and stage as tags: the UI filters by them."""
+    """The run carries its plan, year, target, stage and kind of action as tags: the UI filters by them."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
@@ -121,7 +136,9 @@ def tag_run(rnd: Round) -> None:
     if ctx is None or ctx.flow_run is None:
         return
     run = ctx.flow_run
-    tags = sorted({*run.tags, rnd.plan.id, f"nam-{rnd.plan.year}", rnd.target, rnd.stage})
+    tags = sorted(
+        {*run.tags, rnd.plan.id, f"nam-{rnd.plan.year}", rnd.target, rnd.stage, ACTION_TAGS[rnd.action]}
+    )
     with get_client(sync_client=True) as client:
         client.update_flow_run(run.id, tags=tags)
 

@@ -23,7 +23,7 @@ class TallyResult:
     docx: Path
 
 
-@flow(name="conference-tally", flow_run_name="kiem-phieu-{day}")
+@flow(name="Kiểm phiếu", flow_run_name="Kiểm phiếu · {day}")
 def conference_tally(
     day: str | None = None,
     units_present: int | None = None,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import early_banner, finish, load, recover_task, refuse_early, settings_for, tag_run
+from flows.common import early_banner, finish, load, recover_task, refused_early, settings_for, tag_run
+from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
 from tasks.compose import unit_mails
 from tasks.delivery import send
 from tasks.inputs import Inputs
@@ -24,19 +26,19 @@ def assess_teams(inputs: Inputs, rnd: Round) -> tuple[list[Team], pd.DataFrame]:
 
 
 @flow(
-    name="inspection-teams",
-    flow_run_name="{milestone}-{stage}",
+    name="Nhắc đoàn kiểm tra",
+    flow_run_name=run_name,
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
 def inspection_round(
-    milestone: str,
-    stage: str,
-    at: str | None = None,
-    dry_run: bool = False,
-    plan: str | None = None,
-    early: bool = False,
-) -> RoundResult:
+    milestone: MilestoneId,
+    stage: TeamsStage,
+    at: At = None,
+    dry_run: DryRun = False,
+    plan: PlanFile = None,
+    early: Early = False,
+) -> RoundResult | State:
     """The teams' rounds due at `at` (a named one, or every one of that day for `daily`): each
     leading unit that still owes something gets a reminder or an overdue notice."""
     settings = settings_for(plan)
@@ -44,7 +46,8 @@ def inspection_round(
     rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
     tag_run(rnd)
     all_teams, table = assess_teams(inputs, rnd)
-    refuse_early(rnd, {rnd.target: all_teams})
+    if refusal := refused_early(rnd, {rnd.target: all_teams}):
+        return refusal
     by_slug = {t.slug: t for t in all_teams}
     mails = []
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):

@@ -13,6 +13,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.states import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (
@@ -21,10 +22,11 @@ from flows.common import (
     finish,
     load,
     recover_task,
-    refuse_early,
+    refused_early,
     settings_for,
     tag_run,
 )
+from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
 from tasks.delivery import open_ledger, send
@@ -128,19 +130,19 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
 
 
 @flow(
-    name="milestone-round",
-    flow_run_name="{milestone}-{stage}",
+    name="Nhắc hạn đơn vị",
+    flow_run_name=run_name,
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
 def milestone_round(
-    milestone: str,
-    stage: str,
-    at: str | None = None,
-    dry_run: bool = False,
-    plan: str | None = None,
-    early: bool = False,
-) -> RoundResult:
+    milestone: MilestoneId,
+    stage: Stage,
+    at: At = None,
+    dry_run: DryRun = False,
+    plan: PlanFile = None,
+    early: Early = False,
+) -> RoundResult | State:
     """Send one round of a milestone: reminders (before-N) or overdue notices (overdue-N) to the
     units that still owe something, then the coordinators' digest; publish the table. A round
     that runs late (after a restart) does nothing once the next round is due; it says so. One
@@ -150,7 +152,8 @@ def milestone_round(
     inputs = load(settings)
     rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
     tag_run(rnd)
-    refuse_early(rnd)
+    if refusal := refused_early(rnd):
+        return refusal
     table = assess_task(inputs, rnd.instant)
     owed = owing(table, rnd)
     result = RoundResult.of(rnd, owing=len(owed))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (
@@ -12,10 +13,11 @@ from flows.common import (
     finish,
     load,
     recover_task,
-    refuse_early,
+    refused_early,
     settings_for,
     tag_run,
 )
+from flows.params import At, DryRun, Early, ObligationId, PlanFile, Stage, run_name
 from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
@@ -25,19 +27,19 @@ from tasks.teams import DAILY, teams_by_milestone
 
 
 @flow(
-    name="area-obligation",
-    flow_run_name="{obligation}-{stage}",
+    name="Nhắc hạn chung",
+    flow_run_name=run_name,
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
 def obligation_round(
-    obligation: str,
-    stage: str,
-    at: str | None = None,
-    dry_run: bool = False,
-    plan: str | None = None,
-    early: bool = False,
-) -> RoundResult:
+    obligation: ObligationId,
+    stage: Stage,
+    at: At = None,
+    dry_run: DryRun = False,
+    plan: PlanFile = None,
+    early: Early = False,
+) -> RoundResult | State:
     """E-mail the active Head and Deputy contacts before the area's own deadline towards Vụ TĐKT,
     with the units' state of the milestone that the area's report compiles."""
     logger = get_run_logger()
@@ -45,7 +47,8 @@ def obligation_round(
     inputs = load(settings)
     rnd = Round.of(inputs.plan, obligation, stage, at, dry_run, early)
     tag_run(rnd)
-    refuse_early(rnd)
+    if refusal := refused_early(rnd):
+        return refusal
     result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
     if result.stale:
         logger.warning("Bỏ qua nhắc hạn %s %s: %s", rnd.target, rnd.stage, result.stale)

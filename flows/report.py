@@ -6,6 +6,7 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (
@@ -14,33 +15,34 @@ from flows.common import (
     finish,
     load,
     recover_task,
-    refuse_early,
+    refused_early,
     settings_for,
     tag_run,
 )
+from flows.params import At, DryRun, Early, OutDir, PlanFile, ReportKind, ReportStage, SendMail, run_name
 from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.round import COMPILE, Round, RoundResult
+from tasks.round import Round, RoundResult
 
 
 @flow(
-    name="area-report",
-    flow_run_name="bao-cao-{kind}",
+    name="Lập báo cáo",
+    flow_run_name=run_name,
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
 def area_report(
-    kind: str,
-    at: str | None = None,
-    out_dir: str | None = None,
-    send_mail: bool = True,
-    dry_run: bool = False,
-    plan: str | None = None,
-    stage: str = COMPILE,
-    early: bool = False,
-) -> RoundResult:
+    kind: ReportKind,
+    at: At = None,
+    out_dir: OutDir = None,
+    send_mail: SendMail = True,
+    dry_run: DryRun = False,
+    plan: PlanFile = None,
+    stage: ReportStage = "compile",
+    early: Early = False,
+) -> RoundResult | State:
     """Compiles the report (`midyear` or `yearend`) as of `at`: DOCX for the Head to sign, XLSX
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts. A draft
     may be compiled at any time; mailed before its scheduled day it is refused unless `early`
@@ -49,8 +51,8 @@ def area_report(
     inputs = load(settings)
     rnd = Round.of(inputs.plan, kind, stage, at, dry_run, early)
     tag_run(rnd)
-    if send_mail:
-        refuse_early(rnd)
+    if send_mail and (refusal := refused_early(rnd)):
+        return refusal
     table = assess_task(inputs, rnd.instant)
     data = compile_report(
         rnd.plan, inputs, table, rnd.target, rnd.instant, settings.plan.parent, settings.count_pages_online

@@ -5,6 +5,9 @@ registered on a work pool whose workers run them on other machines (`thidua depl
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +17,10 @@ from flows.actions import ACTIONS, Deployment, load_flow
 from tasks.dates import vn_weekday_datetime
 from tasks.plan import Plan
 from tasks.round import Action
-from tasks.schedule import Trigger, describe, triggers
+from tasks.schedule import ACTION_TAGS, Trigger, describe, run_title, triggers
 from tasks.settings import REPO
+
+log = logging.getLogger("prefect.thidua.serve")  # shown by Prefect's console handler
 
 
 @dataclass
@@ -63,7 +68,7 @@ def deployment_specs(plan: Plan, path: Path) -> list[DeploymentSpec]:
                 group.name,
                 f"{group.description}\n\nLịch chạy:\n{dates}",
                 schedules,
-                [f"nam-{plan.year}", group.tag, plan.id],
+                sorted({f"nam-{plan.year}", group.tag, plan.id, *(ACTION_TAGS[t.action] for t in scheduled)}),
                 spec.parameters(scheduled[0]) | plan_file,
             )
         )
@@ -87,11 +92,74 @@ def deployments(plan: Plan, path: Path) -> list:
 def serve_plans(plans: list[tuple[Plan, Path]]) -> None:
     """Blocks, running the scheduled rounds of every plan. pause_on_shutdown=False: a restart must
     not pause the deployments and delete their pending runs (Prefect's default), or missed rounds
-    are lost."""
+    are lost. Beside it, the runs the scheduler creates are named as a person reads them."""
     from prefect import serve
 
     every = [d for plan, path in plans for d in deployments(plan, path)]
+    threading.Thread(target=_keep_naming, args=(plans,), name="dat-ten-lan-chay", daemon=True).start()
     serve(*every, pause_on_shutdown=False, print_starting_message=False)
+
+
+def _keep_naming(plans: list[tuple[Plan, Path]], every: float = 30.0) -> None:
+    while True:
+        time.sleep(every)  # the deployments are registered first; the scheduler loops each minute
+        try:
+            name_scheduled_runs(plans)
+        except Exception:  # noqa: BLE001 - names are a courtesy: never stop serving for them
+            log.warning("Không đặt được tên cho các lần chạy theo lịch", exc_info=True)
+
+
+def name_scheduled_runs(plans: list[tuple[Plan, Path]]) -> int:
+    """Prefect's scheduler creates each run with a random name ("likable-tanuki") and the run gets
+    its own name (`flows.params.run_name`) only when it starts; the upcoming runs a coordinator
+    reads are renamed now to what they will do and when ("Nhắc trước hạn 3 ngày · Đăng ký thi đua
+    · 17/02/2027"). Returns how many were renamed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    by_file = {str(path.resolve()): plan for plan, path in plans}
+    names = [d.name for plan, path in plans for d in deployment_specs(plan, path)]
+    renamed = 0
+    with get_client(sync_client=True) as client:
+        ids = [
+            d.id
+            for d in client.read_deployments(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names))
+            )
+        ]
+        if not ids:
+            return 0
+        scheduled = FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=ids),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        )
+        offset = 0
+        while runs := client.read_flow_runs(flow_run_filter=scheduled, limit=PAGE, offset=offset):
+            offset += len(runs)
+            for run in runs:
+                params = run.parameters or {}
+                plan = by_file.get(str(params.get("plan")))
+                target = params.get("milestone") or params.get("obligation") or params.get("kind")
+                if plan is None or not target or run.expected_start_time is None:
+                    continue
+                stage = params.get("stage") or "compile"
+                title = run_title(plan, target, stage, run.expected_start_time)
+                tags = sorted({*run.tags, stage})  # the stage too, as the run will tag itself
+                if run.name != title or sorted(run.tags) != tags:
+                    client.update_flow_run(run.id, name=title, tags=tags)
+                    renamed += 1
+    return renamed
+
+
+PAGE = 200  # the most runs the API returns at once
 
 
 def deploy_plans(plans: list[tuple[Plan, Path]], pool: str, source: Path = REPO) -> list[str]:

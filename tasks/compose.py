@@ -28,7 +28,7 @@ from tasks.outcomes import Key, Outcome
 from tasks.plan import Milestone, Plan
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
-from tasks.schedule import obligation_deadline
+from tasks.schedule import obligation_deadline, stage_words
 from tasks.settings import REPO
 from tasks.teams import last_team_day
 from tasks.text import in_sentence
@@ -59,11 +59,6 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
         env.get_template(f"{kind}.txt").render(context),
         env.get_template(f"{kind}.html").render(context),
     )
-
-
-def stage_label(stage: str) -> str:
-    kind, days = stage.split("-")
-    return f"nhắc trước hạn {days} ngày" if kind == "before" else f"quá hạn {days} ngày"
 
 
 def _doc_label(m: Milestone, kind: str) -> str:
@@ -224,7 +219,7 @@ def digest_mail(
     context = {
         **_base_context(plan, rnd.milestone, rnd.instant),
         "kind": "overdue" if rnd.action == Action.OVERDUE else "reminder",
-        "stage_label": stage_label(rnd.stage),
+        "stage_label": stage_words(rnd.stage),
         "counts": counts,
         "unit_count": len(rows),
         "complete_count": counts["on_time"] + counts["late"],
@@ -305,7 +300,7 @@ def round_words(plan: Plan, target: str, stage: str) -> str:
     if action == Action.OBLIGATION:
         return f"nhắc hạn của {plan.identity.self_word}: {plan.obligation(ident).name}"
     name = plan.milestone(ident).name
-    return f"đợt {stage_label(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
+    return f"đợt {stage_words(stage)}, {name}" if re.fullmatch(r"(before|overdue)-\d+", stage) else name
 
 
 def alert_mail(
@@ -319,10 +314,12 @@ def alert_mail(
     run_url: str | None,
     round_at: dt.datetime,
     instant: dt.datetime,
+    sent: int | None = None,
 ) -> Mail:
-    """Tells the active coordinators that a scheduled run failed: the round by its Vietnamese name
-    and date, the cause first, and where to look (a link only through THIDUA_UI_URL: the
-    server's own loopback address means nothing on the recipient's computer)."""
+    """Tells the active coordinators that a scheduled run failed: what was not done (the round by
+    its Vietnamese name and date, and how many of its letters had gone: `sent`, from the ledger),
+    why, what to do, and where to look (a link only through THIDUA_UI_URL: the server's own
+    loopback address means nothing on the recipient's computer)."""
     local = round_at.astimezone(plan.tz)
     context = {
         "ctx": letter_context(plan, instant.astimezone(plan.tz)),
@@ -334,6 +331,7 @@ def alert_mail(
         "error": error[:1500],
         "run_url": run_url,
         "as_of": vn_datetime(instant.astimezone(plan.tz)),
+        "sent": sent,
     }
     key = Key(plan.id, target, f"alert-{run_id}"[:50], stage or "run")
     return _coordinators_letter(plan, key, "alert", context)

@@ -17,7 +17,7 @@ import pandas as pd
 from tasks.dates import vn_datetime, vn_weekday_datetime
 from tasks.outcomes import Key, Orphan, Outcome, Recovery
 from tasks.plan import Milestone, Plan, PlanLookupError
-from tasks.schedule import Trigger, describe, stale_reason, triggers
+from tasks.schedule import Trigger, describe, stage_words, stale_reason, triggers
 from tasks.teams import DAILY, Team
 
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
@@ -93,7 +93,10 @@ class Round:
                 raise PlanLookupError(
                     f"đợt '{stage}' không có trong kế hoạch cho '{target}' (có: {', '.join(stages)})"
                 )
-        instant = at if isinstance(at, dt.datetime) else parse_instant(at, plan)
+        if isinstance(at, dt.datetime):  # naive, from the UI's date picker or `--at`: the plan's zone
+            instant = at if at.tzinfo else at.replace(tzinfo=plan.tz)
+        else:
+            instant = parse_instant(at, plan)
         return cls(plan, action, target, stage, instant, dry_run, early)
 
     def scheduled(self, teams: dict[str, list[Team]] | None = None) -> Trigger | None:
@@ -111,8 +114,9 @@ class Round:
         trigger = self.scheduled(teams)
         if self.dry_run or self.early or trigger is None or self.instant >= trigger.at - EARLY_GRACE:
             return None
+        what = describe(self.plan, trigger, teams)
         return (
-            f"Chưa đến giờ: đợt {self.stage} ({describe(self.plan, trigger)}) theo lịch chạy lúc "
+            f"Chưa đến giờ: đợt {stage_words(self.stage)} ({self.stage}: {what}) theo lịch chạy lúc "
             f"{vn_weekday_datetime(trigger.at)}, bây giờ mới {vn_datetime(self.local)}. Không gửi thư, "
             "không ghi sổ. Xem trước: --dry-run; nếu thật sự cần gửi sớm: --early (trên giao diện "
             "Prefect: tham số early)."

@@ -7,14 +7,13 @@ import datetime as dt
 import pandas as pd
 
 from tasks.completeness import STATE_LABELS, State, mail_lines, state_counts
-from tasks.compose import stage_label
 from tasks.dates import deadline_words, vn_date_weekday, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
 from tasks.intake import SETTLE
 from tasks.markdown import md, md_row
 from tasks.plan import Plan
 from tasks.round import Round, RoundResult
-from tasks.schedule import describe, triggers
+from tasks.schedule import describe, stage_words, triggers
 
 
 def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: RoundResult) -> str:
@@ -25,7 +24,7 @@ def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: Roun
     names = plan.unit_names
     units, digest = result.units, result.digest
     lines = [
-        f"# {md(m.name)}: đợt {stage_label(rnd.stage)}",
+        f"# {md(m.name)}: đợt {stage_words(rnd.stage)}",
         "",
         f"Thời điểm: {vn_datetime(rnd.local)} · {deadline_words(m.deadline)} · "
         f"nguồn: {md(inputs.source)}" + (" · **CHẠY THỬ: không gửi thư**" if rnd.dry_run else ""),
@@ -104,7 +103,7 @@ def intake_markdown(inputs: Inputs, rows: pd.DataFrame) -> list[str]:
 
 def skipped_markdown(rnd: Round, reason: str) -> str:
     return (
-        f"# {md(rnd.milestone.name)}: đợt {stage_label(rnd.stage)} — KHÔNG GỬI\n\n"
+        f"# {md(rnd.milestone.name)}: đợt {stage_words(rnd.stage)} — KHÔNG GỬI\n\n"
         f"Lần chạy lúc {vn_datetime(rnd.local)} bị trễ so với lịch: {md(reason)}. "
         "Không có thư nào được gửi.\n"
     )

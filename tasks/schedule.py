@@ -201,8 +201,55 @@ def triggers_on_day(
     return [t for t in triggers(plan, teams) if t.at.date() == local.date() and t.at <= local]
 
 
-def describe(plan: Plan, t: Trigger) -> str:
-    """The action in the Vietnamese words coordinators read in the calendar, the UI and mail."""
+ACTION_TAGS = {  # the kind of action, as a tag the Prefect UI filters by
+    "reminder": "nhac-han",
+    "overdue": "qua-han",
+    "obligation": "han-chung",
+    "report": "bao-cao",
+    "teams": "doan-kiem-tra",
+}
+
+
+def stage_words(stage: str) -> str:
+    """A stage as a person reads it: 'nhắc trước hạn 3 ngày', 'quá hạn 1 ngày', 'lập dự thảo'; a
+    team's stage without its slug (the team is named beside it)."""
+    stage = stage.partition(".")[2] or stage
+    kind, _, days = stage.partition("-")
+    if kind == "before" and days.isdigit():
+        return f"nhắc trước hạn {days} ngày"
+    if kind == "overdue" and days.isdigit():
+        return f"quá hạn {days} ngày"
+    return {"compile": "lập dự thảo", "final": "lập bản sau Hội nghị", DAILY: "xem hằng ngày"}.get(
+        stage, stage
+    )
+
+
+def team_name(stage: str, teams: dict[str, list[Team]] | None, milestone: str) -> str | None:
+    """The team a team stage ("doan-1.before-3") is about, as the Kiểm tra tab writes it."""
+    slug = stage.partition(".")[0] if "." in stage else None
+    found = next((t.name for t in (teams or {}).get(milestone, []) if t.slug == slug), None)
+    return found or slug
+
+
+def run_title(plan: Plan, target: str, stage: str, at: dt.datetime) -> str:
+    """The name a run carries in the Prefect UI: what it does, about what, and the day —
+    "Nhắc trước hạn 3 ngày · Đăng ký thi đua · 17/02/2027"."""
+    words = stage_words(stage)
+    if any(r.kind == target for r in plan.reports):
+        about = plan.report_title(target)
+    elif any(o.id == target for o in plan.area_obligations):
+        words = f"{plan.identity.self_word}: {words}"
+        about = plan.obligation(target).name
+    else:
+        about = next((m.name for m in plan.milestones if m.id == target), target)
+        if "." in stage:
+            about += f" ({team_name(stage, None, target)})"
+    return f"{words[:1].upper()}{words[1:]} · {about} · {at.astimezone(plan.tz):%d/%m/%Y}"
+
+
+def describe(plan: Plan, t: Trigger, teams: dict[str, list[Team]] | None = None) -> str:
+    """The action in the Vietnamese words coordinators read in the calendar, the UI and mail
+    (`teams`, read from the Kiểm tra tab, names a team's rounds by the team's own name)."""
     if t.action == "report" and t.stage == "final":
         return (
             f"Lập {plan.report_title(t.target)} sau Hội nghị (kết quả bỏ phiếu, hồ sơ đề nghị) "
@@ -220,9 +267,9 @@ def describe(plan: Plan, t: Trigger) -> str:
     if t.action == "teams" and t.stage == DAILY:
         return "Xem trang tính Kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc hoặc quá hạn trong ngày"
     if t.action == "teams":
-        team, _, stage = t.stage.partition(".")
-        words = "Thông báo quá hạn" if stage.startswith("overdue") else "Nhắc"
-        return f"{words} đơn vị trưởng đoàn {team} gửi báo cáo, biên bản kiểm tra"
+        team = team_name(t.stage, teams, t.target)
+        words = "Thông báo quá hạn" if t.stage.partition(".")[2].startswith("overdue") else "Nhắc"
+        return f"{words} đơn vị trưởng đoàn của {team} gửi báo cáo, biên bản kiểm tra"
     name = plan.milestone(t.target).name
     if t.action == "overdue":
         leaders = plan.identity.leaders

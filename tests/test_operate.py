@@ -237,7 +237,9 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
         assert all(dt.datetime.fromisoformat(r["expected_start_time"]).year == year for r in runs)
         while True:  # deployments are registered one by one: the first runs may come before all
             deployments = httpx.post(f"{base}/api/deployments/filter", json={"limit": 50}, timeout=10).json()
-            so_ket = next((d for d in deployments if d["name"] == f"kvtd-tp-mnpb-{year}-so-ket"), None)
+            so_ket = next(
+                (d for d in deployments if d["name"] == f"Sơ kết 6 tháng · kvtd-tp-mnpb-{year}"), None
+            )
             if so_ket:
                 break
             assert time.monotonic() < deadline, "the so-ket deployment was never registered"
@@ -300,7 +302,15 @@ def test_an_alert_is_vietnamese_cause_first_and_links_only_through_the_public_ui
     assert msg["Subject"].endswith(
         "LỖI: đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng (Thứ Sáu 18/06/2021) không chạy xong"
     )
-    assert text.split("\n")[2].startswith("Nguyên nhân: Chưa có tệp bảng tính")  # the cause first
+    lines = text.split("\n")
+    assert lines[2] == (  # what was not done first, from the ledger: nothing of this round went out
+        "Việc chưa xong: đợt nhắc trước hạn 1 ngày, Sơ kết 6 tháng, lịch ngày Thứ Sáu 18/06/2021. "
+        "Chưa gửi thư nào của đợt này: các đơn vị còn thiếu hồ sơ chưa được nhắc."
+    )
+    assert lines[4].startswith("Nguyên nhân: Chưa có tệp bảng tính 'mat-tep.xlsx'")  # then why
+    assert lines[6].startswith("Việc cần làm: sửa nguyên nhân trên, rồi chạy lại đợt này")  # then what to do
+    assert str(tmp_path) not in text and str(tmp_path) not in html  # no server path in a letter
+    assert msg["Date"].endswith("+0700")  # like every other letter
     for english in ("Failed", "Flow run", "encountered", "exception", "SourceError", "state"):
         assert english not in text and english not in msg["Subject"], english
     assert "127.0.0.1" not in text and "127.0.0.1" not in html and "mục Runs" in text
@@ -324,7 +334,8 @@ def test_every_run_is_tagged_with_plan_year_target_and_stage(prefect_server, pla
     state = milestone_round("so-ket", "before-1", at="2021-06-18T08:00", dry_run=True, return_state=True)
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
-    assert {plan.id, "nam-2021", "so-ket", "before-1"} <= set(run.tags)
+    assert {plan.id, "nam-2021", "so-ket", "before-1", "nhac-han"} <= set(run.tags)
+    assert run.name == "Nhắc trước hạn 1 ngày · Sơ kết 6 tháng · 18/06/2021"  # named as a person reads it
 
 
 def _kill_server_on(port: int) -> None:

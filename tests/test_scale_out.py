@@ -103,7 +103,7 @@ def test_two_workers_on_a_shared_server_send_each_message_of_two_simultaneous_ru
         )  # fmt: skip
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         names = {d["name"] for d in _api(api, "/deployments/filter", {"limit": 50})}
-        assert {f"kvtd-tp-mnpb-{year}-so-ket", f"cum-thu-nghiem-{year}-so-ket"} <= names  # two plans, apart
+        assert {f"Sơ kết 6 tháng · kvtd-tp-mnpb-{year}", f"Sơ kết 6 tháng · cum-thu-nghiem-{year}"} <= names
         worker_env = common | {
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
@@ -128,7 +128,7 @@ def test_two_workers_on_a_shared_server_send_each_message_of_two_simultaneous_ru
             deployment = next(
                 d
                 for d in _api(api, "/deployments/filter", {"limit": 50})
-                if d["name"] == f"kvtd-tp-mnpb-{year}-so-ket"
+                if d["name"] == f"Sơ kết 6 tháng · kvtd-tp-mnpb-{year}"
             )
             before_7 = next(
                 t.at for t in triggers(load_plan(plan_a)) if (t.target, t.stage) == ("so-ket", "before-7")

@@ -118,6 +118,20 @@ def stop(process):
         process.wait()
 
 
+LABELS = {  # what a coordinator reads first in the deployments list
+    "dang-ky": "Đăng ký thi đua",
+    "so-ket": "Sơ kết 6 tháng",
+    "tong-ket": "Tổng kết năm",
+    "kiem-tra": "Kiểm tra",
+    "obligation": "Hạn chung của Khu vực",
+    "report": "Báo cáo sơ kết, tổng kết",
+}
+
+
+def named(key: str, plan_id: str = "") -> str:
+    return f"{LABELS[key]} · {plan_id or f'kvtd-tp-mnpb-{Y}'}"
+
+
 def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahead, tmp_path):
     path, plan = plan_ahead
     expected = {t for t in triggers(plan)}
@@ -128,13 +142,13 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahe
         if t.action == "report":
             want.add(
                 (
-                    f"kvtd-tp-mnpb-{Y}-bao-cao",
+                    named("report"),
                     t.at,
                     json.dumps({"kind": t.target, "stage": t.stage} | plan_file, sort_keys=True),
                 )
             )
             continue
-        name = f"kvtd-tp-mnpb-{Y}-" + ("nghia-vu-khu-vuc" if t.action == "obligation" else t.target)
+        name = named("obligation" if t.action == "obligation" else t.target)
         key = "obligation" if t.action == "obligation" else "milestone"
         want.add((name, t.at, json.dumps({key: t.target, "stage": t.stage} | plan_file, sort_keys=True)))
     serve = start_serve(server, path, tmp_path / "var")
@@ -144,19 +158,45 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahe
     finally:
         stop(serve)
     deployments = {d["name"]: d for d in api_post(server, "/deployments/filter", {"limit": 50})}
-    assert set(deployments) == {
-        f"kvtd-tp-mnpb-{Y}-dang-ky",
-        f"kvtd-tp-mnpb-{Y}-so-ket",
-        f"kvtd-tp-mnpb-{Y}-tong-ket",
-        f"kvtd-tp-mnpb-{Y}-kiem-tra",  # the inspection teams: a look each working day of the season
-        f"kvtd-tp-mnpb-{Y}-nghia-vu-khu-vuc",
-        f"kvtd-tp-mnpb-{Y}-bao-cao",
-    }
-    assert f"nam-{Y}" in deployments[f"kvtd-tp-mnpb-{Y}-so-ket"]["tags"]
+    # the inspection teams' deployment: a look each working day of the season
+    assert set(deployments) == {named(k) for k in LABELS}
+    assert len({name[:15] for name in deployments}) == len(deployments)  # told apart at 1280 px
+    assert {f"nam-{Y}", "so-ket", f"kvtd-tp-mnpb-{Y}", "nhac-han", "qua-han"} <= set(
+        deployments[named("so-ket")]["tags"]
+    )
+    assert "bao-cao" in deployments[named("report")]["tags"]
     assert local_times(runs) == want
     # 20/06 is a Sunday that year, like 20/06/2021: "1 day before" (Saturday 19/06) moves to Friday 18/06
-    before_1 = next(at for n, at, p in runs if n == f"kvtd-tp-mnpb-{Y}-so-ket" and '"before-1"' in p)
+    before_1 = next(at for n, at, p in runs if n == named("so-ket") and '"before-1"' in p)
     assert before_1.astimezone(tz) == dt.datetime(Y, 6, 18, 8, 0, tzinfo=tz)
+
+    # what a coordinator reads in the UI: flows, the Run dialog's fields, the upcoming runs' names
+    flows = {f["name"] for f in api_post(server, "/flows/filter", {"limit": 50})}
+    assert flows == {"Nhắc hạn đơn vị", "Nhắc hạn chung", "Nhắc đoàn kiểm tra", "Lập báo cáo"}
+    form = deployments[named("so-ket")]["parameter_openapi_schema"]["properties"]
+    assert [form[k]["title"] for k in ("milestone", "stage", "at", "dry_run", "plan", "early")] == [
+        "Mốc", "Đợt", "Thời điểm", "Chạy thử", "Tệp kế hoạch", "Gửi sớm"
+    ]  # fmt: skip
+    assert all(form[k]["description"] for k in form)  # and each says what it does, in Vietnamese
+    assert form["at"]["anyOf"][0]["format"] == "date-time"  # a date-time picker, not free text
+    report = deployments[named("report")]["parameter_openapi_schema"]["properties"]
+    assert report["kind"]["enum"] == ["midyear", "yearend"]  # a choice
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.serve import name_scheduled_runs
+
+    with temporary_settings(updates={PREFECT_API_URL: server}):
+        assert name_scheduled_runs([(plan, path)]) >= len(runs)
+        assert name_scheduled_runs([(plan, path)]) == 0  # once named, left alone
+    upcoming = api_post(
+        server, "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 200}
+    )
+    names = {r["name"] for r in upcoming}
+    assert f"Nhắc trước hạn 1 ngày · Sơ kết 6 tháng · 18/06/{Y}" in names
+    assert f"Quá hạn 1 ngày · Sơ kết 6 tháng · 21/06/{Y}" in names
+    assert all(" · " in n for n in names)  # none left with Prefect's random "likable-tanuki"
+    so_ket_1 = next(r for r in upcoming if r["name"].startswith("Nhắc trước hạn 1 ngày · Sơ kết"))
+    assert {"before-1", "so-ket", "nhac-han", f"kvtd-tp-mnpb-{Y}"} <= set(so_ket_1["tags"])
 
     # after SIGTERM nothing is paused and no scheduled run was deleted
     assert not any(d["paused"] for d in api_post(server, "/deployments/filter", {"limit": 50}))
@@ -238,7 +278,7 @@ def test_serve_runs_several_plans_apart_and_leaves_out_a_broken_one(server, plan
         start_new_session=True,
         text=True,
     )
-    wanted = {f"kvtd-tp-mnpb-{Y}-so-ket", f"cum-thu-{Y}-so-ket", f"cum-thu-{Y}-bao-cao"}
+    wanted = {named("so-ket"), named("so-ket", f"cum-thu-{Y}"), named("report", f"cum-thu-{Y}")}
     try:
         names = wait_for(
             lambda: (
