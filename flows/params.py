@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 
 def ui(title: str, description: str) -> Any:
@@ -24,6 +24,8 @@ PlanFile = Annotated[
 ]
 At = Annotated[
     dt.datetime | None,
+    # one date-time picker, empty by default (an optional type would add a "None" type switch)
+    WithJsonSchema({"type": "string", "format": "date-time"}),
     ui(
         "Thời điểm",
         "Để trống: như lịch, tức là bây giờ. Một đợt chưa đến giờ theo lịch sẽ bị từ chối, không gửi "

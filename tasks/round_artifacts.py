@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from tasks.completeness import STATE_LABELS, State, mail_lines, state_counts
-from tasks.dates import deadline_words, vn_date_weekday, vn_datetime, vn_weekday_datetime
+from tasks.dates import deadline_words, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
 from tasks.intake import SETTLE
 from tasks.markdown import md, md_row
@@ -117,21 +117,21 @@ def year_overview(plan: Plan, table: pd.DataFrame, instant: dt.datetime) -> str:
         "",
         f"Cập nhật lúc {vn_datetime(local)}.",
         "",
-        "| Mốc | Hạn | Đúng hạn | Muộn | Chưa đủ | Chưa nộp | Quá hạn |",
-        "|---|---|---|---|---|---|---|",
+        # six narrow columns: the Prefect UI shows about 700 px of a table at 1280 px
+        "| Mốc | Hạn trước ngày | Đủ hồ sơ | Chưa đủ | Chưa nộp | Quá hạn |",
+        "|---|---|---|---|---|---|",
     ]
     for m in plan.milestones:
         rows = table[table["milestone"] == m.id]
         if rows.empty:
             continue
         c = state_counts(rows)
-        deadline = vn_date_weekday(m.deadline) if m.deadline else "chưa ấn định hạn"
+        complete = c["on_time"] + c["late"]
         lines.append(
             md_row(
                 m.name,
-                deadline,
-                c["on_time"],
-                c["late"],
+                f"{m.deadline:%d/%m/%Y}" if m.deadline else "chưa ấn định",
+                f"{complete} ({c['late']} muộn)" if c["late"] else complete,
                 c["incomplete"],
                 c["missing"],
                 int(rows["overdue"].sum()),
