@@ -35,7 +35,7 @@ from tasks.ledger import Ledger
 from tasks.outcomes import Outcome
 from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
-from tasks.schedule import stale_reason
+from tasks.schedule import stage_words, stale_reason
 from tasks.settings import Settings
 
 PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in the UI
@@ -120,7 +120,7 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
     create_markdown_artifact(
         key=f"{plan.id}-{rnd.target}-round",
         markdown=early_banner(rnd) + markdown,
-        description=f"Đợt {rnd.stage}",
+        description=f"Đợt {stage_words(rnd.stage)}",
     )
     create_markdown_artifact(
         key=f"{plan.id}-tong-quan",

@@ -22,7 +22,7 @@ from tasks.compose import obligation_mail
 from tasks.delivery import send
 from tasks.markdown import md
 from tasks.round import Round, RoundResult
-from tasks.schedule import stale_reason, triggers_on_day
+from tasks.schedule import stage_words, stale_reason, triggers_on_day
 from tasks.teams import DAILY, teams_by_milestone
 
 
@@ -72,6 +72,6 @@ def obligation_round(
         + f"# {md(mail.subject)}\n\n"
         + "\n".join(md(line) + "  " for line in mail.text.splitlines())
         + "\n",
-        description=f"Nhắc hạn của {rnd.plan.identity.self_word}, đợt {rnd.stage}",
+        description=f"Nhắc hạn của {rnd.plan.identity.self_word}, đợt {stage_words(rnd.stage)}",
     )
     return finish(result, "nhật ký của lần chạy")

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect.schedules import RRule
@@ -31,6 +31,8 @@ class DeploymentSpec:
     schedules: list  # prefect Schedule objects (RRule RDATEs)
     tags: list[str]
     parameters: dict
+    # the values the Run dialog offers for a parameter: those the deployment's schedules use
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
 def deployment_specs(plan: Plan, path: Path) -> list[DeploymentSpec]:
@@ -70,23 +72,42 @@ def deployment_specs(plan: Plan, path: Path) -> list[DeploymentSpec]:
                 schedules,
                 sorted({f"nam-{plan.year}", group.tag, plan.id, *(ACTION_TAGS[t.action] for t in scheduled)}),
                 spec.parameters(scheduled[0]) | plan_file,
+                _choices(spec, scheduled),
             )
         )
     return out
 
 
+def _choices(spec, scheduled: list[Trigger]) -> dict[str, list[str]]:
+    """Milestone (or obligation) and stage as a choice of what this deployment schedules, so the
+    Run dialog offers "before-3" rather than a blank line. A team's stages by hand depend on the
+    sheet: left free."""
+    if scheduled[0].action == Action.TEAMS:
+        return {}
+    values: dict[str, list[str]] = {}
+    for t in sorted(scheduled):
+        for key, value in spec.parameters(t).items():
+            if value not in values.setdefault(key, []):
+                values[key].append(value)
+    return values
+
+
 def deployments(plan: Plan, path: Path) -> list:
     """The plan's deployments for `serve` (this process runs them)."""
-    return [
-        load_flow(d.flow_path).to_deployment(
+    out = []
+    for d in deployment_specs(plan, path):
+        deployment = load_flow(d.flow_path).to_deployment(
             name=d.name,
             description=d.description,
             schedules=d.schedules,
             tags=d.tags,
             parameters=d.parameters,
         )
-        for d in deployment_specs(plan, path)
-    ]
+        form = deployment._parameter_openapi_schema.properties  # Prefect's own hook for frozen values
+        for key, values in d.choices.items():
+            form[key]["enum"] = values
+        out.append(deployment)
+    return out
 
 
 def serve_plans(plans: list[tuple[Plan, Path]]) -> None:

@@ -179,6 +179,9 @@ def test_serve_schedules_every_trigger_and_a_restart_loses_none(server, plan_ahe
     ]  # fmt: skip
     assert all(form[k]["description"] for k in form)  # and each says what it does, in Vietnamese
     assert (form["at"]["type"], form["at"]["format"]) == ("string", "date-time")  # one date-time picker
+    # milestone and stage: a choice of what this deployment schedules, in the order they come
+    assert form["milestone"]["enum"] == ["so-ket"]
+    assert form["stage"]["enum"] == ["before-7", "before-3", "before-1", "overdue-1", "overdue-3"]
     report = deployments[named("report")]["parameter_openapi_schema"]["properties"]
     assert report["kind"]["enum"] == ["midyear", "yearend"]  # a choice
     from prefect.settings import PREFECT_API_URL, temporary_settings
