@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
+from typing import cast
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.states import State
 
 from flows.actions import ACTIONS
 from flows.common import cause
@@ -24,22 +27,40 @@ def run_rounds(
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
     at: str | None = None,
     early: bool = False,
+    filed_under: tuple[Plan, Path] | None = None,
 ) -> list[RoundResult]:
     """Run each action as a flow run; a failed one is reported and the others carry on. `early`:
-    the operator sends a round before its scheduled instant on purpose."""
+    the operator sends a round before its scheduled instant on purpose. `filed_under`: the plan
+    (and its file) whose deployments, on the Prefect server this process talks to, the runs are
+    filed under, as if started from the UI (`thidua run` beside a `thidua serve`)."""
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return [_run_one(t, dry_run, on_done, at, early) for t in trigger_list]
+        return [_run_one(t, dry_run, on_done, at, early, filed_under) for t in trigger_list]
 
 
-def _run_one(t: Trigger, dry_run: bool, on_done, at: str | None, early: bool = False) -> RoundResult:
+def _run_one(
+    t: Trigger,
+    dry_run: bool,
+    on_done,
+    at: str | None,
+    early: bool = False,
+    filed_under: tuple[Plan, Path] | None = None,
+) -> RoundResult:
     """One action in this process. Without Prefect's flow heartbeat: its thread is joined at the
     end of every run and sleeps in 1-second steps, so each run waited up to a second for it (15 s
     of a year's replay of 38 s). A run here dies with the terminal that shows it; scheduled runs
     keep their heartbeats (they run in the runner's own processes), and mail has its own leases."""
     when = at or t.at.isoformat()
     spec = ACTIONS[t.action]
-    extra = {"early": True} if early else {}
-    state = spec.flow()(**spec.parameters(t), at=when, dry_run=dry_run, return_state=True, **extra)
+    flow = spec.flow()
+    params = {**spec.parameters(t), "at": when, "dry_run": dry_run, **({"early": True} if early else {})}
+    run = _run_of_deployment(flow, t, params, *filed_under) if filed_under else None
+    if run is not None:
+        from prefect.flow_engine import run_flow
+
+        # return_type="state": a State, whatever the union Prefect declares for every mode
+        state = cast(State, run_flow(flow, flow_run=run, parameters=run.parameters, return_type="state"))
+    else:
+        state = flow(**params, return_state=True)
     if state.is_completed():
         result = state.result()
     else:
@@ -53,6 +74,25 @@ def _run_one(t: Trigger, dry_run: bool, on_done, at: str | None, early: bool = F
     if on_done:
         on_done(t, result)
     return result
+
+
+def _run_of_deployment(flow, t: Trigger, params: dict, plan: Plan, path: Path):
+    """A run of the action's deployment for this process to carry out, or None when the server
+    has no such deployment (no serve, another plan). Created Pending, not Scheduled, so that the
+    serve's runner leaves it to us."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Pending
+
+    name = f"{flow.name}/{ACTIONS[t.action].deployment(plan, t).name}"
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return None
+        return client.create_flow_run_from_deployment(
+            deployment.id, parameters={**params, "plan": str(path.resolve())}, state=Pending()
+        )
 
 
 def replay_year(

@@ -267,6 +267,10 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
             timeout=10,
         ).json()
         assert any("so-ket" in r["tags"] and r["start_time"] for r in done), "the run is not in the served UI"
+        # filed under its deployment, named as the schedule names it, as if started from the UI
+        (by_hand,) = [r for r in done if r["deployment_id"] == so_ket["id"]]
+        assert by_hand["name"] == f"Nhắc trước hạn 3 ngày · Sơ kết 6 tháng · 17/06/{year}"
+        assert by_hand["run_count"] == 1  # carried out once, here: the serve's runner left it alone
         print(f"served round: {time.monotonic() - started:.1f} s")
     finally:
         serve.send_signal(signal.SIGTERM)
