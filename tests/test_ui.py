@@ -64,7 +64,8 @@ def test_a_failures_cause_reads_without_class_names_or_server_paths():
         "a zip file). Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
     )
     assert for_people(raw) == (
-        "Không đọc được 'bang-tinh-2027.xlsx' như một tệp .xlsx. Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
+        "Không đọc được 'bang-tinh-2027.xlsx' như một tệp .xlsx. "
+        "Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
     )
     kept = "Đặt THIDUA_SOURCE (ví dụ https://docs.google.com/spreadsheets/d/abc/edit) rồi chạy lại."
     assert for_people(kept) == kept  # settings, examples and links stay
