@@ -117,7 +117,7 @@ def tally(
         )
     _prefect(s)
     from flows.common import cause
-    from flows.conference import conference_tally
+    from flows.conference import TallyResult, conference_tally
 
     with preloaded(inputs):
         state = conference_tally(
@@ -130,6 +130,8 @@ def tally(
     if not state.is_completed():
         raise fail(cause(state.message or "kiểm phiếu không thành công"))
     tallied = state.result()
+    if not isinstance(tallied, TallyResult):  # a flow returns a State only when it fails in words
+        raise fail(cause(state.message or "kiểm phiếu không thành công"))
     result = tallied.tally.as_json()
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import pandas as pd
 from prefect import task
@@ -40,6 +43,10 @@ def for_people(text: str) -> str:
     return _PATH.sub(r"\1", _TECHNICAL.sub("", text))
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class RoundFailed(RuntimeError):
     """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
@@ -68,6 +75,44 @@ def early_banner(rnd: Round, teams: dict | None = None) -> str:
     trigger = rnd.scheduled(teams)
     planned = f" (theo lịch: {trigger.at:%d/%m/%Y %H:%M})" if trigger else ""
     return f"> **Gửi sớm theo yêu cầu** (--early) lúc {rnd.local:%d/%m/%Y %H:%M}{planned}.\n\n"
+
+
+def in_words(fn: Callable[P, R]) -> Callable[P, R | State]:
+    """Under `@flow` (in a module without `from __future__ import annotations`: the wrapper's
+    globals are this module's, so Prefect could not resolve string annotations of the flow's
+    parameters): a failure the project foresaw (a source, plan, ledger or mail server problem;
+    letters not accepted) ends the run in a Failed state whose message is the project's own
+    Vietnamese sentence, logged once, instead of Prefect's "Flow run encountered an exception:
+    SourceError: …" over a traceback; the alert hook still runs. A bug still raises, with its
+    traceback, for the administrator."""
+    from tasks.contract import SourceError
+    from tasks.ledger import LedgerError
+    from tasks.plan import PlanError, PlanLookupError
+    from tasks.settings import DataDirError
+    from tasks.transport import TransportError
+
+    foreseen = (
+        SourceError,
+        PlanError,
+        PlanLookupError,
+        LedgerError,
+        TransportError,
+        DataDirError,
+        RoundFailed,
+    )
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | State:
+        try:
+            return fn(*args, **kwargs)
+        except foreseen as exc:
+            from prefect import get_run_logger
+            from prefect.states import Failed
+
+            get_run_logger().error(str(exc))
+            return Failed(message=str(exc))
+
+    return run
 
 
 def _transient(task, task_run, state) -> bool:

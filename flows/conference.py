@@ -1,7 +1,5 @@
 """The conference flow: count the ballots, write the vote minutes, publish them."""
 
-from __future__ import annotations
-
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import assess_task, load, settings_for
+from flows.common import assess_task, in_words, load, settings_for
 from tasks.minutes import minutes_docx, minutes_markdown, rows
 from tasks.nominations import missing_dossier
 from tasks.plan import Teller
@@ -24,6 +22,7 @@ class TallyResult:
 
 
 @flow(name="Kiểm phiếu", flow_run_name="Kiểm phiếu · {day}")
+@in_words
 def conference_tally(
     day: str | None = None,
     units_present: int | None = None,

@@ -1,15 +1,22 @@
 """The inspection teams' flow: reminders and overdue notices to each team's leading unit,
 counted from the team's own last day (the teams are read from the Kiểm tra tab at run time)."""
 
-from __future__ import annotations
-
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import early_banner, finish, load, recover_task, refused_early, settings_for, tag_run
+from flows.common import (
+    early_banner,
+    finish,
+    in_words,
+    load,
+    recover_task,
+    refused_early,
+    settings_for,
+    tag_run,
+)
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
 from tasks.compose import unit_mails
 from tasks.delivery import send
@@ -31,6 +38,7 @@ def assess_teams(inputs: Inputs, rnd: Round) -> tuple[list[Team], pd.DataFrame]:
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
+@in_words
 def inspection_round(
     milestone: MilestoneId,
     stage: TeamsStage,

@@ -1,7 +1,5 @@
 """The milestone flow: one reminder or overdue round of one milestone, at an instant."""
 
-from __future__ import annotations
-
 import dataclasses
 import time
 
@@ -20,6 +18,7 @@ from flows.common import (
     assess_task,
     early_banner,
     finish,
+    in_words,
     load,
     recover_task,
     refused_early,
@@ -135,6 +134,7 @@ def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
+@in_words
 def milestone_round(
     milestone: MilestoneId,
     stage: Stage,

@@ -1,7 +1,5 @@
 """The obligation flow: reminds the coordinators of what the area itself owes the Ministry."""
 
-from __future__ import annotations
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
@@ -11,6 +9,7 @@ from flows.common import (
     assess_task,
     early_banner,
     finish,
+    in_words,
     load,
     recover_task,
     refused_early,
@@ -32,6 +31,7 @@ from tasks.teams import DAILY, teams_by_milestone
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
+@in_words
 def obligation_round(
     obligation: ObligationId,
     stage: Stage,

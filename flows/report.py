@@ -1,7 +1,5 @@
 """The report flow: compile the area's mid-year or year-end report and send the draft."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from prefect import flow
@@ -13,6 +11,7 @@ from flows.common import (
     assess_task,
     early_banner,
     finish,
+    in_words,
     load,
     recover_task,
     refused_early,
@@ -33,6 +32,7 @@ from tasks.round import Round, RoundResult
     on_failure=[alert_coordinators],
     on_crashed=[alert_coordinators],
 )
+@in_words
 def area_report(
     kind: ReportKind,
     at: At = None,

@@ -44,6 +44,8 @@ def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, m
     monkeypatch.setenv("THIDUA_SOURCE", str(tmp_path / "mat-tep.xlsx"))
     state = milestone_round("so-ket", "before-1", at="2021-06-18T08:00", return_state=True)
     assert state.is_failed()
+    # the run's page says it in the project's words, not "Flow run encountered an exception: …"
+    assert state.message.startswith("Chưa có tệp bảng tính") and "mat-tep.xlsx" in state.message
     (alert,) = (tmp_path / "var" / "outbox").rglob("alert-*.eml")
     msg = email.message_from_bytes(alert.read_bytes(), policy=default)
     assert msg["Subject"].endswith(
