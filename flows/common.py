@@ -15,6 +15,7 @@ from prefect.states import State
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
 from tasks.inputs import Inputs, assess, load_inputs
+from tasks.markdown import md
 from tasks.outcomes import Recovery
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.schedule import ACTION_TAGS
@@ -107,9 +108,16 @@ def in_words(fn: Callable[P, R]) -> Callable[P, R | State]:
             return fn(*args, **kwargs)
         except foreseen as exc:
             from prefect import get_run_logger
+            from prefect.artifacts import create_markdown_artifact
             from prefect.states import Failed
 
             get_run_logger().error(str(exc))
+            create_markdown_artifact(  # the run's Artifacts tab: what a coordinator opens first
+                markdown=f"# Không chạy xong\n\n**Nguyên nhân:** {md(str(exc))}\n\n**Việc cần làm:** sửa "
+                "nguyên nhân trên, rồi bấm *Retry* của lần chạy này: thư nào đã gửi được thì đã ghi sổ, "
+                "chạy lại chỉ gửi những thư còn thiếu.\n",
+                description="Lỗi: lần chạy không xong",
+            )
             return Failed(message=str(exc))
 
     return run

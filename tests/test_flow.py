@@ -46,6 +46,15 @@ def test_failed_round_alerts_the_active_coordinators(prefect_server, tmp_path, m
     assert state.is_failed()
     # the run's page says it in the project's words, not "Flow run encountered an exception: …"
     assert state.message.startswith("Chưa có tệp bảng tính") and "mat-tep.xlsx" in state.message
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:  # and the run's Artifacts tab says what to do
+        run_id = state.state_details.flow_run_id
+        (failure,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    assert failure.data.startswith("# Không chạy xong") and "bấm *Retry*" in failure.data
     (alert,) = (tmp_path / "var" / "outbox").rglob("alert-*.eml")
     msg = email.message_from_bytes(alert.read_bytes(), policy=default)
     assert msg["Subject"].endswith(
