@@ -112,13 +112,14 @@ def in_words(fn: Callable[P, R]) -> Callable[P, R | State]:
             from prefect.states import Failed
 
             get_run_logger().error(str(exc))
+            words = for_people(str(exc))  # the full text is in the log above, for the administrator
             create_markdown_artifact(  # the run's Artifacts tab: what a coordinator opens first
-                markdown=f"# Không chạy xong\n\n**Nguyên nhân:** {md(str(exc))}\n\n**Việc cần làm:** sửa "
+                markdown=f"# Không chạy xong\n\n**Nguyên nhân:** {md(words)}\n\n**Việc cần làm:** sửa "
                 "nguyên nhân trên, rồi bấm *Retry* của lần chạy này: thư nào đã gửi được thì đã ghi sổ, "
                 "chạy lại chỉ gửi những thư còn thiếu.\n",
                 description="Lỗi: lần chạy không xong",
             )
-            return Failed(message=str(exc))
+            return Failed(message=words)
 
     return run
 
