@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from pydantic import ValidationError
@@ -72,6 +75,29 @@ def inputs_or_exit(s: Settings, plan: Plan | None = None) -> Inputs:
         return load_inputs(s, plan)
     except SourceError as exc:
         raise fail(str(exc)) from None
+
+
+_OS_WORDS = {
+    errno.ENOENT: "không có đường dẫn này",
+    errno.EACCES: "không có quyền ghi",
+    errno.EPERM: "không có quyền ghi",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.ENOSPC: "hết chỗ trên đĩa",
+}
+
+
+def write_or_exit(option: str, path: Path, write: Callable[[Path], object], example: str) -> None:
+    """Write an output file a person named: a missing folder, a folder instead of a file or a
+    refusal of the system is one line naming the option, the path and what to do."""
+    if path.is_dir():
+        raise fail(f"{option}: {path} là một thư mục; ghi cả tên tệp, ví dụ {path / example}")
+    if not path.parent.is_dir():
+        raise fail(f"{option}: thư mục {path.parent} không có; tạo thư mục trước hoặc chọn chỗ khác.")
+    try:
+        write(path)
+    except OSError as exc:
+        why = _OS_WORDS.get(exc.errno or 0, f"lỗi hệ thống {exc.errno}")
+        raise fail(f"{option}: không ghi được {path} ({why}); chọn chỗ ghi khác.") from None
 
 
 def instant_or_exit(text: str | None, plan: Plan) -> dt.datetime:

@@ -23,6 +23,7 @@ from flows.cli_base import (
     plan_or_exit,
     settings,
     warn,
+    write_or_exit,
 )
 from tasks.completeness import STATE_LABELS, State, state_counts, status_records
 from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, SourceError, missing_columns
@@ -117,7 +118,8 @@ def calendar(
     if ics:
         from tasks.ics import deadlines_ics
 
-        Path(ics).write_bytes(deadlines_ics(plan))
+        data = deadlines_ics(plan)
+        write_or_exit("--ics", Path(ics), lambda path: path.write_bytes(data), "han.ics")
         err.print(f"Đã ghi {ics}")
     if as_json:
         sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=2) + "\n")
@@ -146,7 +148,7 @@ def template(
         return
     from tasks.source import write_template
 
-    write_template(Path(out_file))
+    write_or_exit("--out", Path(out_file), write_template, "bang-tinh.xlsx")
     out.print(
         f"Đã ghi {out_file}: tải lên Google Drive và mở bằng Google Sheets để dùng làm bảng tính chung."
     )

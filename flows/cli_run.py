@@ -107,6 +107,8 @@ def serve(
     """Chạy tự động theo lịch: mỗi mốc của mỗi kế hoạch một deployment trên máy chủ Prefect."""
     import os
 
+    if not 1 <= port <= 65535:
+        raise fail(f"--port {port}: cổng phải từ 1 đến 65535 (mặc định 4200).")
     s = settings()
     plans = plans_to_serve(s, plan_files or [], dt.datetime.now(dt.UTC), read_sources=True)
     if not plans:

@@ -324,3 +324,22 @@ def test_a_trickling_web_server_cannot_hold_a_page_count(tmp_path):
         stop.set()
         listener.close()
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["template", "--out", "/khong-co/bang-tinh.xlsx"], "--out: thư mục /khong-co không có"),
+        (["calendar", "--ics", "/khong-co/han.ics"], "--ics: thư mục /khong-co không có"),
+        (["calendar", "--ics", "."], "là một thư mục; ghi cả tên tệp, ví dụ"),
+        (
+            ["template", "--out", "/proc/bang-tinh.xlsx"],
+            "--out: không ghi được /proc/bang-tinh.xlsx (không có",
+        ),
+        (["serve", "--port", "99999"], "--port 99999: cổng phải từ 1 đến 65535"),
+    ],
+)
+def test_an_output_or_port_that_cannot_be_used_is_one_line_not_a_traceback(args, expect):
+    result, output = cli(*args)
+    assert result.exit_code == 1 and expect in output, output
+    assert "Traceback" not in output and "Error" not in output
