@@ -14,7 +14,7 @@ from rich.text import Text
 
 from tasks.contract import SourceError
 from tasks.inputs import Inputs, load_inputs
-from tasks.plan import Plan, PlanError, load_plan
+from tasks.plan import Plan, PlanError, error_words, load_plan
 from tasks.round import parse_instant
 from tasks.settings import DataDirError, Settings, private_data_dir
 
@@ -45,8 +45,7 @@ def settings() -> Settings:
         return s
     except ValidationError as exc:
         problems = "; ".join(
-            (f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
-            + e["msg"].removeprefix("Value error, ")
+            (f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + error_words(e)
             for e in exc.errors()
         )
         raise fail(f"cấu hình không hợp lệ ({problems}). Sửa biến môi trường hoặc tệp .env.") from None

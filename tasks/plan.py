@@ -593,7 +593,8 @@ _PYDANTIC_WORDS = {
 }
 
 
-def _words(e: Any) -> str:
+def error_words(e: Any) -> str:
+    """A pydantic error in the Vietnamese a coordinator reads (plans and settings alike)."""
     ctx = e.get("ctx") or {}
     bounds = {
         "greater_than": "phải lớn hơn {gt}",
@@ -613,7 +614,7 @@ def _explain(error: ValidationError) -> list[str]:
     problems = []
     for e in error.errors():
         where = ".".join(str(p) for p in e["loc"])
-        for line in _words(e).splitlines():
+        for line in error_words(e).splitlines():
             problems.append(f"{where}: {line}" if where else line)
     return problems
 

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     google_credentials: Path | None = None  # service-account JSON file
     google_credentials_block: str | None = None  # or a Prefect Secret block holding that JSON
     sheets_api_url: str = "https://sheets.googleapis.com"
-    sheets_max_wait: float = 60.0  # total back-off on 429/5xx/timeouts before giving up
+    sheets_max_wait: float = Field(60.0, ge=0)  # total back-off on 429/5xx/timeouts before giving up
     count_pages_online: bool = False  # reports: download http(s) links to count their pages
     data_dir: Path = Path("var")
     ledger_url: str | None = None  # SQLAlchemy URL; default: SQLite file in the data directory
@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     mail_from: EmailStr | None = None  # unset: the plan's sender (the Head unit's address)
     mail_redirect: EmailStr | None = None
     smtp_host: str = ""
-    smtp_port: int | None = None
+    smtp_port: int | None = Field(None, ge=1, le=65535)
     smtp_user: str = ""
     smtp_password: SecretStr | None = None
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # the intake: documents units e-mail to the Head and Deputies (tasks/intake.py)
     imap_host: str = ""  # unset: no intake
-    imap_port: int | None = None  # 993 for ssl, 143 otherwise
+    imap_port: int | None = Field(None, ge=1, le=65535)  # 993 for ssl, 143 otherwise
     imap_user: str = ""
     imap_password: SecretStr | None = None
     imap_password_block: str | None = None  # or a Prefect Secret block holding the password
@@ -57,6 +57,22 @@ class Settings(BaseSettings):
     imap_folder: str = "INBOX"
     imap_more: str | None = None  # more mailboxes: a JSON list of {host, user, password_block, …}
     intake_max_bytes: int = Field(20 * 1024 * 1024, gt=0)  # a larger message is listed, not downloaded
+
+    @field_validator("ui_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"'{value}' không phải địa chỉ web (viết https://… hoặc http://…)")
+        return value
+
+    @model_validator(mode="after")
+    def _mailbox_has_a_login(self) -> Settings:
+        if self.imap_host and not self.imap_user:
+            raise ValueError(
+                "THIDUA_IMAP_HOST đã đặt nhưng thiếu THIDUA_IMAP_USER (tên đăng nhập hộp thư); "
+                "đặt cả hai, hoặc bỏ THIDUA_IMAP_HOST nếu không đọc hộp thư"
+            )
+        return self
 
     @field_validator("mail_from", "mail_redirect")
     @classmethod

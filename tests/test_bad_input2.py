@@ -343,3 +343,23 @@ def test_an_output_or_port_that_cannot_be_used_is_one_line_not_a_traceback(args,
     result, output = cli(*args)
     assert result.exit_code == 1 and expect in output, output
     assert "Traceback" not in output and "Error" not in output
+
+
+@pytest.mark.parametrize(
+    ("setting", "expect"),
+    [
+        ({"THIDUA_IMAP_HOST": "imap.example"}, "THIDUA_IMAP_HOST đã đặt nhưng thiếu THIDUA_IMAP_USER"),
+        ({"THIDUA_SMTP_PORT": "70000"}, "THIDUA_SMTP_PORT: không được quá 65535"),
+        ({"THIDUA_SMTP_PORT": "-1"}, "THIDUA_SMTP_PORT: phải từ 1 trở lên"),
+        ({"THIDUA_IMAP_PORT": "abc"}, "THIDUA_IMAP_PORT: phải là số nguyên"),
+        ({"THIDUA_SHEETS_MAX_WAIT": "-1"}, "THIDUA_SHEETS_MAX_WAIT: phải từ 0.0 trở lên"),
+        (
+            {"THIDUA_UI_URL": "javascript:alert(1)"},
+            "THIDUA_UI_URL: 'javascript:alert(1)' không phải địa chỉ web",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_vietnamese_line(setting, expect):
+    result, output = cli("check", env=setting)
+    assert result.exit_code == 1 and expect in output, output
+    assert "Traceback" not in output and "Input should" not in output and "Value error" not in output
