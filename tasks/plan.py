@@ -40,12 +40,24 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _one_line(cls, value: Any) -> Any:
-        """No text of the plan may carry a line break into a mail header or an .ics line."""
+        """No text of the plan may carry a line break into a mail header or an .ics line, nor be
+        longer than any sentence of a plan (a pasted file would fill every letter)."""
         if isinstance(value, str):
-            return " ".join(value.splitlines())
+            return _short(" ".join(value.splitlines()))
         if isinstance(value, list):
-            return [" ".join(v.splitlines()) if isinstance(v, str) else v for v in value]
+            return [_short(" ".join(v.splitlines())) if isinstance(v, str) else v for v in value]
         return value
+
+
+MAX_TEXT = 5_000  # characters of one text of the plan: the longest instruction is a few hundred
+
+
+def _short(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise ValueError(
+            f"dài {len(text):,} ký tự, quá {MAX_TEXT:,} (dán nhầm cả một tệp?)".replace(",", ".")
+        )
+    return text
 
 
 class Requirement(StrEnum):
@@ -57,7 +69,7 @@ class Requirement(StrEnum):
 class Document(Strict):
     kind: str
     requirement: Requirement = Requirement.REQUIRED
-    max_pages: int | None = Field(default=None, gt=0)
+    max_pages: int | None = Field(default=None, gt=0, le=1000)
     aliases: list[str] = []
     # an inspection team owes one per unit it inspected (a Biên bản kiểm tra), named in the
     # "Đơn vị được kiểm tra" column of Nộp hồ sơ
@@ -198,7 +210,7 @@ class Title(Strict):
 
 class Award(Strict):
     title: str
-    quotas: dict[str, int] = {}
+    quotas: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = {}
     among: str | None = None
 
 
@@ -634,7 +646,26 @@ TOO_DEEP = "lồng nhau quá sâu, không thể là một kế hoạch (thừa n
 
 # libyaml's loader when PyYAML was built with it: the pure-Python one spends most of a large
 # sector's plan load (0.8 s of 1 s for 1,000 units) scanning tokens.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YAML_LOADER(_FAST_LOADER):  # type: ignore[misc,valid-type]  # the C or the Python base
+    """YAML keeps the last of two equal keys without a word: a plan must say each key once."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"khoá '{key}' ghi hai lần (dòng {seen[key]} và dòng {key_node.start_mark.line + 1}); "
+                    "giữ một, bản sau sẽ đè bản trước",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_plan(text: str, path: Path | str) -> Plan:

@@ -363,3 +363,22 @@ def test_a_bad_setting_is_one_vietnamese_line(setting, expect):
     result, output = cli("check", env=setting)
     assert result.exit_code == 1 and expect in output, output
     assert "Traceback" not in output and "Input should" not in output and "Value error" not in output
+
+
+@pytest.mark.parametrize(
+    ("edit", "expect"),
+    [
+        (lambda t: t.replace("year: 2021\n", "year: 2021\nyear: 2022\n", 1), "khoá 'year' ghi hai lần (dòng"),
+        (lambda t: t.replace("so-tu-phap: 4,", "so-tu-phap: -4,", 1), "phải từ 0 trở lên"),
+        (
+            lambda t: t.replace("max_pages: 3", "max_pages: 1000000000000000000000000000000", 1),
+            "không được quá 1000",
+        ),
+        (lambda t: t.replace("name: Sơ kết 6 tháng", "name: " + "x" * 5_000_001, 1), "dài 5.000.001 ký tự"),
+    ],
+)
+def test_a_plan_that_cannot_be_meant_is_refused_by_check(tmp_path, edit, expect):
+    plan = write_plan(tmp_path, edit)
+    result, output = cli("check", env={"THIDUA_PLAN": str(plan)})
+    assert result.exit_code == 1 and expect in output, output[:2000]
+    assert "Traceback" not in output
