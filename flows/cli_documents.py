@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +52,11 @@ def report(
     except PlanLookupError as exc:
         raise fail(str(exc)) from None
     instant = instant_or_exit(at, plan)
+    folder = Path(out_dir) if out_dir else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise fail(f"--out: {folder} là một tệp, không phải thư mục; ghi tên một thư mục để đặt báo cáo.")
+    if folder is not None and not folder.exists() and not folder.parent.is_dir():
+        raise fail(f"--out: thư mục {folder.parent} không có; tạo thư mục trước hoặc chọn chỗ khác.")
     if send and (reason := Round.of(plan, kind, COMPILE, instant, early=early).too_early()):
         raise fail(reason)
     inputs = inputs_or_exit(s, plan)

@@ -337,6 +337,7 @@ def test_a_trickling_web_server_cannot_hold_a_page_count(tmp_path):
             "--out: không ghi được /proc/bang-tinh.xlsx (không có",
         ),
         (["serve", "--port", "99999"], "--port 99999: cổng phải từ 1 đến 65535"),
+        (["report", "midyear", "--out", "/etc/passwd"], "--out: /etc/passwd là một tệp, không phải thư mục"),
     ],
 )
 def test_an_output_or_port_that_cannot_be_used_is_one_line_not_a_traceback(args, expect):
