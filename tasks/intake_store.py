@@ -129,14 +129,17 @@ class IntakeStore:
                     pass
 
     def messages(self) -> list[Stored]:
-        """Every message read so far, once per fingerprint (the first read wins); no bytes."""
+        """Every message read so far, once (the first read wins); no bytes. One message is one
+        Message-ID *with* its sender, subject and date: the copy a unit sent to the Head and to a
+        Deputy at once counts once, but another message reusing a Message-ID (another unit,
+        another document: a broken mailer, or on purpose) is never lost behind the first."""
         columns = [c for c in seen.c if c.name != "raw"]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(seen.c.id)).all()
-        out: dict[str, Stored] = {}
+        out: dict[tuple[str, str, str, str], Stored] = {}
         for r in rows:
             out.setdefault(
-                r.fingerprint,
+                (r.fingerprint, r.sender, r.subject, r.date),
                 Stored(
                     int(r.id),
                     r.mailbox,

@@ -170,6 +170,32 @@ def test_a_message_from_an_unknown_address_is_listed_not_counted(imap_env):
     assert "1 thư chưa nhận ra, chưa được tính" in status.output
 
 
+def test_a_second_message_reusing_a_message_id_is_counted_not_lost(imap_env):
+    """Another unit's message carrying an already-seen Message-ID (a broken mailer, or on purpose)
+    is a message of its own: both are counted."""
+    first = message(
+        f"Sở Tư pháp tỉnh Lai Châu <{ADDR['STP-LCH']}>",
+        "Báo cáo sơ kết 6 tháng",
+        (2021, 6, 18, 15, 30),
+        [("BC so ket 6 thang.pdf", pdf(8)), ("Báo cáo tóm tắt sơ kết.pdf", pdf(2))],
+    )
+    shared_id = next(line for line in first.split(b"\n") if line.lower().startswith(b"message-id:"))
+    second = message(
+        f"Cục Thi hành án dân sự tỉnh Điện Biên <{ADDR['THADS-DBI']}>",
+        "Báo cáo sơ kết 6 tháng của Cục",
+        (2021, 6, 18, 16, 0),
+        [("BC so ket 6 thang.pdf", pdf(5)), ("Báo cáo tóm tắt sơ kết.pdf", pdf(3))],
+    )
+    own_id = next(line for line in second.split(b"\n") if line.lower().startswith(b"message-id:"))
+    imap_env.deliver(HEAD, first)
+    imap_env.deliver(HEAD, second.replace(own_id, shared_id))
+    got = intake_json()
+    assert got["fetched"] == 2
+    senders = {r["unit"] for r in got["recognised"]}
+    assert senders == {"STP-LCH", "THADS-DBI"}, got["recognised"]  # neither lost behind the other
+    assert status_of("THADS-DBI")["state"] == "on_time" and status_of("STP-LCH")["state"] == "on_time"
+
+
 def test_the_same_folder_read_twice_or_renumbered_counts_each_document_once(imap_env, monkeypatch):
     raw = message(
         f"Sở Tư pháp tỉnh Lai Châu <{ADDR['STP-LCH']}>",
