@@ -65,6 +65,8 @@ def intake(
             "unrecognised": [u.__dict__ for u in result.unrecognised],
         }
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        if result.skipped:  # a mailbox that could not be read is a failure of this command
+            raise typer.Exit(1)
         return
     for reason in result.skipped:
         warn(f"không đọc được hộp thư, đợt chạy chỉ dựa vào bảng tính: {reason}")
@@ -94,3 +96,5 @@ def intake(
         for u in result.unrecognised:
             out.print(Text(f"- {u.line()}"))
         out.print(SETTLE, highlight=False)
+    if result.skipped:
+        raise typer.Exit(1)

@@ -22,10 +22,10 @@ def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
     """Fetches what is new in each mailbox and recognises every message read so far. A mailbox
     that cannot be read is named in `skipped` with why; the others are still read."""
     result = IntakeResult()
+    specs, result.skipped = mailbox_specs(settings)
     try:
-        specs = mailbox_specs(settings)
         store = IntakeStore(settings.ledger)
-    except (MailboxError, IntakeStoreError) as exc:
+    except IntakeStoreError as exc:
         result.skipped.append(str(exc))
         return result
     for spec in specs:

@@ -46,10 +46,13 @@ class MailboxSpec(BaseModel):
         return self.port or (993 if self.security == "ssl" else 143)
 
 
-def mailbox_specs(settings) -> list[MailboxSpec]:
+def mailbox_specs(settings) -> tuple[list[MailboxSpec], list[str]]:
     """The mailboxes THIDUA_IMAP_* (and THIDUA_IMAP_MORE, a JSON list of the same keys in
-    lower case: host, port, user, password, password_block, security, ca_file, folder) name."""
+    lower case: host, port, user, password, password_block, security, ca_file, folder) name, and
+    why THIDUA_IMAP_MORE could not be used: a malformed list of the Deputies' mailboxes must not
+    also keep the Head's own from being read."""
     specs = []
+    problems = []
     if settings.imap_host:
         specs.append(
             MailboxSpec(
@@ -67,12 +70,12 @@ def mailbox_specs(settings) -> list[MailboxSpec]:
         try:
             more = json.loads(settings.imap_more)
             specs += [MailboxSpec.model_validate(m) for m in more]
-        except (json.JSONDecodeError, TypeError, ValidationError) as exc:
-            raise MailboxError(
-                f"THIDUA_IMAP_MORE không đọc được ({type(exc).__name__}): viết danh sách JSON, ví dụ "
+        except (json.JSONDecodeError, TypeError, ValidationError):
+            problems.append(
+                "THIDUA_IMAP_MORE không đọc được, các hộp thư trong đó bị bỏ qua: viết danh sách JSON, ví dụ "
                 '[{"host": "mail.example.gov.vn", "user": "pho-truong", "password_block": "imap-pho-truong"}]'
-            ) from None
-    return specs
+            )
+    return specs, problems
 
 
 def _password(spec: MailboxSpec) -> str:

@@ -170,6 +170,25 @@ def test_a_message_from_an_unknown_address_is_listed_not_counted(imap_env):
     assert "1 thư chưa nhận ra, chưa được tính" in status.output
 
 
+def test_a_malformed_list_of_deputies_mailboxes_still_reads_the_heads(imap_env, monkeypatch):
+    imap_env.deliver(
+        HEAD,
+        message(
+            f"Sở Tư pháp tỉnh Lai Châu <{ADDR['STP-LCH']}>",
+            "Báo cáo sơ kết 6 tháng",
+            (2021, 6, 18, 15, 30),
+            [("BC so ket 6 thang.pdf", pdf(8)), ("Báo cáo tóm tắt sơ kết.pdf", pdf(2))],
+        ),
+    )
+    monkeypatch.setenv("THIDUA_IMAP_MORE", "[{host: khong-phai-json")
+    result = thidua("intake", "--json")
+    got = json.loads(result.stdout)
+    assert result.exit_code == 1 and len(got["mailboxes"]) == 1  # the Head's mailbox was read
+    assert {r["unit"] for r in got["recognised"]} == {"STP-LCH"}
+    (why,) = got["skipped"]
+    assert why.startswith("THIDUA_IMAP_MORE không đọc được, các hộp thư trong đó bị bỏ qua")
+
+
 def test_a_second_message_reusing_a_message_id_is_counted_not_lost(imap_env):
     """Another unit's message carrying an already-seen Message-ID (a broken mailer, or on purpose)
     is a message of its own: both are counted."""
@@ -359,7 +378,7 @@ def test_a_wrong_password_or_a_dead_server_skips_the_intake_and_the_round_goes_o
     dovecot.stop()
     monkeypatch.setenv("THIDUA_IMAP_PASSWORD", PASSWORD)
     dead = thidua("intake", "--json")
-    assert dead.exit_code == 0
+    assert dead.exit_code == 1  # the command whose job is reading the mailboxes failed at it
     (why,) = json.loads(dead.stdout)["skipped"]
     assert "không kết nối được" in why and "THIDUA_IMAP_HOST" in why
 
