@@ -63,6 +63,9 @@ class WorkbookSource:
         return read_streaming(self) if sprawling else read_fast(self)
 
     def _unreadable(self, exc: Exception) -> SourceError:
+        what = what_file(self.path)
+        if what:
+            return SourceError(f"Không đọc được '{self.path}': {what}")
         return SourceError(
             f"Không đọc được '{self.path}' như một tệp .xlsx ({type(exc).__name__}: {exc}). "
             "Mở tệp bằng Excel/LibreOffice và lưu lại dạng .xlsx."
@@ -248,3 +251,27 @@ def write_template(path: Path) -> Path:
             cell.number_format = "@"
     book.save(path)
     return path
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of old Office files and of encrypted ones
+ENCRYPTED = "EncryptionInfo".encode("utf-16-le")  # the stream an encrypted .xlsx is wrapped with
+
+
+def what_file(path: Path) -> str | None:
+    """What a file that is no .xlsx is, in the words of what to do about it (None: it is a zip,
+    a broken .xlsx then). An encrypted .xlsx and an old .xls are both Office compound files: the
+    encryption's own stream tells them apart."""
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    if head.startswith(b"PK"):
+        return None
+    if head.startswith(OLE2):
+        if ENCRYPTED in head:
+            return (
+                "tệp có đặt mật khẩu. Mở bằng Excel, bỏ mật khẩu (Tệp > Thông tin > Bảo vệ sổ làm việc), "
+                "rồi lưu lại dạng .xlsx."
+            )
+        return (
+            "đây là tệp Excel cũ (.xls), không phải .xlsx. Mở bằng Excel/LibreOffice và lưu lại dạng .xlsx."
+        )
+    return "tệp không phải bảng tính (không phải .xlsx). Kiểm tra đường dẫn, hoặc lưu bảng tính dạng .xlsx."

@@ -383,3 +383,28 @@ def test_a_plan_that_cannot_be_meant_is_refused_by_check(tmp_path, edit, expect)
     result, output = cli("check", env={"THIDUA_PLAN": str(plan)})
     assert result.exit_code == 1 and expect in output, output[:2000]
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("content", "expect"),
+    [
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+            + b"\0" * 600
+            + "EncryptionInfo".encode("utf-16-le")
+            + b"\0" * 600,
+            "tệp có đặt mật khẩu",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600 + "Workbook".encode("utf-16-le"),
+            "tệp Excel cũ (.xls)",
+        ),
+        (b"Don vi,Moc\nSTP-LCH,so-ket\n", "tệp không phải bảng tính"),
+    ],
+)
+def test_a_workbook_that_is_not_an_xlsx_says_what_it_is(tmp_path, content, expect):
+    book = tmp_path / "bang-tinh.xlsx"
+    book.write_bytes(content)
+    result, output = cli("check", env={"THIDUA_SOURCE": str(book)})
+    assert result.exit_code == 1 and expect in output, output
+    assert "BadZipFile" not in output and "zip" not in output
