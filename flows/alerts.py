@@ -6,11 +6,12 @@ import datetime as dt
 import logging
 
 from flows.common import EARLY, cause, for_people, settings_for
+from flows.params import target_and_stage
 from tasks.compose import alert_mail
 from tasks.delivery import open_ledger, send, send_unrecorded
 from tasks.ledger import LedgerError
 from tasks.plan import load_plan
-from tasks.round import COMPILE, DIGEST
+from tasks.round import DIGEST
 
 log = logging.getLogger("thidua.alerts")
 
@@ -33,8 +34,8 @@ def alert_coordinators(flow, flow_run, state) -> None:
         params = flow_run.parameters or {}
         settings = settings_for(params.get("plan"))
         plan = load_plan(settings.plan)
-        target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow.name
-        stage = params.get("stage") or (COMPILE if params.get("kind") else "")
+        target, stage = target_and_stage(params)
+        target = target or flow.name
         now = dt.datetime.now(plan.tz)  # the letter's Date, like every other letter: +0700
         at = params.get("at") or flow_run.expected_start_time or now
         at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at

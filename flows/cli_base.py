@@ -85,13 +85,18 @@ _OS_WORDS = {
 }
 
 
+def parent_or_exit(option: str, path: Path) -> None:
+    """An output a person named must go into a folder that exists."""
+    if not path.parent.is_dir():
+        raise fail(f"{option}: thư mục {path.parent} không có; tạo thư mục trước hoặc chọn chỗ khác.")
+
+
 def write_or_exit(option: str, path: Path, write: Callable[[Path], object], example: str) -> None:
     """Write an output file a person named: a missing folder, a folder instead of a file or a
     refusal of the system is one line naming the option, the path and what to do."""
     if path.is_dir():
         raise fail(f"{option}: {path} là một thư mục; ghi cả tên tệp, ví dụ {path / example}")
-    if not path.parent.is_dir():
-        raise fail(f"{option}: thư mục {path.parent} không có; tạo thư mục trước hoặc chọn chỗ khác.")
+    parent_or_exit(option, path)
     try:
         write(path)
     except OSError as exc:

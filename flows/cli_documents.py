@@ -18,6 +18,7 @@ from flows.cli_base import (
     inputs_or_exit,
     instant_or_exit,
     out,
+    parent_or_exit,
     plan_or_exit,
     settings,
     warn,
@@ -55,8 +56,8 @@ def report(
     folder = Path(out_dir) if out_dir else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise fail(f"--out: {folder} là một tệp, không phải thư mục; ghi tên một thư mục để đặt báo cáo.")
-    if folder is not None and not folder.exists() and not folder.parent.is_dir():
-        raise fail(f"--out: thư mục {folder.parent} không có; tạo thư mục trước hoặc chọn chỗ khác.")
+    if folder is not None and not folder.exists():
+        parent_or_exit("--out", folder)
     if send and (reason := Round.of(plan, kind, COMPILE, instant, early=early).too_early()):
         raise fail(reason)
     inputs = inputs_or_exit(s, plan)

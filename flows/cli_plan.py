@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_base import app, fail, out, plan_problems, settings, warn
+from flows.cli_base import app, fail, out, parent_or_exit, plan_problems, settings, warn
 from tasks.dates import WEEKDAYS, day_off_reason, vn_date_weekday
 from tasks.plan import PlanError
 from tasks.plan_checks import outdated
@@ -44,8 +44,7 @@ def new(
     target = out_file or source.parent / f"plan-{year}.yaml"
     if target.exists() and not force:
         raise fail(f"{target} đã có; chọn --out khác hoặc thêm --force để ghi đè.")
-    if not target.parent.is_dir():
-        raise fail(f"--out: thư mục {target.parent} không có.")
+    parent_or_exit("--out", target)
     named = [d.strip() for d in (deputies or "").split(",") if d.strip()]
     try:
         rollover = roll_forward(source, year, head, named)

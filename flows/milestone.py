@@ -36,6 +36,7 @@ from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
 from tasks.schedule import stage_words, stale_reason
 from tasks.settings import Settings
+from tasks.text import as_sentence
 
 PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in the UI
 PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
@@ -172,7 +173,7 @@ def milestone_round(
     logger.info(
         "%s: %d đơn vị còn thiếu; đã gửi %d thư, %d thư gửi ở lần chạy trước, %d thư đang do lần chạy "
         "khác gửi, %d thư lỗi",
-        _sentence(round_words(rnd.plan, rnd.target, rnd.stage)),
+        as_sentence(round_words(rnd.plan, rnd.target, rnd.stage)),
         result.owing,
         len(result.units.sent),
         len(result.units.already_sent),
@@ -180,7 +181,3 @@ def milestone_round(
         len(result.failed),
     )
     return finish(result, f"nhật ký và artifact {rnd.plan.id}-{rnd.target}-round")
-
-
-def _sentence(words: str) -> str:
-    return words[:1].upper() + words[1:]  # str.capitalize() would lower "Sơ kết" too

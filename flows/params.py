@@ -9,9 +9,12 @@ name, and a docstring's description would be the developers' English)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
+
+from tasks.round import COMPILE
 
 
 def ui(title: str, description: str) -> Any:
@@ -72,6 +75,13 @@ SendMail = Annotated[bool, ui("Gửi thư", "Gửi dự thảo cho Trưởng, Ph
 OutDir = Annotated[str | None, ui("Thư mục ghi", "Để trống: var/reports/<mã kế hoạch>.")]
 
 
+def target_and_stage(params: Mapping[str, Any]) -> tuple[str | None, str]:
+    """What a round flow's run is about, from its parameters whichever flow it is: the milestone,
+    the area's obligation or the report kind, and the stage (a report's compilation unless said)."""
+    target = params.get("milestone") or params.get("obligation") or params.get("kind")
+    return target, params.get("stage") or (COMPILE if params.get("kind") else "")
+
+
 def run_name() -> str:
     """The flow run's name, from its own parameters: what it does, about what, which day
     ("Nhắc trước hạn 3 ngày · Đăng ký thi đua · 17/02/2027"). A scheduled run has no `at`: its
@@ -80,8 +90,8 @@ def run_name() -> str:
     from prefect.runtime import flow_run
 
     params = flow_run.parameters or {}
-    target = params.get("milestone") or params.get("obligation") or params.get("kind") or flow_run.flow_name
-    stage = params.get("stage") or "compile"
+    target, stage = target_and_stage(params)
+    target = target or flow_run.flow_name
     try:
         from tasks.plan import load_plan
         from tasks.schedule import run_title

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect.schedules import RRule
 
 from flows.actions import ACTIONS, Deployment, load_flow
+from flows.params import target_and_stage
 from tasks.dates import vn_weekday_datetime
 from tasks.plan import Plan
 from tasks.round import Action
@@ -168,10 +169,9 @@ def name_scheduled_runs(plans: list[tuple[Plan, Path]]) -> int:
             for run in runs:
                 params = run.parameters or {}
                 plan = by_file.get(str(params.get("plan")))
-                target = params.get("milestone") or params.get("obligation") or params.get("kind")
+                target, stage = target_and_stage(params)
                 if plan is None or not target or run.expected_start_time is None:
                     continue
-                stage = params.get("stage") or "compile"
                 title = run_title(plan, target, stage, run.expected_start_time)
                 tags = sorted({*run.tags, stage})  # the stage too, as the run will tag itself
                 if run.name != title or sorted(run.tags) != tags:

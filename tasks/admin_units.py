@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tasks.plan import Plan
-from tasks.text import clean
+from tasks.text import clean, match_key
 
 MERGER = "01/07/2025"
 
@@ -67,20 +67,14 @@ def merged_into(name: str) -> Renamed | None:
         return None
     try:
         old = parse_address(name, mode=ParseMode.LEGACY, level=1)
-        if not old.short_province or _key(old.short_province) != _key(name):
+        if not old.short_province or match_key(old.short_province) != match_key(name):
             return None  # the words are not a province's name (or only look like part of one)
         new = convert_address(old.short_province)
     except Exception:  # noqa: BLE001 - the package raises bare errors for text it cannot place
         return None
-    if not new.short_province or _key(new.short_province) == _key(old.short_province):
+    if not new.short_province or match_key(new.short_province) == match_key(old.short_province):
         return None
     return Renamed(old.short_province, new.short_province)
-
-
-def _key(text: str) -> str:
-    from tasks.text import match_key
-
-    return match_key(text)
 
 
 def provinces_named(text: str) -> list[str]:

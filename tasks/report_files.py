@@ -14,7 +14,7 @@ from tasks.markdown import md, md_row
 from tasks.parse import parse_number
 from tasks.plan import ALL_BLOCKS, Plan
 from tasks.reports import ReportData
-from tasks.text import in_sentence, match_key, vn_sort_key
+from tasks.text import as_sentence, in_sentence, match_key, vn_sort_key
 
 STATE_COLUMNS = [
     ("on_time", "Đúng hạn", "#2e7d32"),
@@ -64,7 +64,7 @@ def report_subject(name: str) -> str:
     ("Báo cáo sơ kết …" -> "Sơ kết …"), as Nghị định 30/2020 writes a trích yếu."""
     words = name.split(" ", 2)
     if len(words) == 3 and match_key(" ".join(words[:2])) == match_key("Báo cáo"):
-        return words[2][:1].upper() + words[2][1:]
+        return as_sentence(words[2])
     return name
 
 

@@ -16,6 +16,7 @@ from tasks.dates import (
 )
 from tasks.plan import Plan
 from tasks.teams import DAILY, Team, last_team_day
+from tasks.text import as_sentence
 
 
 @dataclass(frozen=True, order=True)
@@ -244,7 +245,7 @@ def run_title(plan: Plan, target: str, stage: str, at: dt.datetime) -> str:
         about = next((m.name for m in plan.milestones if m.id == target), target)
         if "." in stage:
             about += f" ({team_name(stage, None, target)})"
-    return f"{words[:1].upper()}{words[1:]} · {about} · {at.astimezone(plan.tz):%d/%m/%Y}"
+    return f"{as_sentence(words)} · {about} · {at.astimezone(plan.tz):%d/%m/%Y}"
 
 
 def describe(plan: Plan, t: Trigger, teams: dict[str, list[Team]] | None = None) -> str:

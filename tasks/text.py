@@ -89,6 +89,12 @@ def in_sentence(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def as_sentence(words: str) -> str:
+    """Words starting a sentence or a title: only the first letter raised (str.capitalize()
+    would lower "Sơ kết" and "KVTĐ" inside)."""
+    return words[:1].upper() + words[1:]
+
+
 # Short forms clerks use in file names ("BC so ket 6 thang.pdf")
 _ABBREVIATIONS = {"bc": "bao cao", "bb": "bien ban", "kh": "ke hoach", "tdkt": "thi dua khen thuong"}
 
