@@ -181,6 +181,18 @@ def settings_for(plan: str | None) -> Settings:
     return Settings(plan=plan) if plan else Settings()
 
 
+def open_round(
+    plan: str | None, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool, early: bool
+) -> tuple[Settings, Inputs, Round]:
+    """How every round flow starts: the operator's settings for its plan file, the plan and the
+    sheet read once (the `load` task), the round validated, and the run tagged with it."""
+    settings = settings_for(plan)
+    inputs = load(settings)
+    rnd = Round.of(inputs.plan, target, stage, at, dry_run, early)
+    tag_run(rnd)
+    return settings, inputs, rnd
+
+
 def tag_run(rnd: Round) -> None:
     """The run carries its plan, year, target, stage and kind of action as tags: the UI filters by them."""
     from prefect.client.orchestration import get_client

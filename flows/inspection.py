@@ -7,16 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import (
-    early_banner,
-    finish,
-    in_words,
-    load,
-    recover_task,
-    refused_early,
-    settings_for,
-    tag_run,
-)
+from flows.common import early_banner, finish, in_words, open_round, recover_task, refused_early
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
 from tasks.compose import unit_mails
 from tasks.delivery import send
@@ -49,10 +40,7 @@ def inspection_round(
 ) -> RoundResult | State:
     """The teams' rounds due at `at` (a named one, or every one of that day for `daily`): each
     leading unit that still owes something gets a reminder or an overdue notice."""
-    settings = settings_for(plan)
-    inputs = load(settings)
-    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
-    tag_run(rnd)
+    settings, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
     all_teams, table = assess_teams(inputs, rnd)
     if refusal := refused_early(rnd, {rnd.target: all_teams}):
         return refusal

@@ -14,17 +14,7 @@ from prefect.artifacts import (
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import (
-    assess_task,
-    early_banner,
-    finish,
-    in_words,
-    load,
-    recover_task,
-    refused_early,
-    settings_for,
-    tag_run,
-)
+from flows.common import assess_task, early_banner, finish, in_words, open_round, recover_task, refused_early
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
@@ -149,10 +139,7 @@ def milestone_round(
     that runs late (after a restart) does nothing once the next round is due; it says so. One
     started before its time is refused unless `early`."""
     logger = get_run_logger()
-    settings = settings_for(plan)
-    inputs = load(settings)
-    rnd = Round.of(inputs.plan, milestone, stage, at, dry_run, early)
-    tag_run(rnd)
+    settings, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
     if refusal := refused_early(rnd):
         return refusal
     table = assess_task(inputs, rnd.instant)

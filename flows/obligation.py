@@ -5,17 +5,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import (
-    assess_task,
-    early_banner,
-    finish,
-    in_words,
-    load,
-    recover_task,
-    refused_early,
-    settings_for,
-    tag_run,
-)
+from flows.common import assess_task, early_banner, finish, in_words, open_round, recover_task, refused_early
 from flows.params import At, DryRun, Early, ObligationId, PlanFile, Stage, run_name
 from tasks.compose import obligation_mail
 from tasks.delivery import send
@@ -43,10 +33,7 @@ def obligation_round(
     """E-mail the active Head and Deputy contacts before the area's own deadline towards Vụ TĐKT,
     with the units' state of the milestone that the area's report compiles."""
     logger = get_run_logger()
-    settings = settings_for(plan)
-    inputs = load(settings)
-    rnd = Round.of(inputs.plan, obligation, stage, at, dry_run, early)
-    tag_run(rnd)
+    settings, inputs, rnd = open_round(plan, obligation, stage, at, dry_run, early)
     if refusal := refused_early(rnd):
         return refusal
     result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))

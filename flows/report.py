@@ -7,23 +7,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import (
-    assess_task,
-    early_banner,
-    finish,
-    in_words,
-    load,
-    recover_task,
-    refused_early,
-    settings_for,
-    tag_run,
-)
+from flows.common import assess_task, early_banner, finish, in_words, open_round, recover_task, refused_early
 from flows.params import At, DryRun, Early, OutDir, PlanFile, ReportKind, ReportStage, SendMail, run_name
 from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.round import Round, RoundResult
+from tasks.round import RoundResult
 
 
 @flow(
@@ -47,10 +37,7 @@ def area_report(
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts. A draft
     may be compiled at any time; mailed before its scheduled day it is refused unless `early`
     (the scheduled mailing would find it already sent)."""
-    settings = settings_for(plan)
-    inputs = load(settings)
-    rnd = Round.of(inputs.plan, kind, stage, at, dry_run, early)
-    tag_run(rnd)
+    settings, inputs, rnd = open_round(plan, kind, stage, at, dry_run, early)
     if send_mail and (refusal := refused_early(rnd)):
         return refusal
     table = assess_task(inputs, rnd.instant)
