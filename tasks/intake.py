@@ -17,13 +17,12 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from tasks.mail_parse import parse_message
 from tasks.normalise import MAIL
 from tasks.pages import office_part, pages_in
 from tasks.plan import Document, Milestone, Plan
@@ -385,11 +384,12 @@ def _one(rec: Recogniser, stored: Stored, data: bytes | None, files: Path, max_b
     plan = rec.plan
     reading = _read(stored, data)
     if reading.msg is None:
-        reason = (
-            f"thư lớn {stored.size / MB:.0f} MB, vượt giới hạn {max_bytes / MB:.0f} MB: không tải về"
-            if data is None
-            else "không đọc được nội dung thư"
-        )
+        if stored.problem:
+            reason = f"máy chủ thư không trả được thư này ({stored.problem}): mở thư trong hộp thư để xem"
+        elif data is None:
+            reason = f"thư lớn {stored.size / MB:.0f} MB, vượt giới hạn {max_bytes / MB:.0f} MB: không tải về"
+        else:
+            reason = "không đọc được nội dung thư"
         return _Found(unrecognised=_unrecognised(reading, [reason], plan))
     if reading.date is None:
         return _Found(unrecognised=_unrecognised(reading, [NO_DATE], plan))
@@ -406,7 +406,7 @@ def _read(stored: Stored, data: bytes | None) -> _Reading:
     if data is None:
         return reading
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(data)
+        msg = parse_message(data)
         reading.msg = msg
         addresses = getaddresses([str(msg["From"] or "")])
         reading.sender = (addresses[0][1] if addresses else "") or stored.sender

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tasks.intake import IntakeResult, recognise
 from tasks.intake_store import IntakeStore, IntakeStoreError
-from tasks.mailbox import MailboxError, fetch_new, mailbox_specs
+from tasks.mailbox import Deadline, MailboxError, mailbox_specs, read_new
 from tasks.normalise import MAIL_ROW, SUBMISSION_COLUMNS, Normalised
 from tasks.plan import Plan
 from tasks.settings import Settings
@@ -28,18 +28,21 @@ def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
     except IntakeStoreError as exc:
         result.skipped.append(str(exc))
         return result
+    deadline = Deadline(settings.intake_deadline)  # one for all the mailboxes of this run
     for spec in specs:
         try:
-            validity, fetched = fetch_new(
-                spec, partial(store.last_uid, spec.label), settings.intake_max_bytes
+            result.fetched += read_new(
+                spec,
+                partial(store.last_uid, spec.label),
+                partial(store.remember, spec.label),
+                settings.intake_max_bytes,
+                deadline,
             )
         except MailboxError as exc:
             log.warning("%s", exc)
             result.skipped.append(str(exc))
             continue
-        store.remember(spec.label, validity, fetched)
         result.mailboxes.append(spec.label)
-        result.fetched += len(fetched)
     folder = settings.data_dir / "intake"
     found = recognise(
         plan, store.messages(), store.raw, folder / "files", settings.intake_max_bytes, folder / "recognised"

@@ -1,8 +1,9 @@
 """What the intake has read from each mailbox, in the ledger's database: (mailbox, UIDVALIDITY,
-UID) -> the message's fingerprint and its bytes (in the database, so that every worker sharing
-the ledger reads them). A run fetches only UIDs above the highest seen for the folder's current UIDVALIDITY;
-a new UIDVALIDITY re-reads the folder, and the fingerprint (Message-ID, else the bytes' hash)
-keeps a message read twice, or sitting in two coordinators' mailboxes, from counting twice."""
+UID) -> the message's fingerprint, its content's hash and its bytes (in the database, so that
+every worker sharing the ledger reads them). A run fetches only UIDs above the highest seen for
+the folder's current UIDVALIDITY; a new UIDVALIDITY re-reads the folder. One message is one
+Message-ID *with* one content (the body's hash): read twice, or sitting in two coordinators'
+mailboxes, it counts once; two different messages sharing a Message-ID both count."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     insert,
+    inspect,
     select,
+    text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
@@ -47,6 +51,9 @@ seen = Table(
     Column("subject", Text, nullable=False, default=""),
     Column("date", String(40), nullable=False, default=""),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
+    # added in 2026 (added to an older table when it is opened):
+    Column("content", String(64)),  # sha256 of the body (all after the header block)
+    Column("problem", Text),  # why the server would not give the message
     UniqueConstraint("mailbox", "uidvalidity", "uid", name="one_row_per_uid"),
 )
 
@@ -68,12 +75,22 @@ class Stored:
     sender: str
     subject: str
     date: str
+    problem: str = ""  # why it could not be fetched: listed, never counted
+
+
+def body_hash(raw: bytes) -> str:
+    """The hash of what a relay does not touch: the body, not the headers (Received, Delivered-To)
+    each mailbox's copy has its own of."""
+    _, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator:
+        _, separator, body = raw.partition(b"\n\n")
+    return hashlib.sha256(body if separator else raw).hexdigest()
 
 
 def fingerprint(raw: bytes | None, message_id: str, uid_key: str) -> str:
     if message_id:
         return message_id.strip()[:500]
-    return hashlib.sha256(raw).hexdigest() if raw is not None else uid_key
+    return body_hash(raw) if raw is not None else uid_key
 
 
 class IntakeStore:
@@ -82,6 +99,7 @@ class IntakeStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(CreateTable(seen, if_not_exists=True))
+            self._add_new_columns()
         except IntegrityError:  # another run created it at the same moment
             pass
         except SQLAlchemyError as exc:
@@ -89,6 +107,21 @@ class IntakeStore:
                 f"Không mở được cơ sở dữ liệu của sổ gửi thư để ghi thư đã đọc ({type(exc).__name__}); "
                 "kiểm tra THIDUA_LEDGER_URL."
             ) from None
+
+    def _add_new_columns(self) -> None:
+        """A table written by an earlier version gains the columns it lacks; its messages get
+        their content hash from the bytes they kept."""
+        present = {c["name"] for c in inspect(self.engine).get_columns(seen.name)}
+        missing = [c for c in (seen.c.content, seen.c.problem) if c.name not in present]
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {seen.name} ADD COLUMN {column.name} {kind}"))
+            rows = conn.execute(select(seen.c.id, seen.c.raw).where(seen.c.raw.is_not(None))).all()
+            for row in rows:
+                conn.execute(update(seen).where(seen.c.id == row.id).values(content=body_hash(row.raw)))
 
     def last_uid(self, mailbox: str, uidvalidity: int) -> int:
         with self.engine.connect() as conn:
@@ -100,14 +133,15 @@ class IntakeStore:
         return int(value or 0)
 
     def remember(self, mailbox: str, uidvalidity: int, messages: list[Fetched]) -> None:
-        """Records each fetched message, its fingerprint and its bytes."""
+        """Records each fetched message: its fingerprint, content hash and bytes, or why the server
+        would not give it."""
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             for message in messages:
                 print_ = fingerprint(
                     message.raw, message.message_id, f"{mailbox}/{uidvalidity}/{message.uid}"
                 )
-                digest = hashlib.sha256(message.raw).hexdigest() if message.raw is not None else None
+                raw = message.raw
                 try:
                     with conn.begin_nested():
                         conn.execute(
@@ -116,12 +150,14 @@ class IntakeStore:
                                 uidvalidity=uidvalidity,
                                 uid=message.uid,
                                 fingerprint=print_,
-                                sha256=digest,
-                                raw=message.raw,
+                                sha256=hashlib.sha256(raw).hexdigest() if raw is not None else None,
+                                content=body_hash(raw) if raw is not None else None,
+                                raw=raw,
                                 size=message.size,
                                 sender=message.sender[:500],
                                 subject=message.subject[:2000],
                                 date=message.date[:40],
+                                problem=message.problem or None,
                                 fetched_at=now,
                             )
                         )
@@ -130,16 +166,18 @@ class IntakeStore:
 
     def messages(self) -> list[Stored]:
         """Every message read so far, once (the first read wins); no bytes. One message is one
-        Message-ID *with* its sender, subject and date: the copy a unit sent to the Head and to a
-        Deputy at once counts once, but another message reusing a Message-ID (another unit,
-        another document: a broken mailer, or on purpose) is never lost behind the first."""
+        Message-ID with one content: the copy a unit sent to the Head and to a Deputy at once
+        counts once, but another message reusing a Message-ID (another unit, another document: a
+        broken mailer, or on purpose) is never lost behind the first. A message not downloaded
+        (too large, or refused by the server) is known by its sender, subject and date instead."""
         columns = [c for c in seen.c if c.name != "raw"]
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(seen.c.id)).all()
-        out: dict[tuple[str, str, str, str], Stored] = {}
+        out: dict[tuple[str, ...], Stored] = {}
         for r in rows:
+            content = r.content or (r.problem and f"{r.mailbox}/{r.uidvalidity}/{r.uid}") or ""
             out.setdefault(
-                (r.fingerprint, r.sender, r.subject, r.date),
+                (r.fingerprint, content, r.sender, r.subject, r.date),
                 Stored(
                     int(r.id),
                     r.mailbox,
@@ -150,6 +188,7 @@ class IntakeStore:
                     r.sender,
                     r.subject,
                     r.date,
+                    r.problem or "",
                 ),
             )
         return list(out.values())

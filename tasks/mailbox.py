@@ -1,18 +1,30 @@
 """The coordinators' mailboxes over IMAP (IMAPClient), read-only: the folder is EXAMINEd, bodies
 fetched with BODY.PEEK[], nothing flagged, moved or deleted. Only what the intake store has not
-seen (by UIDVALIDITY and UID) is fetched, all in one connection per mailbox."""
+seen (by UIDVALIDITY and UID) is fetched, in one connection per mailbox (opened again only after
+a message broke it), within one deadline for the whole intake of a run."""
 
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import json
+import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
 
+import imapclient.exceptions as imap_errors
+from imapclient import IMAPClient
+from imapclient.imap4 import IMAP4WithTimeout
+from imapclient.tls import IMAP4_TLS, wrap_socket
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tasks.mail_parse import parse_headers
 
 FETCH_BATCH = 200  # messages per FETCH of headers; bodies go by size
 BODY_BATCH_BYTES = 20 * 1024 * 1024
@@ -95,52 +107,209 @@ def _password(spec: MailboxSpec) -> str:
 
 @dataclass(frozen=True)
 class Fetched:
-    """One message as the server holds it: its bytes unless larger than the cap."""
+    """One message as the server holds it: its bytes unless larger than the cap, or why it could
+    not be fetched at all."""
 
     uid: int
     size: int
-    raw: bytes | None  # None: over the size cap, not downloaded
+    raw: bytes | None  # None: over the size cap (not downloaded), or not fetchable (`problem`)
     sender: str
     subject: str
     date: str
-    message_id: str  # from the server's envelope; "" when the message has none
+    message_id: str  # "" when the message has none
+    problem: str = ""  # why the server would not give this message; the rest were still read
 
 
-def _envelope_text(value: bytes | None) -> str:
-    if not value:
-        return ""
-    from email.header import decode_header, make_header
+class Deadline:
+    """The one instant by which a run's whole intake (every mailbox: greeting, login, each fetch)
+    must be done; the round then goes on without what was not read."""
 
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self._clock = clock
+        self.end = clock() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self.end - self._clock())
+
+
+class _Watchdog:
+    """Shuts a session's sockets when the deadline comes. A server that trickles a byte now and
+    then defeats every per-read timeout; a socket shut under it ends the wait at once."""
+
+    def __init__(self, deadline: Deadline):
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(deadline.left(), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                _shut(sock)
+        return sock
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _PlainIMAP(IMAP4WithTimeout):
+    def __init__(self, host: str, port: int, timeout: float | None, watchdog: _Watchdog):
+        self._watchdog = watchdog
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return self._watchdog.watch(super()._create_socket(timeout))
+
+
+class _TlsIMAP(IMAP4_TLS):
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext, timeout: float | None, watchdog: _Watchdog
+    ):
+        self._watchdog = watchdog
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        # watched before the TLS handshake, which a slow server can trickle too
+        sock = self._watchdog.watch(socket.create_connection((self.host, self.port), timeout=self._timeout))
+        return wrap_socket(sock, self.ssl_context, self.host)
+
+
+class _Client(IMAPClient):
+    """IMAPClient whose sockets the watchdog can shut, from the first byte of the greeting."""
+
+    def __init__(self, *args: object, watchdog: _Watchdog, **kwargs: object):
+        self._watchdog = watchdog
+        super().__init__(*args, **kwargs)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - IMAPClient's name
+        timeout = self._timeout.connect
+        if self.ssl:
+            return _TlsIMAP(self.host, self.port, self.ssl_context, timeout, self._watchdog)
+        return _PlainIMAP(self.host, self.port, timeout, self._watchdog)
+
+
+# the headers the intake needs, cut at 16 KB: IMAP's ENVELOPE sends a header as one line, and a
+# header of a megabyte made imaplib refuse the whole FETCH ("got more than 1000000 bytes")
+HEADERS = "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)]<0.16384>"
+OP_TIMEOUT = 30.0  # one read from the server, within the deadline
+# the connection is gone (or shut by the watchdog): nothing more can be read from it
+_CONNECTION_LOST = (OSError, TimeoutError, imaplib.IMAP4.abort)
+
+
+class _Session:
+    """One mailbox's connection, opened again after a message broke it."""
+
+    def __init__(self, spec: MailboxSpec, deadline: Deadline):
+        self.spec = spec
+        self.deadline = deadline
+        self.watchdog = _Watchdog(deadline)
+        self.client: IMAPClient | None = None
+        self.validity = 0
+
+    def open(self) -> IMAPClient:
+        self.close()
+        spec = self.spec
+        context = ssl.create_default_context(cafile=str(spec.ca_file) if spec.ca_file else None)
+        timeout = min(OP_TIMEOUT, max(1.0, self.deadline.left()))
+        client = _Client(
+            spec.host,
+            port=spec.effective_port,
+            ssl=spec.security == "ssl",
+            ssl_context=context if spec.security == "ssl" else None,
+            timeout=timeout,
+            watchdog=self.watchdog,
+        )
+        self.client = client
+        if spec.security == "starttls":
+            client.starttls(context)
+        client.login(spec.user, _password(spec))
+        info = client.select_folder(spec.folder, readonly=True)  # EXAMINE: read-only
+        validity = int(info[b"UIDVALIDITY"])
+        if self.validity and validity != self.validity:
+            raise MailboxError(f"{spec.label}: UIDVALIDITY đổi giữa chừng; lần chạy sau đọc lại thư mục.")
+        self.validity = validity
+        return client
+
+    def close(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                self.client.logout()
+            self.client = None
+
+    def fetch(self, batch: list[int], max_bytes: int) -> list[Fetched]:
+        """The batch's messages; when one of them breaks the FETCH, each is fetched alone and the
+        one that still fails is kept with why (the connection is opened again after it)."""
+        try:
+            return _fetch(self.client or self.open(), batch, max_bytes)
+        except _CONNECTION_LOST:
+            raise
+        except Exception:  # noqa: BLE001 - a message the server or the parser chokes on
+            pass
+        client = self.open()  # the failed FETCH left the connection mid-answer
+        fetched = []
+        for uid in batch:
+            try:
+                fetched += _fetch(client, [uid], max_bytes)
+            except _CONNECTION_LOST:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                fetched.append(Fetched(uid, 0, None, "", "", "", "", problem=_short(exc)))
+                client = self.open()
+        return fetched
+
+
+def _short(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _fetch(client: IMAPClient, batch: list[int], max_bytes: int) -> list[Fetched]:
+    heads = client.fetch(batch, ["RFC822.SIZE", HEADERS])
+    present = [u for u in batch if u in heads]  # a message expunged meanwhile is no longer there
+    sizes = {u: int(heads[u][b"RFC822.SIZE"]) for u in present}
+    small = [u for u in present if sizes[u] <= max_bytes]
+    bodies: dict[int, bytes] = {}
+    for chunk in _by_size(small, sizes):
+        got = client.fetch(chunk, ["BODY.PEEK[]"])  # PEEK: the \Seen flag is never set
+        bodies.update({u: got[u][b"BODY[]"] for u in chunk if u in got})
+    fetched = []
+    for uid in present:
+        block = next((v for k, v in heads[uid].items() if k.startswith(b"BODY[HEADER.FIELDS")), b"")
+        head = parse_headers(block or b"")
+        addresses = getaddresses([str(head["From"] or "")])
+        fetched.append(
+            Fetched(
+                uid=uid,
+                size=sizes[uid],
+                raw=bodies.get(uid),
+                sender=addresses[0][1] if addresses else "",
+                subject=str(head["Subject"] or ""),
+                date=_iso_date(str(head["Date"] or "")),
+                message_id=str(head["Message-ID"] or "").strip(),
+            )
+        )
+    return fetched
+
+
+def _iso_date(value: str) -> str:
     try:
-        return str(make_header(decode_header(value.decode("ascii", "replace"))))
-    except (LookupError, ValueError):
-        return value.decode("utf-8", "replace")
-
-
-def _sender(envelope) -> str:
-    if envelope is None or not envelope.from_:
+        return parsedate_to_datetime(value).isoformat() if value else ""
+    except (TypeError, ValueError, IndexError):
         return ""
-    first = envelope.from_[0]
-    mailbox = (first.mailbox or b"").decode("utf-8", "replace")
-    host = (first.host or b"").decode("utf-8", "replace")
-    return f"{mailbox}@{host}" if host else mailbox
-
-
-def _connect(spec: MailboxSpec, timeout: float):
-    import imapclient
-
-    context = ssl.create_default_context(cafile=str(spec.ca_file) if spec.ca_file else None)
-    client = imapclient.IMAPClient(
-        spec.host,
-        port=spec.effective_port,
-        ssl=spec.security == "ssl",
-        ssl_context=context if spec.security == "ssl" else None,
-        timeout=timeout,
-    )
-    client.normalise_times = False  # dates with their offset, not the machine's local time
-    if spec.security == "starttls":
-        client.starttls(context)
-    return client
 
 
 def _by_size(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
@@ -157,77 +326,67 @@ def _by_size(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
     return [*runs, run] if run else runs
 
 
-def fetch_new(
+def read_new(
     spec: MailboxSpec,
     last_uid: Callable[[int], int],
+    keep: Callable[[int, list[Fetched]], None],
     max_bytes: int,
-    timeout: float = 30.0,
-) -> tuple[int, list[Fetched]]:
-    """(UIDVALIDITY, the messages after `last_uid(uidvalidity)`), read in one connection."""
-    import imapclient.exceptions as imap_errors
-
+    deadline: Deadline,
+) -> int:
+    """Reads the messages after `last_uid(uidvalidity)`, handing each batch to `keep(uidvalidity,
+    batch)` as soon as it is read: a read cut short (deadline, dropped connection) keeps what it
+    got, and the next run goes on from there. Returns how many messages were read."""
     where = f"{spec.label} ({spec.host}:{spec.effective_port}, {spec.security})"
-    try:
-        client = _connect(spec, timeout)
-    except ssl.SSLCertVerificationError as exc:
+    if deadline.left() <= 0:
         raise MailboxError(
-            f"{where}: chứng chỉ TLS của máy chủ thư không hợp lệ ({exc.verify_message}); nếu máy chủ "
-            "dùng CA nội bộ, đặt THIDUA_IMAP_CA_FILE."
-        ) from None
-    except (TimeoutError, OSError, imap_errors.IMAPClientError) as exc:
-        raise MailboxError(
-            f"{where}: không kết nối được ({type(exc).__name__}: {exc}); kiểm tra THIDUA_IMAP_HOST, "
-            "THIDUA_IMAP_PORT, THIDUA_IMAP_SECURITY và mạng."
-        ) from None
+            f"{where}: không đọc, đã hết {deadline.seconds:.0f} giây dành cho việc đọc hộp thư "
+            "(THIDUA_INTAKE_DEADLINE); lần chạy sau đọc."
+        )
+    session = _Session(spec, deadline)
+    read = 0
     try:
         try:
-            client.login(spec.user, _password(spec))
+            client = session.open()
         except imap_errors.LoginError:
             raise MailboxError(
                 f"{where}: máy chủ từ chối đăng nhập của '{spec.user}' (sai tên hoặc mật khẩu); kiểm tra "
                 "THIDUA_IMAP_USER và THIDUA_IMAP_PASSWORD (hoặc Secret block)."
             ) from None
-        try:
-            info = client.select_folder(spec.folder, readonly=True)  # EXAMINE: read-only
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError(
+                f"{where}: chứng chỉ TLS của máy chủ thư không hợp lệ ({exc.verify_message}); nếu máy chủ "
+                "dùng CA nội bộ, đặt THIDUA_IMAP_CA_FILE."
+            ) from None
+        except _CONNECTION_LOST as exc:
+            if session.watchdog.fired:
+                raise
+            raise MailboxError(
+                f"{where}: không kết nối được ({_short(exc)}); kiểm tra THIDUA_IMAP_HOST, "
+                "THIDUA_IMAP_PORT, THIDUA_IMAP_SECURITY và mạng."
+            ) from None
         except imap_errors.IMAPClientError as exc:
             raise MailboxError(
                 f"{where}: không mở được thư mục '{spec.folder}' ({exc}); kiểm tra THIDUA_IMAP_FOLDER."
             ) from None
-        validity = int(info[b"UIDVALIDITY"])
-        after = last_uid(validity)
+        after = last_uid(session.validity)
         # "UID n:*" always answers the last message, even below n: keep only the new ones
         uids = [u for u in client.search(["UID", f"{after + 1}:*"]) if u > after]
-        fetched: list[Fetched] = []
         for start in range(0, len(uids), FETCH_BATCH):
-            batch = uids[start : start + FETCH_BATCH]
-            heads = client.fetch(batch, ["RFC822.SIZE", "ENVELOPE"])
-            small = [u for u in batch if heads[u][b"RFC822.SIZE"] <= max_bytes]
-            bodies: dict[int, bytes] = {}
-            for chunk in _by_size(small, {u: int(heads[u][b"RFC822.SIZE"]) for u in small}):
-                got = client.fetch(chunk, ["BODY.PEEK[]"])  # PEEK: the \Seen flag is never set
-                bodies.update({u: got[u][b"BODY[]"] for u in chunk})
-            for uid in batch:
-                envelope = heads[uid].get(b"ENVELOPE")
-                fetched.append(
-                    Fetched(
-                        uid=uid,
-                        size=int(heads[uid][b"RFC822.SIZE"]),
-                        raw=bodies.get(uid),
-                        sender=_sender(envelope),
-                        subject=_envelope_text(envelope.subject if envelope else None),
-                        date=envelope.date.isoformat() if envelope and envelope.date else "",
-                        message_id=(envelope.message_id or b"").decode("ascii", "replace").strip()
-                        if envelope
-                        else "",
-                    )
-                )
-        return validity, fetched
+            batch = session.fetch(uids[start : start + FETCH_BATCH], max_bytes)
+            keep(session.validity, batch)
+            read += len(batch)
+        return read
     except MailboxError:
         raise
-    except (TimeoutError, OSError, imap_errors.IMAPClientError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the connection broke: what was read is kept
+        if session.watchdog.fired:
+            raise MailboxError(
+                f"{where}: quá {deadline.seconds:.0f} giây (THIDUA_INTAKE_DEADLINE) mà máy chủ chưa trả lời "
+                f"xong; đã giữ {read} thư đọc được, lần chạy sau đọc tiếp. Đợt này không chờ thêm."
+            ) from None
         raise MailboxError(
-            f"{where}: lỗi khi đọc thư ({type(exc).__name__}: {exc}); lần chạy sau đọc lại."
+            f"{where}: lỗi khi đọc thư ({_short(exc)}); đã giữ {read} thư đọc được, lần chạy sau đọc tiếp."
         ) from None
     finally:
-        with contextlib.suppress(Exception):  # the connection may already be gone
-            client.logout()
+        session.watchdog.stop()
+        session.close()

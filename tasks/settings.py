@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     imap_folder: str = "INBOX"
     imap_more: str | None = None  # more mailboxes: a JSON list of {host, user, password_block, …}
     intake_max_bytes: int = Field(20 * 1024 * 1024, gt=0)  # a larger message is listed, not downloaded
+    # seconds for the whole intake of one run (every mailbox, greeting to last fetch); then the
+    # round goes on with what was read, and the next run reads on
+    intake_deadline: float = Field(90.0, gt=0)
 
     @field_validator("ui_url")
     @classmethod
