@@ -207,7 +207,7 @@ class _Client(IMAPClient):
 # header of a megabyte made imaplib refuse the whole FETCH ("got more than 1000000 bytes")
 HEADERS = "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)]<0.16384>"
 OP_TIMEOUT = 30.0  # one read from the server, within the deadline
-# the connection is gone (or shut by the watchdog): nothing more can be read from it
+# the connection could not be made (or was shut by the watchdog)
 _CONNECTION_LOST = (OSError, TimeoutError, imaplib.IMAP4.abort)
 
 
@@ -219,6 +219,7 @@ class _Session:
         self.deadline = deadline
         self.watchdog = _Watchdog(deadline)
         self.client: IMAPClient | None = None
+        self.broken = False  # a FETCH failed: the connection may be mid-answer
         self.validity = 0
 
     def open(self) -> IMAPClient:
@@ -252,25 +253,34 @@ class _Session:
             self.client = None
 
     def fetch(self, batch: list[int], max_bytes: int) -> list[Fetched]:
-        """The batch's messages; when one of them breaks the FETCH, each is fetched alone and the
-        one that still fails is kept with why (the connection is opened again after it)."""
+        """The batch's messages. When one of them breaks the FETCH (the server fails it, or hangs
+        up on it), each is fetched alone, and one that fails twice is kept with why: it is listed
+        to the coordinators, and never again stops the mailbox from being read."""
         try:
-            return _fetch(self.client or self.open(), batch, max_bytes)
-        except _CONNECTION_LOST:
-            raise
+            return _fetch(self._healthy(), batch, max_bytes)
         except Exception:  # noqa: BLE001 - a message the server or the parser chokes on
-            pass
-        client = self.open()  # the failed FETCH left the connection mid-answer
-        fetched = []
-        for uid in batch:
-            try:
-                fetched += _fetch(client, [uid], max_bytes)
-            except _CONNECTION_LOST:
+            if self.watchdog.fired:
                 raise
+            self.broken = True
+        return [got for uid in batch for got in self._alone(uid, max_bytes)]
+
+    def _alone(self, uid: int, max_bytes: int) -> list[Fetched]:
+        problem = ""
+        for _attempt in range(2):  # once more on a fresh connection: a drop is not the message's fault
+            client = self._healthy()  # a server that is gone fails here, for the whole mailbox
+            try:
+                return _fetch(client, [uid], max_bytes)
             except Exception as exc:  # noqa: BLE001
-                fetched.append(Fetched(uid, 0, None, "", "", "", "", problem=_short(exc)))
-                client = self.open()
-        return fetched
+                if self.watchdog.fired:
+                    raise
+                self.broken, problem = True, _short(exc)
+        return [Fetched(uid, 0, None, "", "", "", "", problem=problem)]
+
+    def _healthy(self) -> IMAPClient:
+        if self.client is None or self.broken:
+            self.broken = False
+            return self.open()
+        return self.client
 
 
 def _short(exc: Exception) -> str:

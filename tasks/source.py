@@ -58,6 +58,15 @@ class WorkbookSource:
             sprawling = (
                 max(rows * columns for rows, columns in worksheet_extents(self.path)) > MAX_DENSE_CELLS
             )
+        except WorkbookTooLarge as exc:
+            unpacked = f"{exc.declared / 2**20:,.0f}".replace(",", ".")
+            raise SourceError(
+                f"Không mở '{self.path}': tệp giải nén ra {unpacked} MB "
+                f"({exc.parts} phần), quá giới hạn {WORKBOOK_MAX_UNPACKED / 2**20:.0f} MB của một bảng "
+                "tính theo mẫu (200.000 dòng chỉ khoảng 45 MB). Đây không phải bảng tính bình thường (có "
+                "thể là tệp độc hại): dùng bảng tính lập bằng `thidua template`, hoặc lưu lại từ "
+                "Excel/LibreOffice/Google Sheets."
+            ) from None
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
             raise self._unreadable(exc) from None
         return read_streaming(self) if sprawling else read_fast(self)
@@ -138,14 +147,26 @@ _WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,3})\d')  # column AA or later: rare in
 
 def worksheet_extents(path: Path) -> list[tuple[int, int]]:
     """(last row, last column) of each worksheet part, from a streaming scan of its XML: what
-    calamine would allocate, known before it does. Cheap (some 40 ms for 100,000 rows)."""
+    calamine would allocate, known before it does. Cheap (some 40 ms for 100,000 rows).
+
+    The scan is also the workbook's inspection as an archive before calamine opens it: one
+    that declares more than WORKBOOK_MAX_UNPACKED (a zip bomb, or no real sheet) is refused
+    unread, and every part is read through once, which checks each one's CRC against what it
+    declares (Python's zipfile stops at the declared size), so a part that lies is refused too."""
     extents = [(0, 0)]
     with zipfile.ZipFile(path) as book:
-        for name in book.namelist():
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+        infos = book.infolist()
+        declared = sum(i.file_size for i in infos)
+        if declared > WORKBOOK_MAX_UNPACKED or len(infos) > WORKBOOK_MAX_PARTS:
+            raise WorkbookTooLarge(declared, len(infos))
+        for info in infos:
+            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                with book.open(info) as part:
+                    while part.read(1 << 20):
+                        pass
                 continue
             last_row, last_column, tail = 0, 26, b""
-            with book.open(name) as part:
+            with book.open(info) as part:
                 while chunk := part.read(1 << 20):
                     text = tail + chunk
                     for letters in set(_WIDE_CELL.findall(text)):
@@ -156,6 +177,17 @@ def worksheet_extents(path: Path) -> list[tuple[int, int]]:
                     tail = text[-64:]
             extents.append((last_row, last_column))
     return extents
+
+
+# what a workbook may unpack to: 200,000 rows of the contract take some 45 MB
+WORKBOOK_MAX_UNPACKED = 200 * 1024 * 1024
+WORKBOOK_MAX_PARTS = 10_000
+
+
+class WorkbookTooLarge(ValueError):
+    def __init__(self, declared: int, parts: int):
+        super().__init__(f"{declared} bytes in {parts} parts")
+        self.declared, self.parts = declared, parts
 
 
 def _column_number(letters: bytes) -> int:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, load_plan
 from tasks.settings import REPO, Settings
+from tests.imap_server import DOVECOT, HEAD, PASSWORD, env_for, start_dovecot
 
 PLAN_PATH = REPO / "config" / "plan-2021.yaml"
 SAMPLE = REPO / "config" / "sample-2021.xlsx"
@@ -48,3 +50,21 @@ def prefect_server(tmp_path_factory):
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def dovecot():
+    if not Path(DOVECOT).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Dovecot is missing: .ci/run must install it (Debian package dovecot-imapd)")
+        pytest.skip("Dovecot not installed here (CI installs it: apt-get install dovecot-imapd)")
+    server = start_dovecot({HEAD: PASSWORD, "pho-truong": "mat-khau-pho"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_env(dovecot, monkeypatch):
+    for key, value in env_for(dovecot).items():
+        monkeypatch.setenv(key, value)
+    return dovecot

@@ -16,6 +16,8 @@ from pathlib import Path
 from tests.tls import make_ca_and_server
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+HEAD = "truong"  # the Head's mailbox
+PASSWORD = "mat-khau-thu"
 
 
 def free_port() -> int:
@@ -189,3 +191,14 @@ def _launch(server: Dovecot) -> None:
         time.sleep(0.1)
     log = (root / "dovecot.log").read_text(errors="replace") if (root / "dovecot.log").exists() else ""
     raise RuntimeError(f"Dovecot did not start: {log[-2000:]}")
+
+
+def env_for(server: Dovecot, **more) -> dict[str, str]:
+    return {
+        "THIDUA_IMAP_HOST": "127.0.0.1",
+        "THIDUA_IMAP_PORT": str(server.imaps_port),
+        "THIDUA_IMAP_USER": HEAD,
+        "THIDUA_IMAP_PASSWORD": PASSWORD,
+        "THIDUA_IMAP_CA_FILE": str(server.ca_file),
+        **more,
+    }

@@ -6,13 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 
-import pytest
 from pypdf import PdfWriter
 from typer.testing import CliRunner
 
@@ -21,10 +18,8 @@ from tasks.inputs import assess, load_inputs
 from tasks.plan import load_plan
 from tasks.settings import Settings
 from tests.helpers import local, write_plan
-from tests.imap_server import DOVECOT, Dovecot, start_dovecot
+from tests.imap_server import HEAD, PASSWORD, env_for
 
-HEAD = "truong"
-PASSWORD = "mat-khau-thu"
 ADDR = {
     "STP-BKA": "stp-bka@kvtd-tuphap.example",
     "STP-LCH": "stp-lch@kvtd-tuphap.example",
@@ -69,35 +64,6 @@ def message(
         )
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg.as_bytes()
-
-
-@pytest.fixture
-def dovecot():
-    if not Path(DOVECOT).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Dovecot is missing: .ci/run must install it (Debian package dovecot-imapd)")
-        pytest.skip("Dovecot not installed here (CI installs it: apt-get install dovecot-imapd)")
-    server = start_dovecot({HEAD: PASSWORD, "pho-truong": "mat-khau-pho"})
-    yield server
-    server.stop()
-
-
-def env_for(server: Dovecot, **more) -> dict[str, str]:
-    return {
-        "THIDUA_IMAP_HOST": "127.0.0.1",
-        "THIDUA_IMAP_PORT": str(server.imaps_port),
-        "THIDUA_IMAP_USER": HEAD,
-        "THIDUA_IMAP_PASSWORD": PASSWORD,
-        "THIDUA_IMAP_CA_FILE": str(server.ca_file),
-        **more,
-    }
-
-
-@pytest.fixture
-def imap_env(dovecot, monkeypatch):
-    for key, value in env_for(dovecot).items():
-        monkeypatch.setenv(key, value)
-    return dovecot
 
 
 def status_of(code: str, at=(2021, 6, 21, 9)) -> dict:
