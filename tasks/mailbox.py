@@ -135,7 +135,9 @@ class Deadline:
 
 class _Watchdog:
     """Shuts a session's sockets when the deadline comes. A server that trickles a byte now and
-    then defeats every per-read timeout; a socket shut under it ends the wait at once."""
+    then defeats every per-read timeout; a socket shut under it ends the wait at once. It keeps
+    a duplicate of each socket's descriptor: wrapping a socket in TLS detaches the original
+    object, but a shutdown through the duplicate still ends the one connection both name."""
 
     def __init__(self, deadline: Deadline):
         self.fired = False
@@ -147,9 +149,9 @@ class _Watchdog:
 
     def watch(self, sock: socket.socket) -> socket.socket:
         with self._lock:
-            self._sockets.append(sock)
+            self._sockets.append(sock.dup())
             if self.fired:
-                _shut(sock)
+                _shut(self._sockets[-1])
         return sock
 
     def _fire(self) -> None:
@@ -160,6 +162,10 @@ class _Watchdog:
 
     def stop(self) -> None:
         self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
 
 
 def _shut(sock: socket.socket) -> None:

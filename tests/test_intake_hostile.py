@@ -162,14 +162,16 @@ def test_a_zip_bomb_workbook_is_refused_unread_under_the_memory_ceiling(tmp_path
 
 
 def test_a_server_that_trickles_its_greeting_does_not_hold_the_round(dovecot, tmp_path):
-    """A byte every half second defeats every per-read timeout; the intake's one deadline ends it,
-    and the round's reminders go out without the mailbox, saying so."""
-    proxy = SlowProxy(dovecot.imaps_port, fast_bytes=0)
+    """A byte every half second defeats every per-read timeout (it used to hold `thidua run` for
+    good); the intake's one deadline ends it, and the round's reminders go out without the
+    mailbox, saying so."""
+    proxy = SlowProxy(dovecot.imap_port, fast_bytes=0)  # plain IMAP: TLS's per-record deadline does not help
     try:
         env = {
             **os.environ,
             **env_for(dovecot),
             "THIDUA_IMAP_PORT": str(proxy.port),
+            "THIDUA_IMAP_SECURITY": "none",
             "THIDUA_INTAKE_DEADLINE": "3",
             "THIDUA_DATA_DIR": str(tmp_path / "var"),
         }
