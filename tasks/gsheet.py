@@ -8,31 +8,64 @@ which tab is missing and to match renamed tabs by their Vietnamese key.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tasks.contract import TABS, RawTabs, SourceError, SourceUnavailable
 from tasks.text import match_key
+from tasks.watchdog import Deadline, Watchdog
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
 READ_ONLY = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
 
 
-class _RewriteBase(HTTPAdapter):
-    """Sends requests meant for the Sheets API to another base URL (a proxy or a stand-in):
-    gspread bakes the Google URL in at import time."""
+class _Adapter(HTTPAdapter):
+    """Every connection of the source goes through here: each new socket is shown to the
+    watchdog of the read under way (so a server trickling its answer cannot hold the round), and
+    requests meant for the Sheets API may go to another base URL (a proxy or a stand-in: gspread
+    bakes the Google URL in at import time)."""
 
-    def __init__(self, base_url: str):
-        super().__init__()
+    def __init__(self, base_url: str = GOOGLE_SHEETS):
         self.base_url = base_url.rstrip("/")
+        self.watchdog: Watchdog | None = None
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        watch = self._watch
+
+        class Plain(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                return watch(super()._new_conn())
+
+        class Tls(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                return watch(super()._new_conn())
+
+        class PlainPool(HTTPConnectionPool):
+            ConnectionCls = Plain
+
+        class TlsPool(HTTPSConnectionPool):
+            ConnectionCls = Tls
+
+        self.poolmanager.pool_classes_by_scheme = {"http": PlainPool, "https": TlsPool}
+
+    def _watch(self, sock: socket.socket) -> socket.socket:
+        return self.watchdog.watch(sock) if self.watchdog else sock
 
     def send(self, request, **kwargs):  # type: ignore[override]
-        request.url = self.base_url + request.url[len(GOOGLE_SHEETS) :]
+        if request.url.startswith(GOOGLE_SHEETS) and self.base_url != GOOGLE_SHEETS:
+            request.url = self.base_url + request.url[len(GOOGLE_SHEETS) :]
+        # no connection kept from an earlier read, whose socket this read's watchdog never saw
+        self.poolmanager.clear()
         return super().send(request, **kwargs)
 
 
@@ -94,12 +127,14 @@ class GoogleSheetSource:
         max_wait: float = 60.0,
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float = 180.0,
     ):
         self.key = key
         self.account = service_account["client_email"]
         self.description = f"Google Sheet {key}"
         self.tab_titles = {t: (tab_titles or {}).get(t, t) for t in TABS}
         self.max_wait = max_wait
+        self.deadline = deadline  # seconds for a whole read: token, requests, back-off
         self.sleep = sleep
         self.requests = 0  # Sheets API requests made (the token exchange is not one)
         self.missing_tabs: list[str] = []
@@ -107,6 +142,7 @@ class GoogleSheetSource:
 
     def _make_client(self, info: dict, api_base_url: str, timeout: float):
         import gspread
+        from google.auth.transport.requests import AuthorizedSession, Request
         from google.oauth2.service_account import Credentials
 
         try:
@@ -114,12 +150,17 @@ class GoogleSheetSource:
         except (ValueError, KeyError) as exc:
             raise SourceError(
                 f"Khoá tài khoản dịch vụ {info.get('client_email')} không dùng được ({exc}). "
-                "Tạo khoá JSON mới cho tài khoản dịch vụ."
+                "Tạo khoá mới cho tài khoản dịch vụ."
             ) from None
-        client = gspread.Client(auth=creds)
+        self._adapter = _Adapter(api_base_url)
+        token_session = requests.Session()  # the token exchange, watched like the API's requests
+        session = AuthorizedSession(creds, auth_request=Request(token_session))
+        for http in (token_session, session):
+            http.mount("https://", self._adapter)
+            http.mount("http://", self._adapter)
+        client = gspread.Client(auth=creds, session=session)
+        client.http_client.auth = creds
         client.http_client.set_timeout((10, timeout))
-        if api_base_url.rstrip("/") != GOOGLE_SHEETS:
-            client.http_client.session.mount(GOOGLE_SHEETS, _RewriteBase(api_base_url))
         return client
 
     # -- requests, with bounded back-off ------------------------------------------------------
@@ -142,6 +183,8 @@ class GoogleSheetSource:
                 problem = f"{code} {status}".strip()
                 retry_after = exc.response.headers.get("Retry-After")
             except (requests.Timeout, requests.ConnectionError) as exc:
+                if self._adapter.watchdog and self._adapter.watchdog.fired:
+                    raise self._too_slow(what) from None
                 problem, retry_after = f"{type(exc).__name__}", None
             except RefreshError as exc:
                 raise SourceError(
@@ -149,6 +192,8 @@ class GoogleSheetSource:
                     "Kiểm tra khoá JSON còn hiệu lực (chưa bị xoá hoặc vô hiệu hoá)."
                 ) from None
             except TransportError as exc:
+                if self._adapter.watchdog and self._adapter.watchdog.fired:
+                    raise self._too_slow(what) from None
                 problem, retry_after = f"đổi token thất bại: {exc}", None
             wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
             if waited + wait > self.max_wait:
@@ -164,6 +209,13 @@ class GoogleSheetSource:
             self.sleep(wait)
             waited += wait
             delay = min(delay * 2, 30.0)
+
+    def _too_slow(self, what: str) -> SourceUnavailable:
+        return SourceUnavailable(
+            f"Google Sheets API chưa trả lời xong khi {what} sau {self.deadline:.0f} giây "
+            "(THIDUA_SHEETS_DEADLINE): đường truyền hoặc máy chủ quá chậm. Chạy lại sau; nếu còn lỗi, "
+            "kiểm tra mạng (proxy, tường lửa) của máy chạy thidua."
+        )
 
     def _explain(self, code: int, status: str, message: str) -> SourceError:
         if code == 404:
@@ -203,6 +255,7 @@ class GoogleSheetSource:
         import gspread
 
         wanted = list(self.tab_titles.items())
+        self._adapter.watchdog = watchdog = Watchdog(Deadline(self.deadline))
         try:
             try:
                 ranges = self._batch_get([title for _, title in wanted])
@@ -210,6 +263,9 @@ class GoogleSheetSource:
                 wanted, ranges = self._read_existing_tabs(wanted)
         except gspread.exceptions.GSpreadException as exc:
             raise SourceError(f"Lỗi khi đọc Google Sheet '{self.key}': {exc}") from None
+        finally:
+            watchdog.stop()
+            self._adapter.watchdog = None
         return {
             canonical: [[str(c) for c in row] for row in vr.get("values", [])]
             for (canonical, _), vr in zip(wanted, ranges, strict=True)

@@ -10,10 +10,11 @@ import pandas as pd
 
 from tasks.intake import IntakeResult, recognise
 from tasks.intake_store import IntakeStore, IntakeStoreError
-from tasks.mailbox import Deadline, MailboxError, mailbox_specs, read_new
+from tasks.mailbox import MailboxError, mailbox_specs, read_new
 from tasks.normalise import MAIL_ROW, SUBMISSION_COLUMNS, Normalised
 from tasks.plan import Plan
 from tasks.settings import Settings
+from tasks.watchdog import Deadline
 
 log = logging.getLogger("thidua.intake")
 

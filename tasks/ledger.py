@@ -129,7 +129,25 @@ def open_engine(database: URL) -> Engine:
     if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
         Path(database.database).parent.mkdir(parents=True, exist_ok=True)
     # pre-ping: after a database restart, pooled connections are dead; test before use
-    return create_engine(database, pool_pre_ping=True)
+    return create_engine(database, pool_pre_ping=True, connect_args=_bounded(database))
+
+
+def _bounded(database: URL) -> dict[str, object]:
+    """PostgreSQL's own bounds on waiting, so that a ledger operation ends even when the server
+    (or the network to it) stops answering: a connection attempt, a silent peer (TCP keepalives,
+    unacknowledged data), a statement or a lock held by another run. Each ends in an
+    OperationalError, which the ledger retries for RECONNECT_FOR and then reports."""
+    if database.get_backend_name() != "postgresql":
+        return {}
+    return {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,  # milliseconds
+        "options": "-c statement_timeout=30000 -c lock_timeout=15000",
+    }
 
 
 # ledgers whose table this process has created or checked already

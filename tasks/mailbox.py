@@ -10,8 +10,6 @@ import imaplib
 import json
 import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses, parsedate_to_datetime
@@ -25,6 +23,7 @@ from imapclient.tls import IMAP4_TLS, wrap_socket
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from tasks.mail_parse import parse_headers
+from tasks.watchdog import Deadline, Watchdog
 
 FETCH_BATCH = 200  # messages per FETCH of headers; bodies go by size
 BODY_BATCH_BYTES = 20 * 1024 * 1024
@@ -120,61 +119,8 @@ class Fetched:
     problem: str = ""  # why the server would not give this message; the rest were still read
 
 
-class Deadline:
-    """The one instant by which a run's whole intake (every mailbox: greeting, login, each fetch)
-    must be done; the round then goes on without what was not read."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
-        self.seconds = seconds
-        self._clock = clock
-        self.end = clock() + seconds
-
-    def left(self) -> float:
-        return max(0.0, self.end - self._clock())
-
-
-class _Watchdog:
-    """Shuts a session's sockets when the deadline comes. A server that trickles a byte now and
-    then defeats every per-read timeout; a socket shut under it ends the wait at once. It keeps
-    a duplicate of each socket's descriptor: wrapping a socket in TLS detaches the original
-    object, but a shutdown through the duplicate still ends the one connection both name."""
-
-    def __init__(self, deadline: Deadline):
-        self.fired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(deadline.left(), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> socket.socket:
-        with self._lock:
-            self._sockets.append(sock.dup())
-            if self.fired:
-                _shut(self._sockets[-1])
-        return sock
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-    def stop(self) -> None:
-        self._timer.cancel()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
 class _PlainIMAP(IMAP4WithTimeout):
-    def __init__(self, host: str, port: int, timeout: float | None, watchdog: _Watchdog):
+    def __init__(self, host: str, port: int, timeout: float | None, watchdog: Watchdog):
         self._watchdog = watchdog
         super().__init__(host, port, timeout)
 
@@ -184,7 +130,7 @@ class _PlainIMAP(IMAP4WithTimeout):
 
 class _TlsIMAP(IMAP4_TLS):
     def __init__(
-        self, host: str, port: int, context: ssl.SSLContext, timeout: float | None, watchdog: _Watchdog
+        self, host: str, port: int, context: ssl.SSLContext, timeout: float | None, watchdog: Watchdog
     ):
         self._watchdog = watchdog
         super().__init__(host, port, context, timeout)
@@ -198,7 +144,7 @@ class _TlsIMAP(IMAP4_TLS):
 class _Client(IMAPClient):
     """IMAPClient whose sockets the watchdog can shut, from the first byte of the greeting."""
 
-    def __init__(self, *args: object, watchdog: _Watchdog, **kwargs: object):
+    def __init__(self, *args: object, watchdog: Watchdog, **kwargs: object):
         self._watchdog = watchdog
         super().__init__(*args, **kwargs)
 
@@ -223,7 +169,7 @@ class _Session:
     def __init__(self, spec: MailboxSpec, deadline: Deadline):
         self.spec = spec
         self.deadline = deadline
-        self.watchdog = _Watchdog(deadline)
+        self.watchdog = Watchdog(deadline)
         self.client: IMAPClient | None = None
         self.broken = False  # a FETCH failed: the connection may be mid-answer
         self.validity = 0

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     google_credentials_block: str | None = None  # or a Prefect Secret block holding that JSON
     sheets_api_url: str = "https://sheets.googleapis.com"
     sheets_max_wait: float = Field(60.0, ge=0)  # total back-off on 429/5xx/timeouts before giving up
+    sheets_deadline: float = Field(180.0, gt=0)  # a whole read of the sheet, however slow the answer
     count_pages_online: bool = False  # reports: download http(s) links to count their pages
     data_dir: Path = Path("var")
     ledger_url: str | None = None  # SQLAlchemy URL; default: SQLite file in the data directory

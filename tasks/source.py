@@ -266,7 +266,14 @@ def open_source(settings, plan) -> Source:
             "Đặt THIDUA_SOURCE là một trong ba dạng đó."
         )
     account = load_service_account(settings.google_credentials, settings.google_credentials_block)
-    return GoogleSheetSource(key, account, settings.sheets_api_url, plan.sheet_tabs, settings.sheets_max_wait)
+    return GoogleSheetSource(
+        key,
+        account,
+        settings.sheets_api_url,
+        plan.sheet_tabs,
+        settings.sheets_max_wait,
+        deadline=settings.sheets_deadline,
+    )
 
 
 def write_template(path: Path) -> Path:

@@ -5,6 +5,7 @@ import unicodedata
 
 import pytest
 
+from tasks.contract import SourceUnavailable
 from tasks.gsheet import GoogleSheetSource, load_service_account
 from tasks.inputs import load_inputs
 from tasks.normalise import normalise
@@ -13,6 +14,7 @@ from tasks.sheet_key import spreadsheet_key
 from tasks.source import SourceError, WorkbookSource
 from tests.helpers import HEADER, SAMPLE, local, table_at
 from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
+from tests.slow_proxy import SlowProxy
 
 
 @pytest.fixture
@@ -223,3 +225,25 @@ def test_credentials_from_a_prefect_secret_block(prefect_server, sample_tabs):
         assert "Nộp hồ sơ" in src.read_tabs()
     with pytest.raises(SourceError, match="Không đọc được Secret block 'khong-co'"):
         load_service_account(None, "khong-co")
+
+
+@pytest.mark.parametrize("slow", ["the API's answer", "the token exchange"])
+def test_a_sheet_trickling_its_answer_ends_at_the_deadline_with_one_clear_line(sample_tabs, slow):
+    """A byte every half second restarts every per-read timeout (requests' read timeout is
+    between bytes): the read used to wait for ever. One deadline covers the whole read."""
+    with SheetsStandIn(sample_tabs) as standin:
+        proxy = SlowProxy(standin.server.server_port, fast_bytes=0)
+        proxied = f"http://127.0.0.1:{proxy.port}"
+        account = dict(standin.service_account)
+        base = standin.base_url
+        if slow == "the token exchange":
+            account["token_uri"] = proxied + "/token"
+        else:
+            base = proxied
+        try:
+            src = GoogleSheetSource(SPREADSHEET_ID, account, base, deadline=3, sleep=lambda _: None)
+            with pytest.raises(SourceUnavailable) as failed:
+                src.read_tabs()
+        finally:
+            proxy.stop()
+    assert "sau 3 giây (THIDUA_SHEETS_DEADLINE)" in str(failed.value)

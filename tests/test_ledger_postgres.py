@@ -111,3 +111,37 @@ def test_a_round_with_its_ledger_down_sends_nothing_fails_clearly_and_still_aler
     assert len(written) == 1 and written[0].startswith("alert-")  # no unit mail; the alert went out
     alert = email.message_from_bytes(next(outbox.rglob("alert-*.eml")).read_bytes(), policy=default)
     assert "THIDUA_LEDGER_URL" in alert.get_body(("plain",)).get_content()
+
+
+def test_a_claim_behind_another_runs_lock_gives_up_instead_of_waiting_for_ever(postgres):
+    """A run (or an operator's psql session) holding the ledger's table locked used to hold every
+    other run's claim with it, silently; PostgreSQL's lock_timeout now ends the wait with an
+    error the round reports."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from tasks.outcomes import Key
+
+    ledger = Ledger(postgres.url, reconnect_for=dt.timedelta(seconds=1))
+    holder = create_engine(postgres.url.replace("postgresql://", "postgresql+psycopg://"))
+    outcome: list[object] = []
+
+    def claim() -> None:
+        try:
+            outcome.append(
+                ledger.claim(Key("p", "so-ket", "a@x.vn", "before-1"), "<m@x>", "reminder", "s", "a@x.vn")
+            )
+        except OperationalError as exc:
+            outcome.append(exc)
+
+    with holder.begin() as conn:
+        conn.execute(text("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE"))
+        waiting = threading.Thread(target=claim, daemon=True)
+        waiting.start()
+        waiting.join(120)
+        assert not waiting.is_alive(), "the claim still waits on the lock"
+    (ended,) = outcome
+    assert isinstance(ended, OperationalError) and "lock timeout" in str(ended)
+    holder.dispose()
