@@ -144,7 +144,12 @@ def _transient(task, task_run, state) -> bool:
 )
 def load(settings: Settings) -> Inputs:
     private_data_dir(settings)
-    return load_inputs(settings)
+    inputs = load_inputs(settings)
+    from prefect import get_run_logger
+
+    for reason in inputs.intake.skipped if inputs.intake else []:  # in the run's log, in the UI
+        get_run_logger().warning("Không đọc được hộp thư, đợt này chỉ dựa vào bảng tính: %s", reason)
+    return inputs
 
 
 @task(name="tinh-trang-ho-so", description="Tính tình trạng hồ sơ của từng đơn vị")
