@@ -47,13 +47,28 @@ def with_header(raw: bytes, name: bytes, value: bytes) -> bytes:
     return name + b": " + value + b"\r\n" + raw
 
 
+# runs the command as its own child and prints that child's peak resident size: measured from a
+# small parent, since a child forked from pytest itself would be charged pytest's pages too
+_MEASURE = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, file=sys.stderr)\n"
+)
+
+
 def peak_of(command: list[str], env: dict[str, str], cwd) -> tuple[int, float, str]:
-    """(exit code, peak resident MB, stdout) of a child process, from the kernel's own count."""
-    child = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = child.stdout.read().decode() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss / 1024, out
+    """(exit code, peak resident MB, stdout) of a command, from the kernel's own count."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    code, kilobytes = done.stderr.strip().splitlines()[-1].split()
+    return int(code), int(kilobytes) / 1024, done.stdout
 
 
 def letter_text(raw: bytes) -> str:
