@@ -7,6 +7,7 @@ from flows import cli_run  # noqa: F401  (run, replay, serve)
 from flows import cli_documents  # noqa: F401  (report, tally)
 from flows import cli_plan  # noqa: F401  (plan new)
 from flows import cli_intake  # noqa: F401  (intake)
+from flows import cli_publish  # noqa: F401  (publish)
 from flows.cli_base import app
 
 __all__ = ["app"]

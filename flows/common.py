@@ -17,9 +17,11 @@ from tasks.delivery import recover
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.markdown import md
 from tasks.outcomes import Recovery
+from tasks.publish import Published, publish_status
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.schedule import ACTION_TAGS
 from tasks.settings import Settings, private_data_dir
+from tasks.unit_status import unit_status
 
 # Prefect's English wrapper around the project's own error text, e.g.
 # "Flow run encountered an exception: RoundFailed: 2 thư gửi không thành công …"
@@ -150,6 +152,21 @@ def load(settings: Settings) -> Inputs:
     for reason in inputs.intake.skipped if inputs.intake else []:  # in the run's log, in the UI
         get_run_logger().warning("Không đọc được hộp thư, đợt này chỉ dựa vào bảng tính: %s", reason)
     return inputs
+
+
+@task(name="dang-tinh-trang-cho-don-vi", description="Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem")
+def publish_status_task(settings: Settings, inputs: Inputs, instant: dt.datetime, dry_run: bool) -> Published:
+    """The units' status where they look, before the round's letters (which link to it). A dry
+    run writes nothing; a failure is a warning in the run's log and never stops the mail."""
+    if dry_run:
+        return Published()
+    from prefect import get_run_logger
+
+    status = unit_status(inputs.plan, assess(inputs, instant), instant)
+    done = publish_status(settings, inputs.plan, status)
+    if done.problem:
+        get_run_logger().warning("%s", done.problem)
+    return done
 
 
 @task(name="tinh-trang-ho-so", description="Tính tình trạng hồ sơ của từng đơn vị")

@@ -7,7 +7,15 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import early_banner, finish, in_words, open_round, recover_task, refused_early
+from flows.common import (
+    early_banner,
+    finish,
+    in_words,
+    open_round,
+    publish_status_task,
+    recover_task,
+    refused_early,
+)
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
 from tasks.compose import unit_mails
 from tasks.delivery import send
@@ -44,6 +52,7 @@ def inspection_round(
     all_teams, table = assess_teams(inputs, rnd)
     if refusal := refused_early(rnd, {rnd.target: all_teams}):
         return refusal
+    publish_status_task(settings, inputs, rnd.instant, rnd.dry_run)  # the served daily look, too
     by_slug = {t.slug: t for t in all_teams}
     mails = []
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):

@@ -14,7 +14,16 @@ from prefect.artifacts import (
 from prefect.states import State
 
 from flows.alerts import alert_coordinators
-from flows.common import assess_task, early_banner, finish, in_words, open_round, recover_task, refused_early
+from flows.common import (
+    assess_task,
+    early_banner,
+    finish,
+    in_words,
+    open_round,
+    publish_status_task,
+    recover_task,
+    refused_early,
+)
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
@@ -33,8 +42,8 @@ PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
 
 
 @task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
-def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings) -> Outcome:
-    mails = unit_mails(rnd, table)
+def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings, links: dict[str, str]) -> Outcome:
+    mails = unit_mails(rnd, table, links)
     progress = None
     if len(mails) >= PROGRESS_FROM and not rnd.dry_run:  # a bar for three letters only costs API calls
         progress = create_progress_artifact(
@@ -143,6 +152,7 @@ def milestone_round(
     if refusal := refused_early(rnd):
         return refusal
     table = assess_task(inputs, rnd.instant)
+    published = publish_status_task(settings, inputs, rnd.instant, rnd.dry_run)
     owed = owing(table, rnd)
     result = RoundResult.of(rnd, owing=len(owed))
     result.stale = stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant)
@@ -152,7 +162,7 @@ def milestone_round(
         return result
     mine = {rnd.key(c) for c in owed["unit"]} | {rnd.key(DIGEST)}
     result.recovery = recover_task(rnd, table, settings, mine)
-    result.units = send_unit_mail(rnd, table, settings)
+    result.units = send_unit_mail(rnd, table, settings, published.links)
     result.digest = send_digest(rnd, table, settings, result.units, inputs)
     publish(rnd, inputs, table, result)
     for failure in result.failed:

@@ -42,6 +42,7 @@ COLUMNS = [
     "last_submitted_at",
     "required",  # what this unit owes: the required documents, and its dossier if it needs one
     "via_mail",  # documents the intake found in a mail: "<kind>: thư điện tử của <sender>, <id>"
+    "received",  # each document in: "<kind>: <latest time> (bảng tính | thư điện tử)", for units to read
 ]
 
 
@@ -168,6 +169,10 @@ def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required:
         "last_submitted_at": max((g["last_at"] for g in mine.values()), default=None),
         "required": [d.kind for d in required],
         "via_mail": [f"{kind}: {got['origin']}" for kind, got in mine.items() if got["origin"]],
+        "received": [
+            f"{kind}: {vn_datetime(got['last_at'])} ({MAIL if got['origin'] else 'bảng tính'})"
+            for kind, got in mine.items()
+        ],
     }
 
 

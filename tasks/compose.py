@@ -135,9 +135,10 @@ def _coordinators(plan: Plan) -> tuple[tuple[str, str], ...]:
     return _contact_addresses(plan, {"head", "deputy"})
 
 
-def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
+def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | None = None) -> list[Mail]:
     """One reminder (or overdue notice, copying Head and Deputies) per unit that owes something.
-    Recipients come only from the plan, never from the sheet."""
+    Recipients come only from the plan, never from the sheet. `status_links`: each unit's row or
+    section of the published status, when units can reach it."""
     plan, m = rnd.plan, rnd.milestone
     # an inspection team's stage is "<team>.overdue-1": what kind of letter is in its last part
     kind = "overdue" if rnd.stage.rpartition(".")[2].startswith("overdue") else "reminder"
@@ -160,6 +161,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame) -> list[Mail]:
             if kind == "reminder" or plan.day_off_rule == "civil_code"
             else None,
             "days_late": (local_day - effective_deadline(plan, deadline)).days if deadline else 0,
+            "status_link": (status_links or {}).get(unit.code),
         }
         if deadline:
             context["deadline"] = vn_date_weekday(deadline)

@@ -7,11 +7,13 @@ which tab is missing and to match renamed tabs by their Vietnamese key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,6 +26,7 @@ from tasks.watchdog import Deadline, Watchdog
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
 READ_ONLY = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
+READ_WRITE = ["https://www.googleapis.com/auth/spreadsheets"]  # to publish the units' status tab
 RETRYABLE = {408, 429, 500, 502, 503, 504}
 
 
@@ -128,6 +131,7 @@ class GoogleSheetSource:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         deadline: float = 180.0,
+        write: bool = False,
     ):
         self.key = key
         self.account = service_account["client_email"]
@@ -138,15 +142,15 @@ class GoogleSheetSource:
         self.sleep = sleep
         self.requests = 0  # Sheets API requests made (the token exchange is not one)
         self.missing_tabs: list[str] = []
-        self._client = self._make_client(service_account, api_base_url, timeout)
+        self._client = self._make_client(service_account, api_base_url, timeout, write)
 
-    def _make_client(self, info: dict, api_base_url: str, timeout: float):
+    def _make_client(self, info: dict, api_base_url: str, timeout: float, write: bool):
         import gspread
         from google.auth.transport.requests import AuthorizedSession, Request
         from google.oauth2.service_account import Credentials
 
         try:
-            creds = Credentials.from_service_account_info(info, scopes=READ_ONLY)
+            creds = Credentials.from_service_account_info(info, scopes=READ_WRITE if write else READ_ONLY)
         except (ValueError, KeyError) as exc:
             raise SourceError(
                 f"Khoá tài khoản dịch vụ {info.get('client_email')} không dùng được ({exc}). "
@@ -164,6 +168,31 @@ class GoogleSheetSource:
         return client
 
     # -- requests, with bounded back-off ------------------------------------------------------
+    @contextlib.contextmanager
+    def watched(self) -> Iterator[None]:
+        """One deadline (THIDUA_SHEETS_DEADLINE) for every request made inside."""
+        self._adapter.watchdog = watchdog = Watchdog(Deadline(self.deadline))
+        try:
+            yield
+        finally:
+            watchdog.stop()
+            self._adapter.watchdog = None
+
+    def metadata(self) -> dict:
+        return self._client.http_client.fetch_sheet_metadata(self.key)
+
+    def batch_update(self, body: dict) -> Any:
+        return self._client.http_client.batch_update(self.key, body)
+
+    def call(self, what: str, fn, refused: Callable[[int, str], SourceError | None] | None = None):
+        """`fn()` with bounded back-off; `refused(code, message)` may word a refusal for the caller's
+        purpose (a write refused to a reader) before the general wording is used."""
+        try:
+            return self._call(what, fn)
+        except _Refused as exc:
+            own = refused(exc.code, exc.message) if refused else None
+            raise own or self._explain(exc.code, exc.status, exc.message) from None
+
     def _call(self, what: str, fn):
         import gspread
         from google.auth.exceptions import RefreshError, TransportError
@@ -179,7 +208,7 @@ class GoogleSheetSource:
                 if code == 400 and "Unable to parse range" in exc.error.get("message", ""):
                     raise _MissingTab() from None
                 if code not in RETRYABLE:
-                    raise self._explain(code, status, exc.error.get("message", "")) from None
+                    raise _Refused(code, status, exc.error.get("message", "")) from None
                 problem = f"{code} {status}".strip()
                 retry_after = exc.response.headers.get("Retry-After")
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -237,7 +266,7 @@ class GoogleSheetSource:
     # -- reading -------------------------------------------------------------------------------
     def _batch_get(self, titles: list[str]) -> list[dict]:
         ranges = ["'" + t.replace("'", "''") + "'" for t in titles]
-        body = self._call(
+        body = self.call(
             "đọc các trang tính",
             lambda: self._client.http_client.values_batch_get(
                 self.key, ranges, params={"valueRenderOption": "FORMATTED_VALUE"}
@@ -246,7 +275,7 @@ class GoogleSheetSource:
         return body.get("valueRanges", [])
 
     def sheet_titles(self) -> list[str]:
-        meta = self._call(
+        meta = self.call(
             "đọc danh sách trang tính", lambda: self._client.http_client.fetch_sheet_metadata(self.key)
         )
         return [s["properties"]["title"] for s in meta.get("sheets", [])]
@@ -255,17 +284,14 @@ class GoogleSheetSource:
         import gspread
 
         wanted = list(self.tab_titles.items())
-        self._adapter.watchdog = watchdog = Watchdog(Deadline(self.deadline))
         try:
-            try:
-                ranges = self._batch_get([title for _, title in wanted])
-            except _MissingTab:
-                wanted, ranges = self._read_existing_tabs(wanted)
+            with self.watched():
+                try:
+                    ranges = self._batch_get([title for _, title in wanted])
+                except _MissingTab:
+                    wanted, ranges = self._read_existing_tabs(wanted)
         except gspread.exceptions.GSpreadException as exc:
             raise SourceError(f"Lỗi khi đọc Google Sheet '{self.key}': {exc}") from None
-        finally:
-            watchdog.stop()
-            self._adapter.watchdog = None
         return {
             canonical: [[str(c) for c in row] for row in vr.get("values", [])]
             for (canonical, _), vr in zip(wanted, ranges, strict=True)
@@ -277,6 +303,14 @@ class GoogleSheetSource:
         found = [(c, existing[match_key(t)]) for c, t in wanted if match_key(t) in existing]
         self.missing_tabs = [t for c, t in wanted if match_key(t) not in existing]
         return found, (self._batch_get([t for _, t in found]) if found else [])
+
+
+class _Refused(Exception):
+    """The API refused a request for good (4xx other than the retryable ones)."""
+
+    def __init__(self, code: int, status: str, message: str):
+        super().__init__(f"{code} {status}: {message}")
+        self.code, self.status, self.message = code, status, message
 
 
 class _MissingTab(Exception):

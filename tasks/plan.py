@@ -312,6 +312,10 @@ class Plan(Strict):
     # where a unit clerk submits: the Form feeding the sheet, or the sheet itself (default)
     submission_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     sheet_tabs: dict[str, str] = {}  # canonical tab -> its title in the sheet (a Form's tab)
+    # where units see their own status: a tab of the shared sheet (written by thidua alone), and,
+    # for a workbook source, the web address where the office publishes `<data dir>/status/`
+    status_tab: str = Field(default="Tình trạng nộp hồ sơ", min_length=1, max_length=100)
+    status_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
     @property
     def citation(self) -> str | None:

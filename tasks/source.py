@@ -251,8 +251,9 @@ def _contract_tabs(source: WorkbookSource, sheets: list, close) -> RawTabs:
     return tabs
 
 
-def open_source(settings, plan) -> Source:
-    """The source named by THIDUA_SOURCE or the plan: a .xlsx workbook or a Google Sheet."""
+def open_source(settings, plan, write: bool = False) -> Source:
+    """The source named by THIDUA_SOURCE or the plan: a .xlsx workbook or a Google Sheet (asked
+    for the scope to write too when `write`: the units' status tab)."""
     spec = settings.source_spec(plan.spreadsheet)
     if spec.lower().endswith((".xlsx", ".xlsm")):
         return WorkbookSource(spec)
@@ -273,6 +274,7 @@ def open_source(settings, plan) -> Source:
         plan.sheet_tabs,
         settings.sheets_max_wait,
         deadline=settings.sheets_deadline,
+        write=write,
     )
 
 

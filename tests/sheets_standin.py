@@ -3,10 +3,17 @@
 The real gspread client and the real google-auth service-account flow talk to it: the token
 request is a signed JWT (verified here with the account's public key), every API call must carry
 the Bearer token it handed out. Faults can be queued per API request.
+
+Writes (spreadsheets.batchUpdate: addSheet, updateSheetProperties, updateCells,
+updateDimensionProperties, addProtectedRange) take the real API's request and response shapes
+and are refused as it refuses them: a token without the spreadsheets scope or an account shared
+as a viewer (403), a duplicate tab, an unknown sheetId, cells outside the grid, all rows frozen,
+a request kind it does not know (400). A batch is applied whole or not at all.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -18,7 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
-TOKEN = "ya29.stand-in-token"
+TOKEN = "ya29.stand-in-token"  # for the read-only scope
+WRITE_TOKEN = "ya29.stand-in-write-token"  # for the spreadsheets (read and write) scope
+WRITE_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 SPREADSHEET_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 
 
@@ -63,6 +72,13 @@ class SheetsStandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         self.service_account, self.public_key = make_service_account(self.base_url + "/token")
+        self.can_edit = True  # the account's share: Editor, or only Viewer
+        self.sheet_ids = {title: i for i, title in enumerate(tabs)}
+        self.grids = {title: {"rowCount": 1000, "columnCount": 26} for title in tabs}
+        self.protected: dict[str, list[dict]] = {}
+        self.widths: dict[str, dict[int, int]] = {}
+        self.formats: dict[str, dict[tuple[int, int], dict]] = {}
+        self.write_requests = 0
 
     def __enter__(self):
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -88,6 +104,132 @@ class SheetsStandIn:
     def stall(self, seconds: float):
         self.faults.append(("sleep", seconds))
 
+    def sheet(self, title: str) -> dict:
+        """One tab as spreadsheets.get describes it (protectedRanges only when there are some)."""
+        out: dict = {
+            "properties": {
+                "sheetId": self.sheet_ids[title],
+                "title": title,
+                "index": list(self.tabs).index(title),
+                "sheetType": "GRID",
+                "gridProperties": dict(self.grids[title]),
+            }
+        }
+        if self.protected.get(title):
+            out["protectedRanges"] = self.protected[title]
+        return out
+
+    def apply(self, requests: list[dict]) -> list[dict]:
+        """A batch, whole or not at all: worked on copies, kept only if every request is valid."""
+        state = copy.deepcopy(
+            (self.tabs, self.sheet_ids, self.grids, self.protected, self.widths, self.formats)
+        )
+        try:
+            return [self._one(i, request) for i, request in enumerate(requests)]
+        except ValueError:
+            self.tabs, self.sheet_ids, self.grids, self.protected, self.widths, self.formats = state
+            raise
+
+    def _title_of(self, where: str, sheet_id) -> str:
+        for title, known in self.sheet_ids.items():
+            if known == sheet_id:
+                return title
+        raise ValueError(f"Invalid requests[{where}]: No grid with id: {sheet_id}")
+
+    def _one(self, i: int, request: dict) -> dict:
+        if len(request) != 1:
+            raise ValueError(f"Invalid requests[{i}]: exactly one kind of request must be set")
+        kind, body = next(iter(request.items()))
+        where = f"{i}].{kind}"
+        if kind == "addSheet":
+            props = body.get("properties", {})
+            title = props.get("title", "")
+            if title in self.tabs:
+                raise ValueError(
+                    f'Invalid requests[{where}: A sheet with the name "{title}" already exists. '
+                    "Please enter another name."
+                )
+            sheet_id = 100_000_000 + len(self.sheet_ids) * 7919  # the real API's ids look random too
+            self.tabs[title] = []
+            self.sheet_ids[title] = sheet_id
+            self.grids[title] = {"rowCount": 1000, "columnCount": 26, **props.get("gridProperties", {})}
+            self._check_frozen(where, title)
+            return {"addSheet": self.sheet(title)}
+        if kind == "updateSheetProperties":
+            if not body.get("fields"):
+                raise ValueError(
+                    f"Invalid requests[{where}: At least one field must be updated, but none were."
+                )
+            props = body["properties"]
+            title = self._title_of(where, props.get("sheetId"))
+            self.grids[title].update(props.get("gridProperties", {}))
+            grid = self.grids[title]
+            self.tabs[title] = [row[: grid["columnCount"]] for row in self.tabs[title][: grid["rowCount"]]]
+            self._check_frozen(where, title)
+            return {}
+        if kind == "updateCells":
+            return self._update_cells(where, body)
+        if kind == "updateDimensionProperties":
+            span = body["range"]
+            title = self._title_of(where, span.get("sheetId"))
+            if span.get("dimension") == "COLUMNS":
+                for column in range(span["startIndex"], span["endIndex"]):
+                    self.widths.setdefault(title, {})[column] = body["properties"]["pixelSize"]
+            return {}
+        if kind == "addProtectedRange":
+            protected = dict(body["protectedRange"])
+            title = self._title_of(where, protected.get("range", {}).get("sheetId"))
+            protected["protectedRangeId"] = 1000 + sum(len(v) for v in self.protected.values())
+            self.protected.setdefault(title, []).append(protected)
+            return {"addProtectedRange": {"protectedRange": protected}}
+        raise ValueError(f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{i}]'")
+
+    def _check_frozen(self, where: str, title: str) -> None:
+        grid = self.grids[title]
+        if grid.get("frozenRowCount", 0) >= grid["rowCount"]:
+            raise ValueError(f"Invalid requests[{where}: You can't freeze all visible rows on the sheet.")
+
+    def _update_cells(self, where: str, body: dict) -> dict:
+        if ("start" in body) == ("range" in body):
+            raise ValueError(f"Invalid requests[{where}: Must specify exactly one of start or range")
+        if not body.get("fields"):
+            raise ValueError(f"Invalid requests[{where}: At least one field must be updated, but none were.")
+        anchor = body.get("start") or body["range"]
+        title = self._title_of(where, anchor.get("sheetId"))
+        grid, rows = self.grids[title], body.get("rows", [])
+        if "range" in body and not rows:  # no rows: the fields named are cleared in the range
+            self.tabs[title] = []
+            self.formats[title] = {}
+            return {}
+        top, left = (
+            anchor.get("rowIndex", anchor.get("startRowIndex", 0)),
+            anchor.get("columnIndex", anchor.get("startColumnIndex", 0)),
+        )
+        if top + len(rows) > grid["rowCount"]:
+            raise ValueError(
+                f"Invalid requests[{where}: GridCoordinate.rowIndex[{top + len(rows) - 1}] is after "
+                f"last row in grid[{grid['rowCount'] - 1}]"
+            )
+        table = self.tabs[title]
+        for r, row in enumerate(rows):
+            cells = row.get("values", [])
+            if left + len(cells) > grid["columnCount"]:
+                raise ValueError(
+                    f"Invalid requests[{where}: GridCoordinate.columnIndex[{left + len(cells) - 1}] is "
+                    f"after last column in grid[{grid['columnCount'] - 1}]"
+                )
+            while len(table) <= top + r:
+                table.append([])
+            line = table[top + r]
+            for c, cell in enumerate(cells):
+                while len(line) <= left + c:
+                    line.append("")
+                value = cell.get("userEnteredValue", {})
+                line[left + c] = str(value.get("stringValue", value.get("numberValue", "")))
+                if "userEnteredFormat" in cell:
+                    self.formats.setdefault(title, {})[(top + r, left + c)] = cell["userEnteredFormat"]
+        return {}
+
     def _handler(self):
         standin = self
 
@@ -107,20 +249,49 @@ class SheetsStandIn:
 
             def do_POST(self):
                 time.sleep(standin.latency)
-                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                url = urlparse(self.path)
+                if url.path.endswith(":batchUpdate"):
+                    return self._batch_update(url.path, json.loads(body))
+                form = parse_qs(body)
                 claims = jwt.decode(
                     form["assertion"][0],
                     certs=standin.public_key,
                     audience="https://oauth2.googleapis.com/token",
                 )
                 standin.token_requests.append({"grant_type": form["grant_type"][0], **claims})
-                self._send(200, {"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"})
+                token = WRITE_TOKEN if WRITE_SCOPE in claims.get("scope", "").split() else TOKEN
+                self._send(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+
+            def _error(self, status, message):
+                names = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+                return self._send(
+                    status, {"error": {"code": status, "message": message, "status": names[status]}}
+                )
+
+            def _batch_update(self, path, body):
+                standin.api_requests.append(path)
+                standin.write_requests += 1
+                token = self.headers.get("Authorization")
+                if token not in (f"Bearer {TOKEN}", f"Bearer {WRITE_TOKEN}"):
+                    return self._error(403, "The request is missing a valid API key.")
+                if token != f"Bearer {WRITE_TOKEN}":
+                    return self._error(403, "Request had insufficient authentication scopes.")
+                if path != f"/v4/spreadsheets/{SPREADSHEET_ID}:batchUpdate":
+                    return self._error(404, "Requested entity was not found.")
+                if not standin.can_edit:
+                    return self._error(403, "The caller does not have permission")
+                try:
+                    replies = standin.apply(body.get("requests", []))
+                except ValueError as exc:
+                    return self._error(400, str(exc))
+                self._send(200, {"spreadsheetId": SPREADSHEET_ID, "replies": replies})
 
             def do_GET(self):
                 time.sleep(standin.latency)
                 url = urlparse(self.path)
                 standin.api_requests.append(url.path)
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                if self.headers.get("Authorization") not in (f"Bearer {TOKEN}", f"Bearer {WRITE_TOKEN}"):
                     return self._send(
                         401, {"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "no token"}}
                     )
@@ -143,18 +314,7 @@ class SheetsStandIn:
                         },
                     )
                 if url.path == prefix:
-                    sheets = [
-                        {
-                            "properties": {
-                                "sheetId": i,
-                                "title": t,
-                                "index": i,
-                                "sheetType": "GRID",
-                                "gridProperties": {"rowCount": 1000, "columnCount": 26},
-                            }
-                        }
-                        for i, t in enumerate(standin.tabs)
-                    ]
+                    sheets = [standin.sheet(title) for title in standin.tabs]
                     return self._send(
                         200,
                         {
