@@ -4,21 +4,54 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
+from typer.models import CommandFunctionType
 
-from tasks.contract import SourceError
+from tasks.errors import ThiduaError, UsageError
 from tasks.inputs import Inputs, load_inputs
-from tasks.plan import Plan, PlanError, error_words, load_plan
+from tasks.plan import Plan, error_words, load_plan
 from tasks.round import parse_instant
-from tasks.settings import DataDirError, Settings, private_data_dir
+from tasks.settings import Settings, private_data_dir
 
-app = typer.Typer(
+
+class Typer(typer.Typer):
+    """Every command's foreseen failure (a ThiduaError, raised anywhere below it) is rendered here
+    and nowhere else: its lines, then its exit code; a bug keeps its traceback."""
+
+    def command(  # the same options as typer.Typer.command, passed through unchanged
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: CommandFunctionType) -> CommandFunctionType:
+            @functools.wraps(fn)
+            def run(*a: Any, **k: Any) -> Any:
+                try:
+                    return fn(*a, **k)
+                except ThiduaError as exc:
+                    raise refuse(exc) from None
+
+            register(run)
+            return fn
+
+        return decorator
+
+
+def refuse(exc: ThiduaError, label: str | None = None) -> typer.Exit:
+    for line in exc.lines():
+        err.print(Text.assemble((label or exc.label, "bold red"), line))
+    return typer.Exit(exc.exit_code)
+
+
+app = Typer(
     help="thidua: chạy kế hoạch năm của một khu vực, cụm, khối thi đua (nhắc hạn, tổng hợp, báo cáo).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -48,32 +81,16 @@ def settings() -> Settings:
             (f"THIDUA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + error_words(e)
             for e in exc.errors()
         )
-        raise fail(f"cấu hình không hợp lệ ({problems}). Sửa biến môi trường hoặc tệp .env.") from None
-    except DataDirError as exc:
-        raise fail(str(exc)) from None
-
-
-def plan_problems(exc: PlanError, label: str = "Lỗi kế hoạch") -> None:
-    """Every problem of a plan file, one line each, naming the file and the key."""
-    for problem in exc.problems:
-        err.print(Text.assemble((f"{label} ", "bold red"), f"{exc.path}: {problem}"))
+        raise UsageError(f"cấu hình không hợp lệ ({problems}). Sửa biến môi trường hoặc tệp .env.") from None
 
 
 def plan_or_exit(s: Settings) -> Plan:
-    try:
-        return load_plan(s.plan)
-    except PlanError as exc:
-        plan_problems(exc)
-        raise typer.Exit(1) from None
+    return load_plan(s.plan)
 
 
 def inputs_or_exit(s: Settings, plan: Plan | None = None) -> Inputs:
     """Plan and source, read once for the whole command (flows it runs reuse them: `preloaded`)."""
-    plan = plan or plan_or_exit(s)
-    try:
-        return load_inputs(s, plan)
-    except SourceError as exc:
-        raise fail(str(exc)) from None
+    return load_inputs(s, plan or load_plan(s.plan))
 
 
 _OS_WORDS = {

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_base import app, fail, out, parent_or_exit, plan_problems, settings, warn
+from flows.cli_base import Typer, app, fail, out, parent_or_exit, refuse, settings, warn
 from tasks.dates import WEEKDAYS, day_off_reason, vn_date_weekday
 from tasks.plan import PlanError
 from tasks.plan_checks import outdated
-from tasks.plan_new import PlanNewError, Rollover, roll_forward
+from tasks.plan_new import Rollover, roll_forward
 from tasks.schedule import obligation_deadline, triggers
 
-plan_app = typer.Typer(help="Lập kế hoạch năm mới từ kế hoạch có sẵn.", no_args_is_help=True)
+plan_app = Typer(help="Lập kế hoạch năm mới từ kế hoạch có sẵn.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 
 
@@ -49,10 +49,7 @@ def new(
     try:
         rollover = roll_forward(source, year, head, named)
     except PlanError as exc:
-        plan_problems(exc, "Lỗi kế hoạch gốc")
-        raise typer.Exit(1) from None
-    except PlanNewError as exc:
-        raise fail(str(exc)) from None
+        raise refuse(exc, "Lỗi kế hoạch gốc ") from None
     target.write_text(rollover.text, encoding="utf-8")
     plan = rollover.plan
     out.print(f"[green]✓[/] Đã ghi {target}: kế hoạch năm {year} ({plan.id}).", highlight=False)

@@ -21,7 +21,7 @@ from flows.cli_base import (
     instant_or_exit,
     out,
     plan_or_exit,
-    plan_problems,
+    refuse,
     settings,
     warn,
 )
@@ -63,7 +63,7 @@ def plans_to_serve(
         try:
             plan = load_plan(path)
         except PlanError as exc:
-            plan_problems(exc)
+            refuse(exc)  # this plan is left out; the others are served
             continue
         over = plan_is_over(plan, now)
         if over:
@@ -114,7 +114,7 @@ def serve(
     if not plans:
         raise fail("không có kế hoạch nào để chạy (xem các lỗi ở trên).")
     _prefect(s)
-    from flows.local_server import ServerError, announced, local_prefect_server, port_in_use
+    from flows.local_server import announced, local_prefect_server, port_in_use
 
     # systemctl stop / kill send SIGTERM: leave through the same door as Ctrl+C, so that the
     # local server started below is stopped too instead of being orphaned
@@ -130,15 +130,12 @@ def serve(
     api = f"http://127.0.0.1:{port}/api"
     # the UI is on, and asks this server (not the default port 4200) for its data
     ui = {"PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": api}
-    try:
-        with (
-            local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url,
-            announced(s.data_dir, api_url),
-        ):
-            os.environ["PREFECT_API_URL"] = api_url
-            _serve(plans, api_url)
-    except ServerError as exc:
-        raise fail(str(exc)) from None
+    with (
+        local_prefect_server(port, s.data_dir / "prefect-server.log", extra_env=ui) as api_url,
+        announced(s.data_dir, api_url),
+    ):
+        os.environ["PREFECT_API_URL"] = api_url
+        _serve(plans, api_url)
     _exit_stopped()
 
 

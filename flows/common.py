@@ -14,6 +14,7 @@ from prefect.states import State
 
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
+from tasks.errors import MailProblem, ThiduaError
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.markdown import md
 from tasks.outcomes import Recovery
@@ -50,7 +51,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class RoundFailed(RuntimeError):
+class RoundFailed(MailProblem, RuntimeError):
     """Some mail of the round was not accepted; the ledger knows which, a rerun sends the rest."""
 
 
@@ -88,27 +89,12 @@ def in_words(fn: Callable[P, R]) -> Callable[P, R | State]:
     Vietnamese sentence, logged once, instead of Prefect's "Flow run encountered an exception:
     SourceError: …" over a traceback; the alert hook still runs. A bug still raises, with its
     traceback, for the administrator."""
-    from tasks.contract import SourceError
-    from tasks.ledger import LedgerError
-    from tasks.plan import PlanError, PlanLookupError
-    from tasks.settings import DataDirError
-    from tasks.transport import TransportError
-
-    foreseen = (
-        SourceError,
-        PlanError,
-        PlanLookupError,
-        LedgerError,
-        TransportError,
-        DataDirError,
-        RoundFailed,
-    )
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R | State:
         try:
             return fn(*args, **kwargs)
-        except foreseen as exc:
+        except ThiduaError as exc:
             from prefect import get_run_logger
             from prefect.artifacts import create_markdown_artifact
             from prefect.states import Failed

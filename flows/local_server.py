@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from tasks.errors import ThiduaError
 
-class ServerError(RuntimeError):
+
+class ServerError(ThiduaError, RuntimeError):
     pass
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Protocol
 
+from tasks.errors import SourceProblem
 from tasks.plan import Plan
 from tasks.text import clean, match_key
 
@@ -28,7 +29,7 @@ MAX_COLUMNS = 100  # the contract's widest tab (Chấm điểm with per-criterio
 MAX_CELL_CHARS = 2_000  # longer text is cut, with a finding
 
 
-class SourceError(Exception):
+class SourceError(SourceProblem):
     """The source cannot be read; the message says what is wrong and what to do."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from email.utils import format_datetime
 
 from tasks.addresses import FALLBACK_SENDER, InvalidAddress
+from tasks.errors import MailProblem
 from tasks.ledger import Busy, Claim, Ledger
 from tasks.mime import Mail, build, message_id
 from tasks.outcomes import Key, Orphan, Outcome, Outgoing, Recovery
@@ -32,7 +33,7 @@ def from_address(settings: Settings, mail: Mail) -> str:
     return str(settings.mail_from or mail.sender[1] or FALLBACK_SENDER)
 
 
-class RoundTimeout(RuntimeError):
+class RoundTimeout(MailProblem, RuntimeError):
     """The round's sending outlived THIDUA_ROUND_DEADLINE."""
 
 

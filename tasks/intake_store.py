@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
+from tasks.errors import IntakeProblem
 from tasks.ledger import database_url, open_engine
 from tasks.mailbox import Fetched
 
@@ -58,7 +59,7 @@ seen = Table(
 )
 
 
-class IntakeStoreError(RuntimeError):
+class IntakeStoreError(IntakeProblem):
     pass
 
 

@@ -52,6 +52,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import TypeEngine
 
+from tasks.errors import LedgerProblem
 from tasks.outcomes import Key, Orphan
 
 log = logging.getLogger("thidua.ledger")
@@ -100,7 +101,7 @@ class Busy(StrEnum):
     HELD = "held"
 
 
-class LedgerError(RuntimeError):
+class LedgerError(LedgerProblem, RuntimeError):
     """The ledger cannot be opened: nothing may be sent without it."""
 
 

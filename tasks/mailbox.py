@@ -22,6 +22,7 @@ from imapclient.imap4 import IMAP4WithTimeout
 from imapclient.tls import IMAP4_TLS, wrap_socket
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from tasks.errors import IntakeProblem
 from tasks.mail_parse import parse_headers
 from tasks.watchdog import Deadline, Watchdog
 
@@ -29,7 +30,7 @@ FETCH_BATCH = 200  # messages per FETCH of headers; bodies go by size
 BODY_BATCH_BYTES = 20 * 1024 * 1024
 
 
-class MailboxError(Exception):
+class MailboxError(IntakeProblem):
     """A mailbox cannot be read: the message says which, why and what to do."""
 
 

@@ -14,24 +14,25 @@ import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from tasks.addresses import InvalidAddress, smtp_address
+from tasks.errors import PlanProblem
 from tasks.sheet_key import sheet_url, spreadsheet_key
 from tasks.text import match_key
 
 
-class PlanLookupError(KeyError):
+class PlanLookupError(PlanProblem, KeyError):
     """A code or id that the plan does not define; the message names what the plan has."""
 
-    def __str__(self) -> str:
-        return str(self.args[0])
 
-
-class PlanError(Exception):
+class PlanError(PlanProblem):
     """The plan file cannot be used; `problems` are full sentences naming file and key."""
 
     def __init__(self, path: Path | str, problems: list[str]):
         self.path = str(path)
         self.problems = problems
-        super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.path}: {p}" for p in self.problems]
 
 
 class Strict(BaseModel):

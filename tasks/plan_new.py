@@ -22,11 +22,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from tasks.errors import UsageError
 from tasks.plan import Plan, PlanError, Unit, load_plan, parse_plan
 from tasks.text import match_key
 
 
-class PlanNewError(ValueError):
+class PlanNewError(UsageError, ValueError):
     """The new plan cannot be made; the message says why and what to do."""
 
 

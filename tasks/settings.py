@@ -11,6 +11,7 @@ from pydantic import EmailStr, Field, SecretStr, field_validator, model_validato
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.addresses import InvalidAddress, smtp_address
+from tasks.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_WORKBOOK = REPO / "config" / "sample-2021.xlsx"
@@ -158,7 +159,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-class DataDirError(ValueError):
+class DataDirError(UsageError, ValueError):
     """THIDUA_DATA_DIR cannot hold the ledger, outbox and reports."""
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.addresses import FALLBACK_SENDER, smtp_address
+from tasks.errors import MailProblem
 from tasks.outcomes import Outgoing
 from tasks.settings import Settings
 
@@ -34,7 +35,7 @@ class Result:
     fatal: bool = False  # the transport cannot go on: the rest of the batch is not attempted
 
 
-class TransportError(Exception):
+class TransportError(MailProblem):
     """The transport cannot be used at all (server down, wrong password): nothing was sent."""
 
 

@@ -50,3 +50,58 @@ def test_tasks_never_import_flows():
         for m, deps in graph.items()
         if m.startswith("tasks.")
     } == {m: [] for m in graph if m.startswith("tasks.")}
+
+
+# exceptions that never reach a person: each is caught where it is raised and told in words
+INTERNAL_EXCEPTIONS = {
+    "tasks.source.WorkbookTooLarge": "source.py turns it into a SourceError naming the file",
+    "tasks.addresses.InvalidAddress": "the plan's validation turns it into a PlanError line",
+}
+
+
+def test_every_foreseen_failure_is_one_family():
+    """15 exception classes in 12 modules had unrelated bases and the CLI mapped them one by
+    one; now each is a ThiduaError of one kind, or listed above with where it is translated."""
+    import importlib
+    import inspect
+
+    from tasks.errors import ThiduaError
+
+    strays = []
+    for package in ("tasks", "flows"):
+        for path in sorted((REPO / package).glob("*.py")):
+            module = importlib.import_module(f"{package}.{path.stem}")
+            for name, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ != module.__name__ or name.startswith("_"):
+                    continue
+                qualified = f"{module.__name__}.{name}"
+                if (
+                    issubclass(cls, Exception)
+                    and not issubclass(cls, ThiduaError)
+                    and qualified not in INTERNAL_EXCEPTIONS
+                ):
+                    strays.append(qualified)
+    assert strays == []
+
+
+def test_the_cli_renders_a_foreseen_failure_in_words_and_lets_a_bug_show_its_traceback(monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from tasks.ledger import LedgerError
+
+    def broken_ledger(*args, **kwargs):
+        raise LedgerError("Không mở được sổ gửi thư: kiểm tra THIDUA_LEDGER_URL.")
+
+    monkeypatch.setattr("tasks.inputs.assess", broken_ledger)
+    monkeypatch.setattr("flows.cli_inspect.assess", broken_ledger)
+    said = CliRunner().invoke(app, ["status", "--at", "2021-06-18T08:00"])
+    assert said.exit_code == 1 and said.output.startswith("Lỗi: Không mở được sổ gửi thư")
+    assert "Traceback" not in said.output and said.exception.__class__ is SystemExit
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("flows.cli_inspect.assess", bug)
+    crashed = CliRunner().invoke(app, ["status", "--at", "2021-06-18T08:00"])
+    assert isinstance(crashed.exception, ZeroDivisionError)  # a bug is not dressed up as a user error
