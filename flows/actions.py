@@ -8,10 +8,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from tasks.plan import Plan
 from tasks.round import Action
 from tasks.schedule import Trigger
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 
 @dataclass(frozen=True)
@@ -24,18 +28,18 @@ class Deployment:
 @dataclass(frozen=True)
 class ActionSpec:
     flow_path: str  # "module:function"
-    parameters: Callable[[Trigger], dict]
+    parameters: Callable[[Trigger], dict[str, Any]]
     slug: Callable[[Trigger], str]
     deployment: Callable[[Plan, Trigger], Deployment]
 
-    def flow(self):
+    def flow(self) -> Flow[..., Any]:
         return load_flow(self.flow_path)
 
 
-def load_flow(flow_path: str):
+def load_flow(flow_path: str) -> Flow[..., Any]:
     """The flow named "module:function", imported now (not when the table is read)."""
     module, name = flow_path.split(":")
-    return getattr(importlib.import_module(module), name)
+    return cast("Flow[..., Any]", getattr(importlib.import_module(module), name))
 
 
 def deployment_name(label: str, plan: Plan) -> str:
@@ -53,7 +57,7 @@ def _milestone_deployment(plan: Plan, t: Trigger) -> Deployment:
     )
 
 
-def _milestone_parameters(t: Trigger) -> dict:
+def _milestone_parameters(t: Trigger) -> dict[str, Any]:
     return {"milestone": t.target, "stage": t.stage}
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
+
+from prefect import Flow
+from prefect.client.schemas.objects import FlowRun, State
 
 from flows.common import EARLY, cause, for_people, settings_for
 from flows.params import target_and_stage
@@ -12,13 +16,14 @@ from tasks.delivery import open_ledger, send, send_unrecorded
 from tasks.ledger import LedgerError
 from tasks.plan import load_plan
 from tasks.round import DIGEST
+from tasks.settings import Settings
 
 log = logging.getLogger("thidua.alerts")
 
 STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột ngột", "TimedOut": "quá thời gian"}
 
 
-def _sent_before(settings, plan_id: str, target: str, stage: str) -> int | None:
+def _sent_before(settings: Settings, plan_id: str, target: str, stage: str) -> int | None:
     """How many of the round's letters the ledger confirms (None if it cannot tell)."""
     try:
         return len([r for r in open_ledger(settings).confirmed(plan_id, target, stage) if r != DIGEST])
@@ -26,7 +31,7 @@ def _sent_before(settings, plan_id: str, target: str, stage: str) -> int | None:
         return None
 
 
-def alert_coordinators(flow, flow_run, state) -> None:
+def alert_coordinators(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
     """on_failure / on_crashed hook. It must never raise: a failing hook would hide the failure."""
     if state.name == EARLY:
         return  # refused before doing anything: whoever started it reads why on the run's page
@@ -46,7 +51,7 @@ def alert_coordinators(flow, flow_run, state) -> None:
             stage,
             str(flow_run.id),
             flow_run.name,
-            STATE_WORDS.get(state.name, state.name),
+            STATE_WORDS.get(state.name or "", state.name or "không thành công"),
             for_people(cause(state.message or "")),
             link,
             at if at.tzinfo else at.replace(tzinfo=plan.tz),

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -43,7 +43,7 @@ def report(
             "--early", help="Với --send: gửi dự thảo trước ngày theo lịch (ghi rõ trong sổ gửi thư)."
         ),
     ] = False,
-):
+) -> None:
     """Lập dự thảo báo cáo sơ kết / tổng kết (DOCX + phụ lục XLSX)."""
     s = settings()
     plan = plan_or_exit(s)
@@ -77,7 +77,7 @@ def report(
 ROLES = ("tổ trưởng", "thư ký", "thành viên")
 
 
-def _teller(text: str) -> dict:
+def _teller(text: str) -> dict[str, Any]:
     name, _, role = text.rpartition(":") if ":" in text else (text, "", "thành viên")
     role = role.strip().lower() or "thành viên"
     if not name.strip() or role not in ROLES:
@@ -98,7 +98,7 @@ def tally(
             '"Họ tên:thư ký" hoặc "Họ tên" (thành viên). Mặc định: voting.counting_team của kế hoạch.',
         ),
     ] = None,
-):
+) -> None:
     """Kiểm phiếu bình xét thi đua (trang tính Phiếu bầu) và lập biên bản kiểm phiếu."""
     s = settings()
     inputs = inputs_or_exit(s)

@@ -36,7 +36,7 @@ from tasks.teams import DAILY, team_table, teams, teams_by_milestone
 
 
 @app.command()
-def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bảng tính là lỗi.")] = False):
+def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bảng tính là lỗi.")] = False) -> None:
     """Kiểm tra kế hoạch và bảng tính; mã thoát 1 nếu có lỗi phải sửa."""
     s = settings()
     plan = plan_or_exit(s)
@@ -82,7 +82,7 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
 def calendar(
     as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
     ics: Annotated[str | None, typer.Option("--ics", help="Ghi tệp .ics các hạn để nhập vào lịch.")] = None,
-):
+) -> None:
     """Mọi việc theo lịch của năm kế hoạch, theo thứ tự thời gian."""
     s = settings()
     plan = plan_or_exit(s)
@@ -140,7 +140,7 @@ def template(
     out_file: Annotated[
         str | None, typer.Option("--out", help="Ghi một tệp .xlsx mẫu có đủ các tab.")
     ] = None,
-):
+) -> None:
     """In dòng tiêu đề của từng tab (hoặc ghi bảng tính mẫu) để lập bảng tính chung."""
     if out_file is None:
         for tab, columns in COLUMNS.items():
@@ -159,7 +159,7 @@ def status(
     milestone: Annotated[str | None, typer.Option(help="Mã mốc, ví dụ so-ket.")] = None,
     at: Annotated[str | None, typer.Option(help="Thời điểm ISO 8601; không múi giờ = giờ VN.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
-):
+) -> None:
     """Bảng tình trạng hồ sơ của từng đơn vị ở từng mốc, tại một thời điểm."""
     s = settings()
     inputs = inputs_or_exit(s)

@@ -12,14 +12,14 @@ from rich.text import Text
 
 from flows.cli_base import app, fail, inputs_or_exit, instant_or_exit, out, settings, warn
 from tasks.dates import due_instant, vn_datetime
-from tasks.intake import SETTLE
+from tasks.intake import SETTLE, MailDocument
 
 
 @app.command()
 def intake(
     at: Annotated[str | None, typer.Option(help="Chỉ xét thư gửi đến thời điểm này (ISO 8601).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In JSON ra stdout.")] = False,
-):
+) -> None:
     """Hồ sơ đơn vị gửi qua thư điện tử tới hộp thư của Trưởng, Phó trưởng: thư nhận ra, chưa nhận ra."""
     s = settings()
     if not s.intake_configured:
@@ -35,7 +35,7 @@ def intake(
         (d for d in result.documents if d.submitted_at <= instant), key=lambda d: (d.submitted_at, d.unit)
     )
 
-    def late(d) -> bool:
+    def late(d: MailDocument) -> bool:
         deadline = plan.milestone(d.milestone).deadline
         return deadline is not None and d.submitted_at >= due_instant(plan, deadline)
 

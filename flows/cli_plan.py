@@ -37,7 +37,7 @@ def new(
         typer.Option("--out", help="Tệp kế hoạch mới (mặc định: plan-<năm>.yaml cạnh kế hoạch gốc)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp đã có.")] = False,
-):
+) -> None:
     """Kế hoạch năm mới: giữ ngày, tháng của các hạn và các quy tắc; giao cho Trưởng, Phó trưởng mới;
     để trống những gì năm mới phải tự điền (số, ngày ban hành, người ký, đầu mối, bảng tính)."""
     source = source or settings().plan

@@ -16,7 +16,7 @@ from tasks.unit_status import unit_status
 @app.command()
 def publish(
     at: Annotated[str | None, typer.Option(help="Thời điểm ISO 8601; không múi giờ = giờ VN.")] = None,
-):
+) -> None:
     """Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem (trang tính riêng, hoặc trang HTML và tệp .xlsx)."""
     s = settings()
     inputs = inputs_or_exit(s)

@@ -103,7 +103,7 @@ def serve(
     port: Annotated[
         int, typer.Option(help="Cổng của máy chủ Prefect cục bộ (khi chưa có PREFECT_API_URL).")
     ] = 4200,
-):
+) -> None:
     """Chạy tự động theo lịch: mỗi mốc của mỗi kế hoạch một deployment trên máy chủ Prefect."""
     import os
 
@@ -145,7 +145,7 @@ def deploy(
     pool: Annotated[
         str, typer.Option(help="Tên work pool (loại process) trên máy chủ Prefect chung.")
     ] = "thidua",
-):
+) -> None:
     """Đăng ký lịch của các kế hoạch lên máy chủ Prefect chung; worker trên máy khác sẽ chạy."""
     import os
 
@@ -177,7 +177,7 @@ def deploy(
     )
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
@@ -255,7 +255,7 @@ def run(
             "đợt theo lịch sau đó sẽ không gửi lại.",
         ),
     ] = False,
-):
+) -> None:
     """Làm những việc kế hoạch định cho ngày đó đến thời điểm --at (thư nhắc, quá hạn, tổng hợp)."""
     s = settings()
     plan = plan_or_exit(s)
@@ -302,7 +302,7 @@ def run(
 def replay(
     until: Annotated[str | None, typer.Option(help="Ngày cuối (ISO, ví dụ 2021-06-30).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Soạn thư, không gửi, không ghi sổ.")] = False,
-):
+) -> None:
     """Chạy lại cả năm kế hoạch theo thứ tự thời gian trên nguồn dữ liệu (bản trình diễn)."""
     s = settings()
     inputs = inputs_or_exit(s)
@@ -324,7 +324,7 @@ def replay(
     table = Table(title="Tổng kết lần chạy")
     for col in ("Mốc", "Loại thư", "Số thư mới", "Đã gửi trước", "Lỗi"):
         table.add_column(col)
-    totals: Counter = Counter()
+    totals: Counter[tuple[str, str, str]] = Counter()
     for r in results:
         kind = MAIL_KIND[r.action]
         totals[(r.target, kind, "new")] += len(r.units.sent)

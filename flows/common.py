@@ -6,18 +6,18 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 from prefect import task
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
 from tasks.errors import MailProblem, ThiduaError
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.markdown import md
-from tasks.outcomes import Recovery
+from tasks.outcomes import Orphan, Recovery
 from tasks.publish import Published, publish_status
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.schedule import ACTION_TAGS
@@ -58,7 +58,7 @@ class RoundFailed(MailProblem, RuntimeError):
 EARLY = "Chưa đến giờ"  # the state a round refused before its time ends in, as the UI shows it
 
 
-def refused_early(rnd: Round, teams: dict | None = None) -> State | None:
+def refused_early(rnd: Round, teams: dict[str, Any] | None = None) -> State | None:
     """A round whose time has not come (`Round.too_early`) ends, before it reads the ledger, in a
     failed state named "Chưa đến giờ" whose message is the reason: the Run button's user reads it
     on the run's page, with no traceback; no alert goes out (nothing was attempted)."""
@@ -72,7 +72,7 @@ def refused_early(rnd: Round, teams: dict | None = None) -> State | None:
     return Failed(name=EARLY, message=reason)
 
 
-def early_banner(rnd: Round, teams: dict | None = None) -> str:
+def early_banner(rnd: Round, teams: dict[str, Any] | None = None) -> str:
     """The first lines of a round's artifact when an operator sent it early on purpose."""
     if not rnd.early or rnd.dry_run:
         return ""
@@ -112,7 +112,7 @@ def in_words(fn: Callable[P, R]) -> Callable[P, R | State]:
     return run
 
 
-def _transient(task, task_run, state) -> bool:
+def _transient(task: Any, task_run: Any, state: State) -> bool:
     """Retry only a source that did not answer; a wrong key or a missing tab will not heal."""
     try:
         state.result()
@@ -161,7 +161,9 @@ def assess_task(inputs: Inputs, instant: dt.datetime) -> pd.DataFrame:
 
 
 @task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng")
-def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set | None = None) -> Recovery:
+def recover_task(
+    rnd: Round, table: pd.DataFrame, settings: Settings, mine: set[Any] | None = None
+) -> Recovery:
     """Before the round's own mail: what runs that died claimed and never confirmed is sent now
     if still due, else recorded as abandoned. `mine`: the round's own keys, which it sends itself."""
     if rnd.dry_run:
@@ -174,7 +176,7 @@ def recover_task(rnd: Round, table: pd.DataFrame, settings: Settings, mine: set 
     )
 
 
-def _judged_by(table: pd.DataFrame, orphan) -> bool:
+def _judged_by(table: pd.DataFrame, orphan: Orphan) -> bool:
     """Whether this round's table can tell if a dead run's letter is still due: a unit's or a
     team's letter is judged by the table of its own milestone (the units' rounds and the teams'
     flow hold different tables), anything else by its staleness alone."""

@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -27,7 +28,7 @@ def conference_tally(
     day: str | None = None,
     units_present: int | None = None,
     plan: str | None = None,
-    counting_team: list[dict] | None = None,
+    counting_team: list[dict[str, Any]] | None = None,
     at: str | None = None,
 ) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;

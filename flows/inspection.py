@@ -4,7 +4,7 @@ counted from the team's own last day (the teams are read from the Kiểm tra tab
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (

@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,7 +36,7 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -49,7 +51,9 @@ def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen | None 
 
 
 @contextmanager
-def local_prefect_server(port: int, log_file: Path, timeout: float = 120.0, extra_env: dict | None = None):
+def local_prefect_server(
+    port: int, log_file: Path, timeout: float = 120.0, extra_env: dict[str, Any] | None = None
+) -> Iterator[str]:
     """Starts `prefect server start` on 127.0.0.1:port, waits for /api/health, yields the API URL,
     and stops the server on exit. Its output goes to `log_file`."""
     api_url = f"http://127.0.0.1:{port}/api"
@@ -83,7 +87,7 @@ SERVED_FILE = "prefect-served.json"  # in the data directory, while `thidua serv
 
 
 @contextmanager
-def announced(data_dir: Path, api_url: str):
+def announced(data_dir: Path, api_url: str) -> Iterator[None]:
     """Tell other thidua commands on this machine where the served Prefect API is, while it runs."""
     path = data_dir / SERVED_FILE
     path.write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}), encoding="utf-8")

@@ -11,7 +11,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (
@@ -56,7 +56,7 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings, links: d
         # every 5 %, not every message: one API call per message was a third of a 5,000-unit round
         percent = 100.0 * done / total
         if progress and (percent - shown[0] >= PROGRESS_STEP or done == total):
-            update_progress_artifact(progress, percent)  # type: ignore[arg-type]
+            update_progress_artifact(progress, percent)  # type: ignore[arg-type]  # the id Prefect returned
             shown[0] = percent
 
     return send(

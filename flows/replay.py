@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+from prefect import Flow
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.states import State
 
 from flows.actions import ACTIONS
 from flows.common import cause
@@ -17,7 +18,7 @@ from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, triggers
 
 
-def due_triggers(plan: Plan, until: dt.date | None, teams: dict | None = None) -> list[Trigger]:
+def due_triggers(plan: Plan, until: dt.date | None, teams: dict[str, Any] | None = None) -> list[Trigger]:
     return [t for t in triggers(plan, teams) if until is None or t.at.date() <= until]
 
 
@@ -40,7 +41,7 @@ def run_rounds(
 def _run_one(
     t: Trigger,
     dry_run: bool,
-    on_done,
+    on_done: Callable[[Trigger, RoundResult], None] | None,
     at: str | None,
     early: bool = False,
     filed_under: tuple[Plan, Path] | None = None,
@@ -60,9 +61,9 @@ def _run_one(
         # return_type="state": a State, whatever the union Prefect declares for every mode
         state = cast(State, run_flow(flow, flow_run=run, parameters=run.parameters, return_type="state"))
     else:
-        state = flow(**params, return_state=True)
+        state = cast(State, flow(**params, return_state=True))
     if state.is_completed():
-        result = state.result()
+        result = cast(RoundResult, state.result())
     else:
         result = RoundResult(
             Action(t.action),
@@ -76,7 +77,9 @@ def _run_one(
     return result
 
 
-def _run_of_deployment(flow, t: Trigger, params: dict, plan: Plan, path: Path):
+def _run_of_deployment(
+    flow: Flow[..., Any], t: Trigger, params: dict[str, Any], plan: Plan, path: Path
+) -> FlowRun | None:
     """A run of the action's deployment for this process to carry out, or None when the server
     has no such deployment (no serve, another plan). Created Pending, not Scheduled, so that the
     serve's runner leaves it to us."""
@@ -100,7 +103,7 @@ def replay_year(
     until: dt.date | None = None,
     dry_run: bool = False,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
-    teams: dict | None = None,
+    teams: dict[str, Any] | None = None,
 ) -> list[RoundResult]:
     """Replays the plan year up to `until` in one process: the demo of a whole year. Each round
     is its own flow run, so the Prefect UI shows the year as the schedule would have run it

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
 from flows.common import assess_task, early_banner, finish, in_words, open_round, recover_task, refused_early

@@ -10,10 +10,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import RRule
 
-from flows.actions import ACTIONS, Deployment, load_flow
+from flows.actions import ACTIONS, ActionSpec, Deployment, load_flow
 from flows.params import target_and_stage
 from tasks.dates import vn_weekday_datetime
 from tasks.plan import Plan
@@ -29,9 +31,9 @@ class DeploymentSpec:
     flow_path: str
     name: str
     description: str
-    schedules: list  # prefect Schedule objects (RRule RDATEs)
+    schedules: list[Any]  # prefect Schedule objects (RRule RDATEs)
     tags: list[str]
-    parameters: dict
+    parameters: dict[str, Any]
     # the values the Run dialog offers for a parameter: those the deployment's schedules use
     choices: dict[str, list[str]] = field(default_factory=dict)
 
@@ -79,7 +81,7 @@ def deployment_specs(plan: Plan, path: Path) -> list[DeploymentSpec]:
     return out
 
 
-def _choices(spec, scheduled: list[Trigger]) -> dict[str, list[str]]:
+def _choices(spec: ActionSpec, scheduled: list[Trigger]) -> dict[str, list[str]]:
     """Milestone (or obligation) and stage as a choice of what this deployment schedules, so the
     Run dialog offers "before-3" rather than a blank line. A team's stages by hand depend on the
     sheet: left free."""
@@ -93,11 +95,11 @@ def _choices(spec, scheduled: list[Trigger]) -> dict[str, list[str]]:
     return values
 
 
-def deployments(plan: Plan, path: Path) -> list:
+def deployments(plan: Plan, path: Path) -> list[Any]:
     """The plan's deployments for `serve` (this process runs them)."""
     out = []
     for d in deployment_specs(plan, path):
-        deployment = load_flow(d.flow_path).to_deployment(
+        deployment: RunnerDeployment = load_flow(d.flow_path).to_deployment(  # type: ignore[assignment]  # sync here
             name=d.name,
             description=d.description,
             schedules=d.schedules,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
 from tasks.dates import due_instant, vn_datetime
 from tasks.normalise import MAIL, MAIL_ROW
-from tasks.plan import Document, Milestone, Plan, Requirement
+from tasks.plan import Document, Milestone, Plan, Requirement, Unit
 from tasks.text import match_key
 
 
@@ -104,7 +105,7 @@ def completeness(
     # built only for those, as a Python list per group is what made a large sheet slow
     repeated = ordered[ordered.duplicated(keys, keep=False)]
     rows = repeated.groupby(keys, sort=False)["row"].agg(list).to_dict()
-    by_unit: dict[tuple[str, str], dict[str, dict]] = {}
+    by_unit: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     columns = [per_kind[c].tolist() for c in ("first_at", "last_at", "count", "pages", "origin")]
     for key, first_at, last_at, count, pages, origin in zip(per_kind.index, *columns, strict=True):
         record = {"first_at": first_at, "last_at": last_at, "count": count, "pages": pages, "origin": origin}
@@ -123,7 +124,14 @@ def completeness(
     return pd.DataFrame(records, columns=COLUMNS)
 
 
-def _unit_row(m: Milestone, unit, mine: dict[str, dict], due, instant, required: list[Document]):
+def _unit_row(
+    m: Milestone,
+    unit: Unit,
+    mine: dict[str, dict[str, Any]],
+    due: dt.datetime | None,
+    instant: dt.datetime,
+    required: list[Document],
+) -> dict[str, Any]:
     missing = [d.kind for d in required if d.kind not in mine]
     problems: list[str] = []
     late_kinds = []
@@ -182,7 +190,7 @@ def mail_lines(rows: pd.DataFrame) -> list[str]:
     return [f"{r.unit_name}: {v}" for r in rows.itertuples() for v in r.via_mail]
 
 
-def table_for_humans(table: pd.DataFrame) -> list[dict]:
+def table_for_humans(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The completeness table as the Prefect UI shows it: three columns, so that it fits the
     UI's table on a 1280-px screen (the problems are listed in the round's Markdown artifact)."""
     return [
@@ -195,7 +203,7 @@ def table_for_humans(table: pd.DataFrame) -> list[dict]:
     ]
 
 
-def status_records(table: pd.DataFrame) -> list[dict]:
+def status_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The JSON contract of `thidua status --json`."""
     out = []
     for r in table.itertuples():

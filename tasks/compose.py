@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -21,11 +22,11 @@ from tasks.dates import (
     vn_time_words,
 )
 from tasks.ics import milestone_ics
-from tasks.intake import SETTLE
+from tasks.intake import SETTLE, IntakeResult
 from tasks.mime import Mail
 from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
-from tasks.plan import Milestone, Plan
+from tasks.plan import AreaObligation, Milestone, Plan
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline, stage_words
@@ -50,7 +51,7 @@ def _env() -> Environment:
     )
 
 
-def render(kind: str, context: dict) -> tuple[str, str, str]:
+def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     env = _env()
     subject = env.get_template(f"{kind}.subject.txt").render(context).strip()
     context = {**context, "subject": subject}
@@ -66,7 +67,7 @@ def _doc_label(m: Milestone, kind: str) -> str:
     return f"{kind} (không quá {doc.max_pages} trang A4)" if doc and doc.max_pages else kind
 
 
-def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
+def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict[str, Any]:
     local = instant.astimezone(plan.tz)
     return {
         "area_name": plan.area_name,
@@ -84,7 +85,7 @@ def _base_context(plan: Plan, m: Milestone, instant: dt.datetime) -> dict:
     }
 
 
-def letter_context(plan: Plan, local: dt.datetime) -> dict:
+def letter_context(plan: Plan, local: dt.datetime) -> dict[str, Any]:
     """What every letter says of its sender and the area, in the plan's own words."""
     words = plan.identity
     return {
@@ -112,7 +113,13 @@ def _sender(plan: Plan) -> tuple[str, str]:
     return f"{name} (thidua)", address
 
 
-def _coordinators_letter(plan: Plan, key: Key, kind: str, context: dict, attachments=()) -> Mail:
+def _coordinators_letter(
+    plan: Plan,
+    key: Key,
+    kind: str,
+    context: dict[str, Any],
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+) -> Mail:
     """A letter of `kind` to the active Head and Deputy contacts, from the Head's unit."""
     subject, text, html = render(kind, context)
     return Mail(
@@ -187,7 +194,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
     return mails
 
 
-def intake_context(rows: pd.DataFrame, intake) -> dict:
+def intake_context(rows: pd.DataFrame, intake: IntakeResult | None) -> dict[str, Any]:
     """What the mailboxes added to a round: documents received by mail (with sender and
     Message-ID), messages not recognised (with why), mailboxes that could not be read."""
     if intake is None:
@@ -208,8 +215,8 @@ def digest_mail(
     reminded: list[str],
     earlier: list[str],
     units: Outcome,
-    findings: list,
-    intake=None,
+    findings: list[Any],
+    intake: IntakeResult | None = None,
 ) -> Mail:
     """The coordinators' digest after a round: who was reminded (confirmed deliveries only, this
     run's and earlier runs'), who is complete, what failed."""
@@ -241,7 +248,7 @@ def digest_mail(
     return _coordinators_letter(plan, rnd.key(DIGEST), "digest", context)
 
 
-def _counted_from(plan: Plan, ob, teams: dict | None = None) -> str | None:
+def _counted_from(plan: Plan, ob: AreaObligation, teams: dict[str, Any] | None = None) -> str | None:
     """Where a relative deadline comes from, said in the mail: the recorded day, the last team's
     last day, or the latest day the plan allows until the real one is known."""
     if not ob.after_milestone:
@@ -265,7 +272,7 @@ def _counted_from(plan: Plan, ob, teams: dict | None = None) -> str | None:
     )
 
 
-def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict | None = None) -> Mail:
+def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict[str, Any] | None = None) -> Mail:
     """Reminds the coordinators of what the area itself owes the Ministry, with the units' state
     of the milestone the obligation compiles (`teams`: the inspection teams, read from the sheet,
     for a deadline counted from their last day)."""

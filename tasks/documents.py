@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tasks.plan import Plan
 from tasks.settings import REPO
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 DOCX_TEMPLATES = REPO / "templates" / "docx"
 
 
-def header_context(plan: Plan, day: dt.date, document_type: str, report_kind: str | None = None) -> dict:
+def header_context(
+    plan: Plan, day: dt.date, document_type: str, report_kind: str | None = None
+) -> dict[str, Any]:
     """Header, date, signature and Nơi nhận of a document the area issues (the Head signs).
     `document_type` is the symbol's first part: BC (báo cáo), BB (biên bản). `day` gives only the
     date line: a 2021 report signed in January 2022 is still about 2021."""
@@ -61,7 +63,9 @@ def set_properties(doc: DocxTemplate, plan: Plan, title: str, when: dt.datetime)
     props.comments = ""
 
 
-def render_docx(template: str, context: dict, out: Path, plan: Plan, title: str, when: dt.datetime) -> Path:
+def render_docx(
+    template: str, context: dict[str, Any], out: Path, plan: Plan, title: str, when: dt.datetime
+) -> Path:
     from docxtpl import DocxTemplate
 
     doc = DocxTemplate(DOCX_TEMPLATES / template)

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,6 +25,7 @@ from tasks.text import match_key
 from tasks.watchdog import Deadline, Watchdog
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
+T = TypeVar("T")
 READ_ONLY = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
 READ_WRITE = ["https://www.googleapis.com/auth/spreadsheets"]  # to publish the units' status tab
 RETRYABLE = {408, 429, 500, 502, 503, 504}
@@ -41,7 +42,7 @@ class _Adapter(HTTPAdapter):
         self.watchdog: Watchdog | None = None
         super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         watch = self._watch
 
@@ -64,21 +65,22 @@ class _Adapter(HTTPAdapter):
     def _watch(self, sock: socket.socket) -> socket.socket:
         return self.watchdog.watch(sock) if self.watchdog else sock
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        if request.url.startswith(GOOGLE_SHEETS) and self.base_url != GOOGLE_SHEETS:
-            request.url = self.base_url + request.url[len(GOOGLE_SHEETS) :]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # requests names every option
+        url = request.url or ""
+        if url.startswith(GOOGLE_SHEETS) and self.base_url != GOOGLE_SHEETS:
+            request.url = self.base_url + url[len(GOOGLE_SHEETS) :]
         # no connection kept from an earlier read, whose socket this read's watchdog never saw
         self.poolmanager.clear()
         return super().send(request, **kwargs)
 
 
-def load_service_account(path: Path | None, secret_block: str | None) -> dict:
+def load_service_account(path: Path | None, secret_block: str | None) -> dict[str, Any]:
     """The service-account JSON from a file, or from a Prefect Secret block holding it as text."""
     if secret_block:
         from prefect.blocks.system import Secret
 
         try:
-            value = Secret.load(secret_block).get()  # type: ignore[union-attr]
+            value = Secret.load(secret_block).get()  # type: ignore[union-attr]  # sync: no coroutine
         except Exception as exc:  # Prefect raises several kinds for a missing block
             raise SourceError(
                 f"Không đọc được Secret block '{secret_block}' của Prefect ({type(exc).__name__}). "
@@ -124,7 +126,7 @@ class GoogleSheetSource:
     def __init__(
         self,
         key: str,
-        service_account: dict,
+        service_account: dict[str, Any],
         api_base_url: str = GOOGLE_SHEETS,
         tab_titles: dict[str, str] | None = None,
         max_wait: float = 60.0,
@@ -144,7 +146,7 @@ class GoogleSheetSource:
         self.missing_tabs: list[str] = []
         self._client = self._make_client(service_account, api_base_url, timeout, write)
 
-    def _make_client(self, info: dict, api_base_url: str, timeout: float, write: bool):
+    def _make_client(self, info: dict[str, Any], api_base_url: str, timeout: float, write: bool) -> Any:
         import gspread
         from google.auth.transport.requests import AuthorizedSession, Request
         from google.oauth2.service_account import Credentials
@@ -178,13 +180,15 @@ class GoogleSheetSource:
             watchdog.stop()
             self._adapter.watchdog = None
 
-    def metadata(self) -> dict:
-        return self._client.http_client.fetch_sheet_metadata(self.key)
+    def metadata(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self._client.http_client.fetch_sheet_metadata(self.key))
 
-    def batch_update(self, body: dict) -> Any:
+    def batch_update(self, body: dict[str, Any]) -> Any:
         return self._client.http_client.batch_update(self.key, body)
 
-    def call(self, what: str, fn, refused: Callable[[int, str], SourceError | None] | None = None):
+    def call(
+        self, what: str, fn: Callable[[], T], refused: Callable[[int, str], SourceError | None] | None = None
+    ) -> T:
         """`fn()` with bounded back-off; `refused(code, message)` may word a refusal for the caller's
         purpose (a write refused to a reader) before the general wording is used."""
         try:
@@ -193,7 +197,7 @@ class GoogleSheetSource:
             own = refused(exc.code, exc.message) if refused else None
             raise own or self._explain(exc.code, exc.status, exc.message) from None
 
-    def _call(self, what: str, fn):
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
         import gspread
         from google.auth.exceptions import RefreshError, TransportError
 
@@ -264,7 +268,7 @@ class GoogleSheetSource:
         return SourceError(f"Google Sheets API báo lỗi {code} {status}: {message}")
 
     # -- reading -------------------------------------------------------------------------------
-    def _batch_get(self, titles: list[str]) -> list[dict]:
+    def _batch_get(self, titles: list[str]) -> list[dict[str, Any]]:
         ranges = ["'" + t.replace("'", "''") + "'" for t in titles]
         body = self.call(
             "đọc các trang tính",
@@ -272,7 +276,7 @@ class GoogleSheetSource:
                 self.key, ranges, params={"valueRenderOption": "FORMATTED_VALUE"}
             ),
         )
-        return body.get("valueRanges", [])
+        return cast(list[dict[str, Any]], body.get("valueRanges", []))
 
     def sheet_titles(self) -> list[str]:
         meta = self.call(
@@ -297,7 +301,9 @@ class GoogleSheetSource:
             for (canonical, _), vr in zip(wanted, ranges, strict=True)
         }
 
-    def _read_existing_tabs(self, wanted):
+    def _read_existing_tabs(
+        self, wanted: list[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
         """Slow path: a tab is missing or renamed; list the tabs and match them by key."""
         existing = {match_key(t): t for t in self.sheet_titles()}
         found = [(c, existing[match_key(t)]) for c, t in wanted if match_key(t) in existing]

@@ -37,7 +37,9 @@ def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: s
     return event
 
 
-def milestone_event(plan: Plan, m: Milestone, deadline: dt.date | None = None, owed=None) -> Event:
+def milestone_event(
+    plan: Plan, m: Milestone, deadline: dt.date | None = None, owed: list[str] | None = None
+) -> Event:
     """The deadline of milestone `m` (or a team's own `deadline`); with `owed`, the documents
     one unit owes are listed, the optional ones marked as such."""
     deadline = deadline or m.deadline
@@ -60,10 +62,12 @@ def milestone_event(plan: Plan, m: Milestone, deadline: dt.date | None = None, o
     )
 
 
-def milestone_ics(plan: Plan, milestone: str, deadline: dt.date | None = None, owed=None) -> bytes:
+def milestone_ics(
+    plan: Plan, milestone: str, deadline: dt.date | None = None, owed: list[str] | None = None
+) -> bytes:
     cal = _calendar(plan)
     cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed))
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
@@ -85,4 +89,4 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                         f"{plan.identity.head} thực hiện trước ngày {vn_date_weekday(deadline)}.",
                     )
                 )
-    return cal.to_ical()
+    return bytes(cal.to_ical())

@@ -16,11 +16,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -50,6 +50,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from tasks.errors import LedgerProblem
@@ -80,7 +81,7 @@ deliveries = Table(
     UniqueConstraint("plan", "milestone", "recipient", "stage", name="one_message_per_stage"),
 )
 # columns added after the first release: an older ledger gets them on open
-_ADDED_COLUMNS: dict[str, TypeEngine] = {"envelope": Text(), "data": LargeBinary()}
+_ADDED_COLUMNS: dict[str, TypeEngine[Any]] = {"envelope": Text(), "data": LargeBinary()}
 
 # A claim not renewed for this long belongs to a run that died. The live run renews its claims
 # every quarter of it, so a slow server never makes a live claim look abandoned.
@@ -157,14 +158,17 @@ _PREPARED: set[str] = set()
 # how long the ledger keeps trying while its database restarts, before the round gives up
 RECONNECT_FOR = dt.timedelta(seconds=60)
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def _reconnecting(method):
+
+def _reconnecting(method: Callable[Concatenate[Ledger, P], R]) -> Callable[Concatenate[Ledger, P], R]:
     """Retry a ledger operation while the database restarts (connection refused, dropped): a
     confirmation must not be lost to a restart, or the next run would send the message again.
     Gives up after `reconnect_for`; every operation is safe to repeat."""
 
     @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: Ledger, /, *args: P.args, **kwargs: P.kwargs) -> R:
         deadline = time.monotonic() + self.reconnect_for.total_seconds()
         pause = 0.2
         while True:
@@ -223,7 +227,7 @@ class Ledger:
                     raise
                 time.sleep(0.2)
 
-    def _where(self, key: Key):
+    def _where(self, key: Key) -> ColumnElement[bool]:
         t = deliveries.c
         return (
             (t.plan == key.plan)
@@ -234,7 +238,14 @@ class Ledger:
 
     @_reconnecting
     def claim(
-        self, key: Key, message_id: str, kind: str, subject: str, to: str, envelope=(), data: bytes = b""
+        self,
+        key: Key,
+        message_id: str,
+        kind: str,
+        subject: str,
+        to: str,
+        envelope: Sequence[str] = (),
+        data: bytes = b"",
     ) -> Claim | Busy:
         """Claim the right to send, storing the message; Busy.SENT or Busy.HELD when refused."""
         now = _now()
@@ -350,7 +361,7 @@ class Ledger:
         """A claim renewed within the lease belongs to a run that is still sending."""
         return now - _aware(claimed_at) < self.lease
 
-    def _others_claims(self, where) -> Sequence[Row]:
+    def _others_claims(self, where: ColumnElement[bool]) -> Sequence[Row[Any]]:
         """Unconfirmed claims matching `where` that other runs hold (alive or dead)."""
         t = deliveries.c
         with self.engine.connect() as conn:
@@ -362,7 +373,7 @@ class Ledger:
             ).all()
 
     @staticmethod
-    def _round(plan: str, milestone: str, stage: str):
+    def _round(plan: str, milestone: str, stage: str) -> ColumnElement[bool]:
         t = deliveries.c
         return (t.plan == plan) & (t.milestone == milestone) & (t.stage == stage)
 
@@ -404,6 +415,6 @@ class Ledger:
             ).all()
         return [r.recipient for r in rows]
 
-    def rows(self) -> list[dict]:
+    def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(deliveries))]

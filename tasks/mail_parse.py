@@ -8,13 +8,14 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import EmailPolicy
+from typing import cast
 
 HEADER_MAX = 8_000  # characters of one header's value that are parsed (an RFC 2231 name: ~2,300)
 
 
 class _BoundedPolicy(EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> str:
-        return super().header_fetch_parse(name, value[:HEADER_MAX])
+        return cast(str, super().header_fetch_parse(name, value[:HEADER_MAX]))  # a str subclass
 
 
 BOUNDED = _BoundedPolicy()

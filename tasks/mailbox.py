@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import imapclient.exceptions as imap_errors
 from imapclient import IMAPClient
@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tasks.errors import IntakeProblem
 from tasks.mail_parse import parse_headers
 from tasks.watchdog import Deadline, Watchdog
+
+if TYPE_CHECKING:
+    from tasks.settings import Settings
 
 FETCH_BATCH = 200  # messages per FETCH of headers; bodies go by size
 BODY_BATCH_BYTES = 20 * 1024 * 1024
@@ -58,7 +61,7 @@ class MailboxSpec(BaseModel):
         return self.port or (993 if self.security == "ssl" else 143)
 
 
-def mailbox_specs(settings) -> tuple[list[MailboxSpec], list[str]]:
+def mailbox_specs(settings: Settings) -> tuple[list[MailboxSpec], list[str]]:
     """The mailboxes THIDUA_IMAP_* (and THIDUA_IMAP_MORE, a JSON list of the same keys in
     lower case: host, port, user, password, password_block, security, ca_file, folder) name, and
     why THIDUA_IMAP_MORE could not be used: a malformed list of the Deputies' mailboxes must not
@@ -95,7 +98,7 @@ def _password(spec: MailboxSpec) -> str:
         from prefect.blocks.system import Secret
 
         try:
-            value = Secret.load(spec.password_block).get()  # type: ignore[union-attr]
+            value = Secret.load(spec.password_block).get()  # type: ignore[union-attr]  # sync: no coroutine
         except Exception as exc:  # Prefect raises several kinds for a missing block
             raise MailboxError(
                 f"{spec.label}: không đọc được Secret block '{spec.password_block}' của Prefect "
@@ -139,7 +142,7 @@ class _TlsIMAP(IMAP4_TLS):
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         # watched before the TLS handshake, which a slow server can trickle too
         sock = self._watchdog.watch(socket.create_connection((self.host, self.port), timeout=self._timeout))
-        return wrap_socket(sock, self.ssl_context, self.host)
+        return cast(socket.socket, wrap_socket(sock, self.ssl_context, self.host))
 
 
 class _Client(IMAPClient):

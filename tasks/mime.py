@@ -98,7 +98,7 @@ def build(
         envelope = [smtp_address(one_line(a)) for a in mail.recipients]
     if mail.reply_to:
         msg["Reply-To"] = _addresses(mail.reply_to)
-    msg["Subject"] = Header(one_line(mail.subject), "utf-8")  # type: ignore[assignment]
+    msg["Subject"] = Header(one_line(mail.subject), "utf-8")  # type: ignore[assignment]  # compat32 takes a Header
     msg["Date"] = date or formatdate(localtime=False)
     msg["Message-ID"] = msg_id
     msg["X-Thidua-Key"] = "/".join(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,9 @@ def threshold_words(plan: Plan) -> str:
     return f"{rule} {of}"
 
 
-def rows(plan: Plan, tally: Tally, registrations: pd.DataFrame, missing: dict[str, list[str]]) -> list[dict]:
+def rows(
+    plan: Plan, tally: Tally, registrations: pd.DataFrame, missing: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     """The count as the final report reads it (tasks/nominations.py), a selected candidate's
     missing dossier documents named beside its outcome."""
     out = []
@@ -34,7 +37,7 @@ def rows(plan: Plan, tally: Tally, registrations: pd.DataFrame, missing: dict[st
     return out
 
 
-def categories(plan: Plan, tally: Tally) -> list[dict]:
+def categories(plan: Plan, tally: Tally) -> list[dict[str, Any]]:
     out = []
     for i, award in enumerate(plan.awards, start=1):
         cast = tally.ballots_cast.get(award.title, 0)
@@ -45,7 +48,7 @@ def categories(plan: Plan, tally: Tally) -> list[dict]:
     return out
 
 
-def signers(team: list[Teller]) -> dict:
+def signers(team: list[Teller]) -> dict[str, Any]:
     """The minutes' signatures: the team's leader and secretary side by side, the members below.
     A team not yet named leaves the places blank, to be signed by hand."""
     leader = next((t.name for t in team if t.role == "tổ trưởng"), "")
@@ -59,7 +62,7 @@ def minutes_docx(
     tally: Tally,
     day: dt.date,
     out: Path,
-    counted: list[dict],
+    counted: list[dict[str, Any]],
     team: list[Teller] | None = None,
     made: dt.datetime | None = None,
 ) -> Path:
@@ -83,7 +86,7 @@ def minutes_docx(
 
 
 def minutes_markdown(
-    plan: Plan, tally: Tally, day: dt.date, counted: list[dict], team: list[Teller] | None = None
+    plan: Plan, tally: Tally, day: dt.date, counted: list[dict[str, Any]], team: list[Teller] | None = None
 ) -> str:
     lines = [f"# Biên bản kiểm phiếu năm {plan.year}", "", f"Ngưỡng đạt: {threshold_words(plan)}.", ""]
     who = signers(plan.voting.counting_team if team is None else team)

@@ -4,6 +4,8 @@ and the vote minutes, so the two documents the Head signs can never disagree."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from tasks.plan import Plan, Requirement
@@ -30,7 +32,7 @@ def lacking_words(missing: list[str]) -> str:
 
 def nominations(
     plan: Plan, registrations: pd.DataFrame, missing: dict[str, list[str]], scores: dict[str, str]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Before the vote: every candidate of every title with who proposed it, the proposer's
     self-score for information and its dossier; nothing is decided here."""
     out = []
@@ -51,7 +53,7 @@ def nominations(
 
 def decided(
     plan: Plan, tally: Tally, registrations: pd.DataFrame, missing: dict[str, list[str]]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """After the vote: each candidate's votes as "X/N phiếu", the outcome, and for a selected
     candidate whether the nomination dossier is complete, naming what is missing."""
     proposer: dict[tuple[str, str], Candidate] = {

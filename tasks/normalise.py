@@ -3,7 +3,9 @@ understood (tab, row number, reason). A row is never dropped without a finding."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,14 +120,14 @@ def _table(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]) -> pd.Da
     return table[(table[texts] != "").any(axis=1)].reset_index(drop=True)
 
 
-def _per_distinct(column: pd.Series, function) -> pd.Series:
+def _per_distinct(column: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
     """`function` of each value, computed once per distinct value (a sheet repeats the same few
     names on every row, and a Python call per cell is what makes a large sheet slow)."""
     uniques = column.unique()
     return column.map(dict(zip(uniques, map(function, uniques), strict=True)))
 
 
-def _parsed(column: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
+def _parsed(column: pd.Series, parse: Callable[[Any], Any]) -> tuple[pd.Series, pd.Series]:
     """(value, error) per row of `parse` applied once per distinct text; error is None or why."""
 
     values, errors = {}, {}
@@ -153,14 +155,14 @@ def _zero_padded(column: pd.Series) -> pd.Series:
     codes = text.astype("<U19").view(np.uint32).reshape(len(text), 19).astype(np.int64)
     digit = (codes >= 48) & (codes <= 57)
 
-    def at(*positions: int):
+    def at(*positions: int) -> np.ndarray:
         value = np.zeros(len(text), dtype=np.int64)
         for p in positions:
             value = value * 10 + codes[:, p] - 48
         return value
 
-    def chars(positions: list[int], code: int):
-        return (codes[:, positions] == code).all(axis=1)
+    def chars(positions: list[int], code: int) -> np.ndarray:
+        return np.asarray((codes[:, positions] == code).all(axis=1))
 
     date = digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1) & chars([2, 5], ord("/"))
     clock = chars([10], ord(" ")) & digit[:, [11, 12, 14, 15]].all(axis=1) & chars([13], ord(":"))
@@ -217,7 +219,9 @@ def _timestamps(column: pd.Series, plan: Plan) -> tuple[pd.Series, pd.Series]:
     return moments, errors
 
 
-def _dropped(tab: str, table: pd.DataFrame, reasons: list[pd.Series], values: pd.Series, findings):
+def _dropped(
+    tab: str, table: pd.DataFrame, reasons: list[pd.Series], values: pd.Series, findings: list[Finding]
+) -> pd.DataFrame:
     """Rows with any reason become findings (reasons in the order given); returns the others."""
     bad = pd.Series(False, index=table.index)
     for reason in reasons:
@@ -256,7 +260,7 @@ def _unknown_unit(text: str) -> str:
     return f"đơn vị '{text}' không có trong danh sách đơn vị thành viên"
 
 
-def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]):
+def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[Finding]) -> pd.DataFrame:
     cols = SUBMISSION_COLUMNS
     table = _table(plan, raw, TAB_SUBMISSIONS, findings)
     if table is None or table.empty:
@@ -290,7 +294,9 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
         kept["pages"], lambda t: int(in_range(parse_int(t), 0, MAX_PAGES)) if t else None
     )
     inspected = _per_distinct(kept["inspected"], lambda text: units.resolve(text) if text else "")
-    ignored = [(pages_error.notna(), lambda at: f"Số trang: {pages_error[at]}")]
+    ignored: list[tuple[pd.Series, Callable[[Any], str]]] = [
+        (pages_error.notna(), lambda at: f"Số trang: {pages_error[at]}")
+    ]
     ignored += [
         (inspected.isna(), lambda at: f"Đơn vị được kiểm tra: {_unknown_unit(kept.at[at, 'inspected'])}")
     ]
@@ -318,7 +324,15 @@ def _submissions(plan: Plan, raw: RawTabs, units: UnitDirectory, findings: list[
     return frame
 
 
-def _simple(plan, raw, tab, units, findings, unit_columns, parsers):
+def _simple(
+    plan: Plan,
+    raw: RawTabs,
+    tab: str,
+    units: UnitDirectory,
+    findings: list[Finding],
+    unit_columns: list[str],
+    parsers: dict[str, Callable[[str], Any]],
+) -> pd.DataFrame:
     """A tab whose rows name units and carry a few typed cells; bad rows become findings."""
     columns = ["row", *(c for c, _ in COLUMNS[tab].values())]
     table = _table(plan, raw, tab, findings)

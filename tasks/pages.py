@@ -18,7 +18,7 @@ _PAGES = re.compile(rb"<Pages>(\d+)</Pages>")
 MAX_PART_BYTES = 1024 * 1024  # a docProps part larger than this is not read (a zip bomb's trick)
 
 
-def office_part(data: bytes, part: str, pattern: re.Pattern) -> bytes | None:
+def office_part(data: bytes, part: str, pattern: re.Pattern[bytes]) -> bytes | None:
     """The first group of `pattern` in one small part of an Office file (a zip), or None."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:

@@ -7,7 +7,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -623,8 +623,8 @@ def error_words(e: Any) -> str:
     if e["type"] in bounds:
         return bounds[e["type"]].format(**ctx)
     if e["type"] == "value_error" and e["loc"] and e["loc"][-1] == "email":
-        return "địa chỉ thư không hợp lệ (" + e["msg"].split(": ", 1)[-1] + ")"
-    return _PYDANTIC_WORDS.get(e["type"], e["msg"].removeprefix("Value error, "))
+        return "địa chỉ thư không hợp lệ (" + str(e["msg"]).split(": ", 1)[-1] + ")"
+    return _PYDANTIC_WORDS.get(str(e["type"]), str(e["msg"]).removeprefix("Value error, "))
 
 
 def _explain(error: ValidationError) -> list[str]:
@@ -657,7 +657,7 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _YAML_LOADER(_FAST_LOADER):  # type: ignore[misc,valid-type]  # the C or the Python base
     """YAML keeps the last of two equal keys without a word: a plan must say each key once."""
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -670,7 +670,7 @@ class _YAML_LOADER(_FAST_LOADER):  # type: ignore[misc,valid-type]  # the C or t
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        return cast(dict[str, Any], super().construct_mapping(node, deep=deep))
 
 
 def parse_plan(text: str, path: Path | str) -> Plan:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -57,11 +58,12 @@ def _shift_dates(node: Any, years: int) -> None:
             _shift_dates(value, years)
 
 
-def _items(node: Any):
+def _items(node: Any) -> Iterable[tuple[Any, Any]]:
     if isinstance(node, CommentedMap):
-        return node.items()
+        return cast(Iterable[tuple[Any, Any]], node.items())
     if isinstance(node, CommentedSeq):
         return enumerate(node)
+    return ()
     return ()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -47,7 +48,7 @@ def timeliness_chart(data: ReportData) -> bytes:
     return buf.getvalue()
 
 
-def _quota_words(plan) -> str:
+def _quota_words(plan: Plan) -> str:
     """'<award>: <block> 4, <block> 4, …; <award>: mọi khối 2'"""
     parts = []
     for award in plan.awards:
@@ -75,7 +76,7 @@ def indicator_columns(plan: Plan) -> list[tuple[str, str]]:
     return [*blocks, ("total", f"Toàn {plan.identity.self_word}")]
 
 
-def _context(data: ReportData) -> dict:
+def _context(data: ReportData) -> dict[str, Any]:
     plan, local = data.plan, data.instant.astimezone(data.plan.tz)
     subject = report_subject(data.report.name)
     columns = indicator_columns(plan)
@@ -126,7 +127,7 @@ def write_docx(data: ReportData, out: Path) -> Path:
     return out
 
 
-def _fit_columns(document, first_header: str, first_cm: float, total_cm: float) -> None:
+def _fit_columns(document: Any, first_header: str, first_cm: float, total_cm: float) -> None:
     """The table whose columns came from a {%tc for %} loop (one per block): its first column
     `first_cm` wide, the others sharing the rest; Word reads the cells' widths, LibreOffice the
     grid's, so both are set."""
@@ -228,14 +229,14 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _as_date(text):
+def _as_date(text: object) -> object:
     try:
         return dt.datetime.strptime(str(text), "%d/%m/%Y").date()
     except ValueError:
         return text if text else None
 
 
-def _as_number(value):
+def _as_number(value: object) -> object:
     if isinstance(value, (int, float)) or value is None:
         return value
     try:
@@ -244,7 +245,7 @@ def _as_number(value):
         return value if value != "" else None
 
 
-def _dress(sheet) -> None:
+def _dress(sheet: Any) -> None:
     """A bold, frozen header row, Vietnamese number and date formats, columns wide enough."""
     from openpyxl.styles import Font
 

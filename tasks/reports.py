@@ -9,6 +9,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,19 +31,19 @@ class ReportData:
     report: Report
     instant: dt.datetime
     deadline: str
-    discipline_blocks: list[dict]
-    discipline_units: list[dict]
-    indicator_blocks: list[dict]
+    discipline_blocks: list[dict[str, Any]]
+    discipline_units: list[dict[str, Any]]
+    indicator_blocks: list[dict[str, Any]]
     indicator_units: pd.DataFrame
     page_problems: list[str]
-    notes: list[dict]
+    notes: list[dict[str, Any]]
     by_mail: list[str] = field(default_factory=list)  # documents the intake found in mail, with origin
-    ranking: list[dict] = field(default_factory=list)  # self-scores of units that sent their table
+    ranking: list[dict[str, Any]] = field(default_factory=list)  # self-scores of units that sent their table
     score_flags: list[str] = field(default_factory=list)  # scores shown, not ranked: no table sent
-    registrations: list[dict] = field(default_factory=list)
+    registrations: list[dict[str, Any]] = field(default_factory=list)
     final: bool = False  # after the conference's vote; before it, the draft for the conference
-    nominations: list[dict] = field(default_factory=list)  # the draft's candidates, undecided
-    results: list[dict] = field(default_factory=list)  # the final's vote, as the minutes read it
+    nominations: list[dict[str, Any]] = field(default_factory=list)  # the draft's candidates, undecided
+    results: list[dict[str, Any]] = field(default_factory=list)  # the final's vote, as the minutes read it
     vote_problems: list[str] = field(default_factory=list)  # ties, invalid ballots, odd counts
 
     @property
@@ -50,7 +51,7 @@ class ReportData:
         return self.report.kind == "yearend"
 
 
-def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     blocks = []
     for block in plan.member_blocks:
         mine = rows[rows["block"] == block.id]
@@ -70,7 +71,9 @@ def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict], list[dict]]
     return blocks, units
 
 
-def _indicators(plan: Plan, indicators: pd.DataFrame, milestone: str) -> tuple[list[dict], pd.DataFrame]:
+def _indicators(
+    plan: Plan, indicators: pd.DataFrame, milestone: str
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     mine = indicators[indicators["milestone"] == milestone]
     if mine.empty:
         return [], pd.DataFrame()
@@ -136,7 +139,7 @@ def _page_problems(
     return problems
 
 
-def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> list[dict]:
+def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> list[dict[str, Any]]:
     subs = inputs.data.submissions
     subs = subs[(subs["milestone"] == milestone) & (subs["submitted_at"] <= instant)]
     names = plan.unit_names
@@ -148,7 +151,7 @@ def _notes(plan: Plan, inputs: Inputs, milestone: str, instant: dt.datetime) -> 
     return out
 
 
-def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict]:
+def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict[str, Any]]:
     """Self-scores within each member block, for information: blocks mark on different
     criteria, so no rank is compared across them, and no place is decided by it."""
     out = []
@@ -161,7 +164,7 @@ def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict]:
     return out
 
 
-def _registrations(plan: Plan, regs: pd.DataFrame) -> list[dict]:
+def _registrations(plan: Plan, regs: pd.DataFrame) -> list[dict[str, Any]]:
     """How many registrations each title received."""
     out = []
     for title in plan.titles:

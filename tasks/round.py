@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -210,7 +211,7 @@ class RoundResult:
     error: str | None = None  # the round failed
 
     @classmethod
-    def of(cls, rnd: Round, **values) -> RoundResult:
+    def of(cls, rnd: Round, **values: Any) -> RoundResult:
         return cls(rnd.action, rnd.target, rnd.stage, rnd.instant, **values)
 
     @property

@@ -14,7 +14,7 @@ from tasks.dates import (
     vn_date_weekday,
     vn_datetime,
 )
-from tasks.plan import Plan
+from tasks.plan import AreaObligation, Milestone, Plan, Report
 from tasks.teams import DAILY, Team, last_team_day
 from tasks.text import as_sentence
 
@@ -36,18 +36,21 @@ class Trigger:
         return self.at.date() != self.nominal_day
 
 
-def obligation_anchor(m, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
+def obligation_anchor(m: Milestone, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
     """The day an "N days after" deadline counts from: the day recorded as held, the last day
     of the last inspection team (read from the Kiểm tra tab), else the latest the plan allows
     (its deadline or the end of its period)."""
     return m.held_on or last_team_day(teams, m.id) or m.deadline or (m.period.end if m.period else None)
 
 
-def obligation_deadline(plan: Plan, obligation, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
+def obligation_deadline(
+    plan: Plan, obligation: AreaObligation, teams: dict[str, list[Team]] | None = None
+) -> dt.date | None:
     """The area's own deadline: a fixed date, or N days after a milestone: after the day it was
     recorded as held (or its teams' last day), or until then after the latest day allowed."""
     if obligation.deadline:
         return obligation.deadline
+    assert obligation.after_milestone  # the plan's validation: a deadline, or N days after one
     m = plan.milestone(obligation.after_milestone)
     anchor = obligation_anchor(m, teams)
     return deadline_after(plan, anchor, obligation.days_after or 0) if anchor else None
@@ -113,7 +116,7 @@ def triggers(plan: Plan, teams: dict[str, list[Team]] | None = None) -> list[Tri
     return sorted(out)
 
 
-def team_triggers(plan: Plan, milestone, all_teams: list[Team]) -> list[Trigger]:
+def team_triggers(plan: Plan, milestone: Milestone, all_teams: list[Team]) -> list[Trigger]:
     """Each team's reminder and overdue rounds, counted from its own deadline; the stage names
     the team ("doan-1.before-3") so that two teams' letters are two ledger entries."""
     out = []
@@ -124,7 +127,7 @@ def team_triggers(plan: Plan, milestone, all_teams: list[Team]) -> list[Trigger]
 
 
 def team_rounds_due(
-    plan: Plan, milestone, all_teams: list[Team], stage: str, instant: dt.datetime
+    plan: Plan, milestone: Milestone, all_teams: list[Team], stage: str, instant: dt.datetime
 ) -> list[Trigger]:
     """The team rounds a run at `instant` is for: one named round, or (the served daily look)
     every team round scheduled on that local day up to that moment."""
@@ -135,7 +138,7 @@ def team_rounds_due(
     return [t for t in rounds if t.at.date() == local.date() and t.at <= local]
 
 
-def _daily_looks(plan: Plan, milestone, days_after: int | None = None) -> list[Trigger]:
+def _daily_looks(plan: Plan, milestone: Milestone, days_after: int | None = None) -> list[Trigger]:
     """Every working day from the start of the inspection season until the last round counted
     from a team ending on its last day could fall: the served flow reads the Kiểm tra tab then."""
     if milestone.period is None:
@@ -151,7 +154,7 @@ def _daily_looks(plan: Plan, milestone, days_after: int | None = None) -> list[T
     return out
 
 
-def _final_report_day(plan: Plan, report) -> dt.date | None:
+def _final_report_day(plan: Plan, report: Report) -> dt.date | None:
     """The year-end report after the vote: the working day after the conference when its date
     is known, else a week before the report is due to Vụ TĐKT (the draft then says no ballots
     have been counted yet, and `thidua report yearend --send` after the vote does the rest)."""

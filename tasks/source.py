@@ -11,11 +11,16 @@ import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tasks.contract import COLUMNS, MAX_COLUMNS, MAX_ROWS, TABS, RawTabs, Source, SourceError
 from tasks.text import match_key
+
+if TYPE_CHECKING:
+    from tasks.plan import Plan
+    from tasks.settings import Settings
 
 EMPTY_ROW: list[str] = []
 
@@ -136,7 +141,7 @@ class WorkbookSource:
             )
 
 
-def _text(value: object, known: dict) -> str:
+def _text(value: object, known: dict[tuple[type, object], str]) -> str:
     return known.get((type(value), value)) or cell_text(value)  # NaN is never found: computed
 
 
@@ -205,7 +210,7 @@ def read_fast(source: WorkbookSource) -> RawTabs:
     except (CalamineError, OSError, ValueError) as exc:
         raise source._unreadable(exc) from None
 
-    def reader(name: str):
+    def reader(name: str) -> Callable[[str], list[list[str]]]:
         # skip_empty_area=False: row 1 of the list is row 1 of the sheet, always
         return lambda tab: source._tab_columns(
             book.get_sheet_by_name(name).to_python(skip_empty_area=False), tab
@@ -222,7 +227,7 @@ def read_streaming(source: WorkbookSource) -> RawTabs:
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise source._unreadable(exc) from None
 
-    def reader(sheet):
+    def reader(sheet: Any) -> Callable[[str], list[list[str]]]:
         def read(tab: str) -> list[list[str]]:
             sheet.reset_dimensions()  # tools often leave `<dimension>` stale; openpyxl stops there
             return source._tab_rows(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), tab)
@@ -232,7 +237,11 @@ def read_streaming(source: WorkbookSource) -> RawTabs:
     return _contract_tabs(source, [(sheet.title, reader(sheet)) for sheet in book.worksheets], book.close)
 
 
-def _contract_tabs(source: WorkbookSource, sheets: list, close) -> RawTabs:
+def _contract_tabs(
+    source: WorkbookSource,
+    sheets: list[tuple[str, Callable[[str], list[list[str]]]]],
+    close: Callable[[], object],
+) -> RawTabs:
     """The contract's tabs among (title, read) pairs, matched by name as people type it; a
     failure while reading is the file's fault, said so (both readers raise many kinds)."""
     wanted = {match_key(t): t for t in TABS}
@@ -251,7 +260,7 @@ def _contract_tabs(source: WorkbookSource, sheets: list, close) -> RawTabs:
     return tabs
 
 
-def open_source(settings, plan, write: bool = False) -> Source:
+def open_source(settings: Settings, plan: Plan, write: bool = False) -> Source:
     """The source named by THIDUA_SOURCE or the plan: a .xlsx workbook or a Google Sheet (asked
     for the scope to write too when `write`: the units' status tab)."""
     spec = settings.source_spec(plan.spreadsheet)

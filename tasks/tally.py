@@ -7,7 +7,9 @@ proposes), so a ballot can be checked against them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -32,19 +34,19 @@ class Result:
     block: str
     quota: int | None
     of: int
-    candidates: list[dict] = field(default_factory=list)  # unit_name, votes, of, passed, selected
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # unit_name, votes, of, passed, selected
 
 
 @dataclass
 class Tally:
     results: list[Result]
-    invalid_ballots: list[dict]  # number, category, reason
-    ties: list[dict]  # category, block, unit_name, votes
+    invalid_ballots: list[dict[str, Any]]  # number, category, reason
+    ties: list[dict[str, Any]]  # category, block, unit_name, votes
     ballots_cast: dict[str, int]
     problems: list[str] = field(default_factory=list)  # the count as a whole needs a look
 
-    def as_json(self) -> dict:
-        categories: dict[str, dict] = {}
+    def as_json(self) -> dict[str, Any]:
+        categories: dict[str, dict[str, Any]] = {}
         for r in self.results:
             categories.setdefault(r.category, {})[r.block] = {
                 "quota": r.quota,
@@ -99,7 +101,7 @@ class Ballots:
     invalid ballots with their reason (a ballot is invalid for that title only)."""
 
     approvals: dict[str, dict[str, set[str]]]
-    invalid: list[dict] = field(default_factory=list)  # number, category, reason
+    invalid: list[dict[str, Any]] = field(default_factory=list)  # number, category, reason
     bad: dict[str, set[str]] = field(default_factory=dict)  # title -> invalid ballot numbers
 
     def reject(self, number: str, category: str, reason: str) -> None:
@@ -180,7 +182,7 @@ def _reject_over_quota(plan: Plan, award: Award, pool: list[Candidate], read: Ba
 
 def _count_award(
     plan: Plan, award: Award, pool: list[Candidate], read: Ballots, of: int
-) -> tuple[list[Result], list[dict]]:
+) -> tuple[list[Result], list[dict[str, Any]]]:
     """Votes per candidate of each block, against the threshold, selected within the quota;
     ties at a quota's edge for a re-vote."""
     cat = award.title
@@ -216,7 +218,7 @@ def count(
     read = read_ballots(plan, ballots, nominees)
     present = units_present or plan.voting.units_present
     results: list[Result] = []
-    ties: list[dict] = []
+    ties: list[dict[str, Any]] = []
     selected_by_title: dict[str, set[str]] = {}
     for award in plan.awards:  # the plan lists the sector flag before the Government flag
         pool = nominees[award.title]
@@ -269,7 +271,9 @@ def _passes(plan: Plan, votes: int, of: int) -> bool:
     return 2 * votes > of
 
 
-def _within_quota(passing, votes, quota):
+def _within_quota(
+    passing: list[Any], votes: Mapping[str, int], quota: int | None
+) -> tuple[list[Any], list[Any]]:
     """Selected within the quota; a tie straddling the quota's edge is sent to a re-vote."""
     if quota is None or len(passing) <= quota:
         return passing, []

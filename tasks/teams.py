@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -124,7 +125,14 @@ def team_table(
     return pd.DataFrame(records, columns=[*COLUMNS, "team"])
 
 
-def _account(first, label: str, due: dt.datetime, missing, submitted, problems) -> bool:
+def _account(
+    first: Any,  # the first submission (a row of the submissions frame), or None
+    label: str,
+    due: dt.datetime,
+    missing: list[str],
+    submitted: list[str],
+    problems: list[str],
+) -> bool:
     """Records one owed document; True when it came late."""
     if first is None:
         missing.append(label)

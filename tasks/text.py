@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 # The five Vietnamese tone marks as combining characters (huyền, sắc, hỏi, ngã, nặng).
 _TONE_MARKS = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
@@ -50,7 +51,7 @@ _TONE_ORDER = {"": 0, "\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u032
 
 
 @lru_cache(maxsize=65536)
-def vn_sort_key(value: object) -> tuple:
+def vn_sort_key(value: object) -> tuple[Any, ...]:
     """A key that sorts names as a Vietnamese reader expects: Đ after D, Ư after U, case and
     tone marks ignored but for ties ("Điện Biên" after "Cao Bằng", before "Hà Giang")."""
     letters, tones = [], []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from tasks.addresses import FALLBACK_SENDER, smtp_address
 from tasks.errors import MailProblem
@@ -102,10 +102,10 @@ class _Watchdog:
 def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP]:
     """`base` (SMTP or SMTP_SSL) telling the watchdog which connection to cut."""
 
-    class Watched(base):  # type: ignore[valid-type, misc]
-        def _get_socket(self, host, port, timeout):
+    class Watched(base):  # type: ignore[valid-type, misc]  # a base chosen at run time
+        def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
             watchdog.connection = self
-            return super()._get_socket(host, port, timeout)
+            return cast(socket.socket, super()._get_socket(host, port, timeout))
 
     return Watched
 
@@ -122,7 +122,7 @@ class SmtpTransport:
         self.description = f"SMTP {settings.smtp_host}:{self.port} ({security})"
         self.watchdog = _Watchdog()
 
-    def _connect(self):
+    def _connect(self) -> Any:  # yagmail's SMTP client: untyped
         import yagmail
 
         s = self.settings
@@ -225,14 +225,14 @@ class SmtpTransport:
         return smtp_address(parseaddr(str(headers["From"] or ""))[1] or FALLBACK_SENDER)
 
     @staticmethod
-    def _send_one(client, sender: str, out: Outgoing) -> dict:
+    def _send_one(client: Any, sender: str, out: Outgoing) -> dict[str, Any]:
         """sendmail on the batch's connection; a temporary (4xx) answer is tried once more."""
         try:
-            return client.smtp.sendmail(sender, out.envelope_to, out.data)
+            return cast(dict[str, Any], client.smtp.sendmail(sender, out.envelope_to, out.data))
         except smtplib.SMTPResponseException as exc:
             if not 400 <= exc.smtp_code < 500:
                 raise
-        return client.smtp.sendmail(sender, out.envelope_to, out.data)
+        return cast(dict[str, Any], client.smtp.sendmail(sender, out.envelope_to, out.data))
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -240,7 +240,7 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {text}"
 
 
-def _refusal(recipients: dict) -> str:
+def _refusal(recipients: dict[str, Any]) -> str:
     return "; ".join(f"{addr}: {_reply(code, msg)}" for addr, (code, msg) in recipients.items())
 
 
