@@ -97,7 +97,11 @@ def _table(plan: Plan, raw: RawTabs, tab: str, findings: list[Finding]) -> pd.Da
             raise SourceError(f"Trang tính '{tab}': " + "; ".join(problems) + ".")
         findings.append(Finding(tab, 1, "; ".join(problems) + " — bỏ qua cả trang tính"))
         return None
-    body = pd.DataFrame(rows[1:], dtype=object)
+    # the Sheets API leaves out a row's trailing empty cells: rows come in many lengths
+    width = max((len(r) for r in rows[1:]), default=0)
+    body = pd.DataFrame(
+        [r if len(r) == width else [*r, *[""] * (width - len(r))] for r in rows[1:]], dtype=object
+    )
     table = pd.DataFrame({"row": pd.RangeIndex(2, len(rows) + 1)})
     long = pd.Series(False, index=table.index)
     for column in (c for c, _ in COLUMNS[tab].values()):
