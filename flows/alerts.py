@@ -12,21 +12,21 @@ from prefect.client.schemas.objects import FlowRun, State
 from flows.common import EARLY, cause, for_people, settings_for
 from flows.params import target_and_stage
 from tasks.compose import alert_mail
-from tasks.delivery import open_ledger, send, send_unrecorded
+from tasks.delivery import send, send_unrecorded
 from tasks.ledger import LedgerError
 from tasks.plan import load_plan
+from tasks.resources import Resources
 from tasks.round import DIGEST
-from tasks.settings import Settings
 
 log = logging.getLogger("thidua.alerts")
 
 STATE_WORDS = {"Failed": "không thành công", "Crashed": "bị dừng đột ngột", "TimedOut": "quá thời gian"}
 
 
-def _sent_before(settings: Settings, plan_id: str, target: str, stage: str) -> int | None:
+def _sent_before(resources: Resources, plan_id: str, target: str, stage: str) -> int | None:
     """How many of the round's letters the ledger confirms (None if it cannot tell)."""
     try:
-        return len([r for r in open_ledger(settings).confirmed(plan_id, target, stage) if r != DIGEST])
+        return len([r for r in resources.ledger.confirmed(plan_id, target, stage) if r != DIGEST])
     except Exception:  # noqa: BLE001 - the ledger may be what failed
         return None
 
@@ -38,6 +38,7 @@ def alert_coordinators(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
     try:
         params = flow_run.parameters or {}
         settings = settings_for(params.get("plan"))
+        resources = Resources(settings)  # the alert's own: the round's may be what broke
         plan = load_plan(settings.plan)
         target, stage = target_and_stage(params)
         target = target or flow.name
@@ -56,12 +57,12 @@ def alert_coordinators(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
             link,
             at if at.tzinfo else at.replace(tzinfo=plan.tz),
             now,
-            _sent_before(settings, plan.id, target, stage),
+            _sent_before(resources, plan.id, target, stage),
         )
         try:
-            outcome = send([mail], settings, now)
+            outcome = send([mail], resources, now)
         except LedgerError:  # the ledger is what failed: the coordinators must hear of it anyway
-            outcome = send_unrecorded([mail], settings, now)
+            outcome = send_unrecorded([mail], resources, now)
         if outcome.failed:
             log.error("Không gửi được thư cảnh báo: %s", "; ".join(outcome.failed))
     except Exception:  # noqa: BLE001 - see docstring

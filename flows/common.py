@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
 from tasks.contract import SourceUnavailable
@@ -19,6 +20,7 @@ from tasks.inputs import Inputs, assess, load_inputs
 from tasks.markdown import md
 from tasks.outcomes import Orphan, Recovery
 from tasks.publish import Published, publish_status
+from tasks.resources import Resources
 from tasks.round import Round, RoundResult, why_not_due
 from tasks.schedule import ACTION_TAGS
 from tasks.settings import Settings, private_data_dir
@@ -160,16 +162,16 @@ def assess_task(inputs: Inputs, instant: dt.datetime) -> pd.DataFrame:
     return assess(inputs, instant)
 
 
-@task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng")
+@task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng", cache_policy=NO_CACHE)
 def recover_task(
-    rnd: Round, table: pd.DataFrame, settings: Settings, mine: set[Any] | None = None
+    rnd: Round, table: pd.DataFrame, resources: Resources, mine: set[Any] | None = None
 ) -> Recovery:
     """Before the round's own mail: what runs that died claimed and never confirmed is sent now
     if still due, else recorded as abandoned. `mine`: the round's own keys, which it sends itself."""
     if rnd.dry_run:
         return Recovery()
     return recover(
-        settings,
+        resources,
         rnd.plan.id,
         lambda orphan: why_not_due(rnd.plan, table, rnd.instant, orphan),
         skip=lambda orphan: orphan.key in (mine or set()) or not _judged_by(table, orphan),
@@ -193,14 +195,15 @@ def settings_for(plan: str | None) -> Settings:
 
 def open_round(
     plan: str | None, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool, early: bool
-) -> tuple[Settings, Inputs, Round]:
-    """How every round flow starts: the operator's settings for its plan file, the plan and the
-    sheet read once (the `load` task), the round validated, and the run tagged with it."""
+) -> tuple[Resources, Inputs, Round]:
+    """How every round flow starts: the operator's settings for its plan file and the run's
+    resources built from them (opened when first used, once), the plan and the sheet read once
+    (the `load` task), the round validated, and the run tagged with it."""
     settings = settings_for(plan)
     inputs = load(settings)
     rnd = Round.of(inputs.plan, target, stage, at, dry_run, early)
     tag_run(rnd)
-    return settings, inputs, rnd
+    return Resources(settings), inputs, rnd
 
 
 def tag_run(rnd: Round) -> None:

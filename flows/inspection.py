@@ -48,11 +48,11 @@ def inspection_round(
 ) -> RoundResult | State:
     """The teams' rounds due at `at` (a named one, or every one of that day for `daily`): each
     leading unit that still owes something gets a reminder or an overdue notice."""
-    settings, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
+    resources, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
     all_teams, table = assess_teams(inputs, rnd)
     if refusal := refused_early(rnd, {rnd.target: all_teams}):
         return refusal
-    publish_status_task(settings, inputs, rnd.instant, rnd.dry_run)  # the served daily look, too
+    publish_status_task(resources.settings, inputs, rnd.instant, rnd.dry_run)  # the served daily look, too
     by_slug = {t.slug: t for t in all_teams}
     mails = []
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):
@@ -60,8 +60,8 @@ def inspection_round(
         one = Round(rnd.plan, rnd.action, rnd.target, due.stage, rnd.instant, rnd.dry_run, rnd.early)
         mails += unit_mails(one, table[table["team"] == team.name])
     result = RoundResult.of(rnd, owing=len(mails))
-    result.recovery = recover_task(rnd, table, settings, {m.key for m in mails})
-    result.units = send(mails, settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
+    result.recovery = recover_task(rnd, table, resources, {m.key for m in mails})
+    result.units = send(mails, resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     create_markdown_artifact(
         key=f"{rnd.plan.id}-{rnd.target}-doan",
         markdown=early_banner(rnd, {rnd.target: all_teams})

@@ -11,6 +11,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
@@ -27,22 +28,24 @@ from flows.common import (
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
 from tasks.compose import digest_mail, round_words, unit_mails
-from tasks.delivery import open_ledger, send
+from tasks.delivery import send
 from tasks.inputs import Inputs
 from tasks.ledger import Ledger
 from tasks.outcomes import Outcome
+from tasks.resources import Resources
 from tasks.round import DIGEST, Round, RoundResult, owing
 from tasks.round_artifacts import round_markdown, skipped_markdown, year_overview
 from tasks.schedule import stage_words, stale_reason
-from tasks.settings import Settings
 from tasks.text import as_sentence
 
 PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in the UI
 PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
 
 
-@task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
-def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings, links: dict[str, str]) -> Outcome:
+@task(
+    name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị", cache_policy=NO_CACHE
+)
+def send_unit_mail(rnd: Round, table: pd.DataFrame, resources: Resources, links: dict[str, str]) -> Outcome:
     mails = unit_mails(rnd, table, links)
     progress = None
     if len(mails) >= PROGRESS_FROM and not rnd.dry_run:  # a bar for three letters only costs API calls
@@ -60,13 +63,13 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, settings: Settings, links: d
             shown[0] = percent
 
     return send(
-        mails, settings, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress, note=rnd.ledger_note
+        mails, resources, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress, note=rnd.ledger_note
     )
 
 
-@task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
+@task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối", cache_policy=NO_CACHE)
 def send_digest(
-    rnd: Round, table: pd.DataFrame, settings: Settings, units: Outcome, inputs: Inputs
+    rnd: Round, table: pd.DataFrame, resources: Resources, units: Outcome, inputs: Inputs
 ) -> Outcome:
     """After the round's mail: it lists only confirmed deliveries. While other live runs still
     send some of this round's mail (two workers on the same trigger), it waits for them, so the
@@ -77,8 +80,8 @@ def send_digest(
     if rnd.dry_run:
         confirmed = {p.key.recipient for p in units.previews}
     else:
-        ledger = open_ledger(settings)
-        if units.in_progress and not wait_for_other_runs(ledger, rnd, settings.round_deadline):
+        ledger = resources.ledger
+        if units.in_progress and not wait_for_other_runs(ledger, rnd, resources.settings.round_deadline):
             get_run_logger().warning("Không gửi bản tổng hợp: lần chạy khác vẫn đang gửi thư của đợt này")
             return Outcome()
         confirmed = set(ledger.confirmed(rnd.plan.id, rnd.target, rnd.stage)) - {DIGEST}
@@ -91,7 +94,7 @@ def send_digest(
     shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
     findings = [f.__dict__ for f in inputs.data.findings]
     mail = digest_mail(rnd, table, reminded, earlier, shown, findings, inputs.intake)
-    return send([mail], settings, rnd.instant, dry_run=rnd.dry_run, ledger=ledger, note=rnd.ledger_note)
+    return send([mail], resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
 
 
 def wait_for_other_runs(ledger: Ledger, rnd: Round, limit: float) -> bool:
@@ -148,11 +151,11 @@ def milestone_round(
     that runs late (after a restart) does nothing once the next round is due; it says so. One
     started before its time is refused unless `early`."""
     logger = get_run_logger()
-    settings, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
+    resources, inputs, rnd = open_round(plan, milestone, stage, at, dry_run, early)
     if refusal := refused_early(rnd):
         return refusal
     table = assess_task(inputs, rnd.instant)
-    published = publish_status_task(settings, inputs, rnd.instant, rnd.dry_run)
+    published = publish_status_task(resources.settings, inputs, rnd.instant, rnd.dry_run)
     owed = owing(table, rnd)
     result = RoundResult.of(rnd, owing=len(owed))
     result.stale = stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant)
@@ -161,9 +164,9 @@ def milestone_round(
         publish(rnd, inputs, table, result)
         return result
     mine = {rnd.key(c) for c in owed["unit"]} | {rnd.key(DIGEST)}
-    result.recovery = recover_task(rnd, table, settings, mine)
-    result.units = send_unit_mail(rnd, table, settings, published.links)
-    result.digest = send_digest(rnd, table, settings, result.units, inputs)
+    result.recovery = recover_task(rnd, table, resources, mine)
+    result.units = send_unit_mail(rnd, table, resources, published.links)
+    result.digest = send_digest(rnd, table, resources, result.units, inputs)
     publish(rnd, inputs, table, result)
     for failure in result.failed:
         logger.error("Gửi không thành công: %s", failure)

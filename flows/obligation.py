@@ -33,7 +33,7 @@ def obligation_round(
     """E-mail the active Head and Deputy contacts before the area's own deadline towards Vụ TĐKT,
     with the units' state of the milestone that the area's report compiles."""
     logger = get_run_logger()
-    settings, inputs, rnd = open_round(plan, obligation, stage, at, dry_run, early)
+    resources, inputs, rnd = open_round(plan, obligation, stage, at, dry_run, early)
     if refusal := refused_early(rnd):
         return refusal
     result = RoundResult.of(rnd, stale=stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant))
@@ -51,8 +51,8 @@ def obligation_round(
             return result
     table = assess_task(inputs, rnd.instant)
     mail = obligation_mail(rnd, table, teams)
-    result.recovery = recover_task(rnd, table, settings, {mail.key})
-    result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
+    result.recovery = recover_task(rnd, table, resources, {mail.key})
+    result.units = send([mail], resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     create_markdown_artifact(
         key=f"{rnd.plan.id}-{rnd.target}",
         markdown=early_banner(rnd)

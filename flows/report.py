@@ -37,7 +37,8 @@ def area_report(
     annex, Markdown artifact; e-mails the draft to the active Head and Deputy contacts. A draft
     may be compiled at any time; mailed before its scheduled day it is refused unless `early`
     (the scheduled mailing would find it already sent)."""
-    settings, inputs, rnd = open_round(plan, kind, stage, at, dry_run, early)
+    resources, inputs, rnd = open_round(plan, kind, stage, at, dry_run, early)
+    settings = resources.settings
     if send_mail and (refusal := refused_early(rnd)):
         return refusal
     table = assess_task(inputs, rnd.instant)
@@ -56,6 +57,6 @@ def area_report(
     result = RoundResult.of(rnd, files=[docx_path, xlsx_path])
     if send_mail:
         mail = report_mail(rnd, data, docx_path, xlsx_path)
-        result.recovery = recover_task(rnd, table, settings, {mail.key})
-        result.units = send([mail], settings, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
+        result.recovery = recover_task(rnd, table, resources, {mail.key})
+        result.units = send([mail], resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     return finish(result, "nhật ký của lần chạy")

@@ -21,8 +21,9 @@ from tasks.errors import MailProblem
 from tasks.ledger import Busy, Claim, Ledger
 from tasks.mime import Mail, build, message_id
 from tasks.outcomes import Key, Orphan, Outcome, Outgoing, Recovery
+from tasks.resources import Resources
 from tasks.settings import Settings
-from tasks.transport import Result, Transport, TransportError, open_transport
+from tasks.transport import Result, Transport, TransportError
 
 SENDER_NAME = "Hệ thống thidua"  # a letter whose plan names no sender
 
@@ -37,28 +38,23 @@ class RoundTimeout(MailProblem, RuntimeError):
     """The round's sending outlived THIDUA_ROUND_DEADLINE."""
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    return Ledger(settings.ledger, lease=dt.timedelta(seconds=settings.claim_lease))
-
-
 def _label(key: Key) -> str:
     return f"{key.milestone} {key.stage} {key.recipient}"
 
 
 def send(
     mails: list[Mail],
-    settings: Settings,
+    resources: Resources,
     instant: dt.datetime,
     *,
     dry_run: bool = False,
-    ledger: Ledger | None = None,
-    transport: Transport | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     note: str | None = None,
 ) -> Outcome:
-    """Mail through the ledger and the transport (built from settings unless given), or, in a
-    dry run, a preview that touches neither. `note` is kept in the ledger beside each letter sent
-    (a round sent early on purpose says so)."""
+    """Mail through the run's ledger and transport, or, in a dry run, a preview that touches
+    neither. `note` is kept in the ledger beside each letter sent (a round sent early on purpose
+    says so)."""
+    settings = resources.settings
     outcome = Outcome()
     ready = _build_all(mails, settings, instant, outcome)
     if dry_run:
@@ -66,22 +62,20 @@ def send(
         return outcome
     if not ready:
         return outcome
-    ledger = ledger or open_ledger(settings)
+    ledger = resources.ledger
     deadline = time.monotonic() + settings.round_deadline
     with ledger.heartbeat():
-        _deliver(
-            ready, ledger, transport or open_transport(settings), outcome, deadline, on_progress, note=note
-        )
+        _deliver(ready, ledger, resources.transport, outcome, deadline, on_progress, note=note)
     return outcome
 
 
-def send_unrecorded(mails: list[Mail], settings: Settings, instant: dt.datetime) -> Outcome:
+def send_unrecorded(mails: list[Mail], resources: Resources, instant: dt.datetime) -> Outcome:
     """Mail without the ledger, for the one message that must go out when the ledger itself is
     what failed: the coordinators' alert. Not exactly-once; used for nothing else."""
     outcome = Outcome()
-    ready = _build_all(mails, settings, instant, outcome)
+    ready = _build_all(mails, resources.settings, instant, outcome)
     try:
-        for result in open_transport(settings).send_batch(ready):
+        for result in resources.transport.send_batch(ready):
             who = result.outgoing.key.recipient
             if result.accepted:
                 outcome.sent.append(who)
@@ -193,20 +187,18 @@ def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str, note: st
 
 
 def recover(
-    settings: Settings,
+    resources: Resources,
     plan_id: str,
     why_not_due: Callable[[Orphan], str | None],
     *,
     skip: Callable[[Orphan], bool] = lambda orphan: False,
-    ledger: Ledger | None = None,
-    transport: Transport | None = None,
 ) -> Recovery:
     """At the start of a round: the messages that runs which died had claimed but never
     confirmed are sent now, as stored, if still due (`why_not_due` gives None), else recorded as
     abandoned with the reason. `skip`: orphans left for another round (the round's own keys,
     which it is about to send, or a round whose table it does not have)."""
     recovery = Recovery()
-    ledger = ledger or open_ledger(settings)
+    ledger = resources.ledger
     due: list[Outgoing] = []
     for orphan in ledger.orphans(plan_id):
         if skip(orphan):
@@ -225,9 +217,9 @@ def recover(
     if not due:
         return recovery
     outcome = Outcome()
-    deadline = time.monotonic() + settings.round_deadline
+    deadline = time.monotonic() + resources.settings.round_deadline
     with ledger.heartbeat():
-        _deliver(due, ledger, transport or open_transport(settings), outcome, deadline, None, _label)
+        _deliver(due, ledger, resources.transport, outcome, deadline, None, _label)
     recovery.resent = outcome.sent
     recovery.failed = outcome.failed
     return recovery

@@ -152,9 +152,6 @@ def _bounded(database: URL) -> dict[str, object]:
     }
 
 
-# ledgers whose table this process has created or checked already
-_PREPARED: set[str] = set()
-
 # how long the ledger keeps trying while its database restarts, before the round gives up
 RECONNECT_FOR = dt.timedelta(seconds=60)
 
@@ -196,9 +193,7 @@ class Ledger:
         self.lease = lease
         self.reconnect_for = reconnect_for
         try:
-            if str(database) not in _PREPARED:  # a round opens the ledger a few times: DDL once
-                self._create_table()
-                _PREPARED.add(str(database))
+            self._create_table()  # once per run: a run opens its ledger once (tasks/resources.py)
         except SQLAlchemyError as exc:
             shown = database.render_as_string(hide_password=True)
             raise LedgerError(

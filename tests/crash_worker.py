@@ -10,6 +10,7 @@ import sys
 from tasks.delivery import send
 from tasks.inputs import load_inputs
 from tasks.ledger import Ledger
+from tasks.resources import Resources
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
 from tests.helpers import round_mails
@@ -26,7 +27,7 @@ def main(point: str) -> None:
     ledger = Ledger(settings.ledger)
     outbox = FileOutbox(settings.outbox_dir)
     if point == "smtp":  # the test kills this process in mid-batch, from outside
-        send(mails, settings, instant)
+        send(mails, Resources(settings), instant)
         return
     if point == "after-claim":
 
@@ -37,7 +38,7 @@ def main(point: str) -> None:
         outbox.send_batch = claim_one_then_die
     else:
         ledger.mark_sent = die  # the first message is written, its confirmation never lands
-    send(mails, settings, instant, ledger=ledger, transport=outbox)
+    send(mails, Resources(settings, ledger=ledger, transport=outbox), instant)
 
 
 if __name__ == "__main__":

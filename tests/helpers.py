@@ -13,6 +13,7 @@ from tasks.contract import COLUMNS, TAB_SUBMISSIONS
 from tasks.inputs import Inputs
 from tasks.normalise import Normalised
 from tasks.plan import Plan
+from tasks.resources import Resources
 from tasks.settings import REPO, Settings
 
 PLAN_PATH = REPO / "config" / "plan-2021.yaml"
@@ -51,10 +52,12 @@ def later_run(mails, settings: Settings, instant):
 
     return send(
         mails,
-        settings,
+        Resources(
+            settings,
+            ledger=Ledger(settings.ledger, lease=dt.timedelta(0)),
+            transport=FileOutbox(settings.outbox_dir),
+        ),
         instant,
-        ledger=Ledger(settings.ledger, lease=dt.timedelta(0)),
-        transport=FileOutbox(settings.outbox_dir),
     )
 
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.contract import MAX_CELL_CHARS, SourceError
 from tasks.normalise import normalise
+from tasks.resources import Resources
 from tasks.round import Round
 from tasks.source import WorkbookSource
 from tests.helpers import HEADER, SAMPLE, local, write_plan
@@ -230,7 +231,7 @@ def test_an_unreachable_ledger_sends_nothing_and_says_so(settings, sample, plan,
     broken = settings.model_copy(update={"ledger_url": f"sqlite:///{locked}"})  # a folder, not a file
     mails, instant = round_mails(sample, plan)
     with pytest.raises(LedgerError, match="THIDUA_LEDGER_URL"):
-        send(mails, broken, instant)
+        send(mails, Resources(broken), instant)
     assert not settings.outbox_dir.exists()
 
 

@@ -105,3 +105,27 @@ def test_the_cli_renders_a_foreseen_failure_in_words_and_lets_a_bug_show_its_tra
     monkeypatch.setattr("flows.cli_inspect.assess", bug)
     crashed = CliRunner().invoke(app, ["status", "--at", "2021-06-18T08:00"])
     assert isinstance(crashed.exception, ZeroDivisionError)  # a bug is not dressed up as a user error
+
+
+def test_a_reminder_round_opens_its_ledger_once(monkeypatch, tmp_path):
+    """The send ledger's engine was created three times in one reminder round (recovery, the
+    units' letters, the digest), each with its own pool and DDL check; now once, at the run's edge."""
+    from typer.testing import CliRunner
+
+    import tasks.ledger
+    from flows.cli import app
+
+    made = []
+    real = tasks.ledger.create_engine
+
+    def counting(*args, **kwargs):
+        made.append(str(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.ledger, "create_engine", counting)
+    done = CliRunner().invoke(
+        app, ["run", "--milestone", "so-ket", "--stage", "before-1", "--at", "2021-06-18T08:00"]
+    )
+    assert done.exit_code == 0, done.output
+    assert len(list((tmp_path / "var" / "outbox").rglob("*.eml"))) == 8  # seven units and the digest
+    assert len(made) == 1, made

@@ -7,6 +7,7 @@ import pytest
 
 from tasks.delivery import send
 from tasks.ledger import Ledger
+from tasks.resources import Resources
 from tasks.transport import FileOutbox
 from tests.helpers import later_run, round_mails
 
@@ -23,12 +24,16 @@ def emls(settings):
 def test_second_run_sends_nothing(settings, round_mails):
     mails, instant = round_mails
     first = send(
-        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+        mails,
+        Resources(settings, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)),
+        instant,
     )
     assert len(first.sent) == len(mails) == len(emls(settings))
     stamps = {p: p.stat().st_mtime_ns for p in emls(settings)}
     second = send(
-        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+        mails,
+        Resources(settings, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)),
+        instant,
     )
     assert second.sent == [] and sorted(second.already_sent) == sorted(first.sent)
     assert {p: p.stat().st_mtime_ns for p in emls(settings)} == stamps
@@ -36,7 +41,9 @@ def test_second_run_sends_nothing(settings, round_mails):
 
 def test_dry_run_renders_without_touching_ledger_or_outbox(settings, round_mails):
     mails, instant = round_mails
-    outcome = send(mails, settings, instant, dry_run=True, transport=FileOutbox(settings.outbox_dir))
+    outcome = send(
+        mails, Resources(settings, transport=FileOutbox(settings.outbox_dir)), instant, dry_run=True
+    )
     assert len(outcome.previews) == len(mails) and outcome.sent == []
     assert emls(settings) == []
 
@@ -50,14 +57,16 @@ def test_crash_between_send_and_confirm_resends_once_with_same_message_id(settin
     ledger = Ledger(settings.ledger)
     monkeypatch.setattr(ledger, "mark_sent", lambda key, note=None: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
-        send(mails, settings, instant, ledger=ledger, transport=FileOutbox(settings.outbox_dir))
+        send(mails, Resources(settings, ledger=ledger, transport=FileOutbox(settings.outbox_dir)), instant)
     (written,) = emls(settings)  # the first message went out, its confirmation never landed
     first_id = email.message_from_bytes(written.read_bytes(), policy=default)["Message-ID"]
 
     # a rerun within the lease leaves the dead run's one claim alone (that run might still be
     # sending it) and sends the rest, which the dead run never claimed
     busy = send(
-        mails, settings, instant, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)
+        mails,
+        Resources(settings, ledger=Ledger(settings.ledger), transport=FileOutbox(settings.outbox_dir)),
+        instant,
     )
     assert busy.in_progress == [mails[0].key.recipient]
     assert busy.sent == [m.key.recipient for m in mails[1:]]
@@ -83,10 +92,10 @@ def test_crash_between_claim_and_send_loses_nothing(settings, round_mails):
     with pytest.raises(Crash):
         send(
             mails,
-            settings,
+            Resources(
+                settings, ledger=Ledger(settings.ledger), transport=DiesBeforeSending(settings.outbox_dir)
+            ),
             instant,
-            ledger=Ledger(settings.ledger),
-            transport=DiesBeforeSending(settings.outbox_dir),
         )
     assert emls(settings) == []
     rerun = later_run(mails, settings, instant)

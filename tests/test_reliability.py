@@ -16,6 +16,7 @@ from tasks.delivery import send
 from tasks.ledger import Ledger
 from tasks.normalise import normalise
 from tasks.outcomes import Outcome
+from tasks.resources import Resources
 from tasks.round import Round
 from tasks.transport import FileOutbox, SmtpTransport
 from tests.helpers import HEADER, later_run, local, round_mails, table_at
@@ -39,14 +40,18 @@ def test_recipient_refused_mid_batch_then_rerun_sends_exactly_the_rest(tmp_path,
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
         first = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
         assert [f.split(":")[0] for f in first.failed] == ["STP-CBA"] and "550" in first.failed[0]
         assert len(first.sent) == len(mails) - 1  # the batch carried on after the refusal
         assert ledger_status(settings)["STP-CBA"]["status"] == "failed"
         recorder.refuse.clear()
         rerun = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
     assert rerun.sent == ["STP-CBA"]
     for m in mails:
@@ -59,10 +64,14 @@ def test_unit_refused_but_contacts_accepted_is_not_resent(tmp_path, sample, plan
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
         first = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
         rerun = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
     assert "STP-LCH" in first.sent and first.partial[0].startswith("STP-LCH: ")
     assert ledger_status(settings)["STP-LCH"]["error"].startswith("một số người nhận bị từ chối")
@@ -75,7 +84,9 @@ def test_temporary_failure_then_success(tmp_path, sample, plan):
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
         outcome = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
     assert outcome.failed == [] and "STP-BKA" in outcome.sent
     assert len(received_by(recorder, "stp-bka@kvtd-tuphap.example")) == 1
@@ -87,14 +98,18 @@ def test_connection_dropped_mid_batch(tmp_path, sample, plan):
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller)
         first = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
         assert len(first.sent) == 2 and len(first.failed) == len(mails) - 2
         assert all("mất kết nối SMTP" in f for f in first.failed)
         statuses = ledger_status(settings)
         assert sorted(r for r, v in statuses.items() if v["status"] == "sent") == sorted(first.sent)
         rerun = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails if m.key.recipient not in first.sent)
     for m in mails:
@@ -127,10 +142,10 @@ def test_two_runs_of_the_same_round_at_once_send_each_message_once(settings, sam
         outcomes.append(
             send(
                 mails,
-                settings,
+                Resources(
+                    settings, ledger=Ledger(settings.ledger), transport=SlowOutbox(settings.outbox_dir)
+                ),
                 instant,
-                ledger=Ledger(settings.ledger),
-                transport=SlowOutbox(settings.outbox_dir),
             )
         )
 
@@ -222,7 +237,9 @@ def test_smtp_password_never_appears_in_any_output(tmp_path, sample, plan, capsy
     mails, instant = round_mails(sample, plan)
     with smtp_server() as (controller, _):
         wrong = smtp_settings(tmp_path, controller, password=secret)
-        outcome = send(mails, wrong, instant, ledger=Ledger(wrong.ledger), transport=SmtpTransport(wrong))
+        outcome = send(
+            mails, Resources(wrong, ledger=Ledger(wrong.ledger), transport=SmtpTransport(wrong)), instant
+        )
     assert outcome.failed and secret not in repr(wrong) and secret not in str(wrong.model_dump())
     captured = capsys.readouterr()
     haystack = every_output(tmp_path / "var") + (captured.out + captured.err + caplog.text).encode()

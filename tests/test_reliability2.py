@@ -22,6 +22,7 @@ from flows.cli import app
 from tasks.delivery import from_address, recover, send
 from tasks.ledger import Ledger
 from tasks.mime import build, message_id
+from tasks.resources import Resources
 from tasks.round import why_not_due
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
@@ -73,10 +74,12 @@ def test_sigkill_in_mid_batch_then_a_rerun_after_the_lease_delivers_each_message
             worker.wait()
         assert statuses(settings) == {"sent": 2, "claimed": 1}
 
-        busy = send(mails, settings, instant)  # within the lease: the dead run's claim is left alone
+        busy = send(
+            mails, Resources(settings), instant
+        )  # within the lease: the dead run's claim is left alone
         assert len(busy.in_progress) == 1 and len(busy.sent) == len(mails) - 3
         time.sleep(1.1)
-        rerun = send(mails, settings, instant)
+        rerun = send(mails, Resources(settings), instant)
         assert rerun.sent == busy.in_progress and rerun.failed == []
     ids = message_ids(recorder)
     assert set(ids) == {message_id(m.key, from_address(settings, m)) for m in mails}  # nothing lost
@@ -92,11 +95,11 @@ def test_a_server_slower_than_the_lease_gets_no_second_delivery_from_a_concurren
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller, claim_lease=1)
         first: list = []
-        runner = threading.Thread(target=lambda: first.append(send(mails[:1], settings, instant)))
+        runner = threading.Thread(target=lambda: first.append(send(mails[:1], Resources(settings), instant)))
         runner.start()
         wait_for(lambda: recorder.data_calls >= 1)
         time.sleep(1.5)  # the first claim is now older than the lease
-        second = send(mails[:1], settings, instant)
+        second = send(mails[:1], Resources(settings), instant)
         runner.join()
     assert second.sent == [] and second.in_progress == [mails[0].key.recipient]
     assert first[0].sent == [mails[0].key.recipient]
@@ -117,7 +120,7 @@ def test_a_trickling_greeting_is_given_up_within_the_deadline_and_the_next_run_s
             smtp_deadline=2,
         )
         started = time.monotonic()
-        stuck = send(mails, settings, instant)
+        stuck = send(mails, Resources(settings), instant)
         elapsed = time.monotonic() - started
     assert elapsed < 6, elapsed
     assert stuck.sent == [] and len(stuck.failed) == len(mails)
@@ -125,7 +128,7 @@ def test_a_trickling_greeting_is_given_up_within_the_deadline_and_the_next_run_s
     assert statuses(settings)["claimed"] == 0  # nothing left behind for a lease to free
     with smtp_server() as (controller, recorder):
         good = smtp_settings(tmp_path, controller)
-        rerun = send(mails, good, instant)
+        rerun = send(mails, Resources(good), instant)
     assert sorted(rerun.sent) == sorted(m.key.recipient for m in mails)
     assert sorted(message_ids(recorder).values()) == [1] * len(mails)
 
@@ -135,13 +138,13 @@ def test_a_round_that_outlives_its_deadline_stops_and_the_next_run_sends_the_res
     recorder = Faulty(slow=1.0)
     with smtp_server(recorder=recorder) as (controller, _):
         settings = smtp_settings(tmp_path, controller, round_deadline=1.5)
-        first = send(mails, settings, instant)
+        first = send(mails, Resources(settings), instant)
         assert 1 <= len(first.sent) < len(mails)
         assert len(first.failed) == len(mails) - len(first.sent)
         assert all("THIDUA_ROUND_DEADLINE" in f for f in first.failed)
         assert statuses(settings) == {"sent": len(first.sent)}  # the rest was never claimed
         recorder.slow = 0
-        rerun = send(mails, settings, instant)
+        rerun = send(mails, Resources(settings), instant)
     assert sorted(first.sent + rerun.sent) == sorted(m.key.recipient for m in mails)
     assert sorted(message_ids(recorder).values()) == [1] * len(mails)
 
@@ -170,7 +173,9 @@ def test_a_dead_runs_mail_is_sent_at_the_next_round_if_still_due_else_abandoned(
     later = local(plan, 2021, 6, 17, 15)  # the same day: before-3 is still the current round
     table = table_at(plan, sample.data, later)
     outbox = FileOutbox(settings.outbox_dir)
-    recovery = recover(settings, plan.id, lambda o: why_not_due(plan, table, later, o), transport=outbox)
+    recovery = recover(
+        Resources(settings, transport=outbox), plan.id, lambda o: why_not_due(plan, table, later, o)
+    )
     assert recovery.resent == ["so-ket before-3 STP-BKA"] and recovery.abandoned == []
     (written,) = settings.outbox_dir.rglob("*.eml")
     assert written.read_bytes() == due.data  # exactly what the dead run had built
@@ -182,7 +187,9 @@ def test_a_dead_runs_mail_is_sent_at_the_next_round_if_still_due_else_abandoned(
     time.sleep(0.6)
     next_day = local(plan, 2021, 6, 18, 8)
     table = table_at(plan, sample.data, next_day)
-    recovery = recover(settings, plan.id, lambda o: why_not_due(plan, table, next_day, o), transport=outbox)
+    recovery = recover(
+        Resources(settings, transport=outbox), plan.id, lambda o: why_not_due(plan, table, next_day, o)
+    )
     assert recovery.resent == [] and len(recovery.abandoned) == 1
     assert "before-1" in recovery.abandoned[0]
     rows = {r["recipient"]: r for r in Ledger(settings.ledger).rows()}
@@ -200,10 +207,9 @@ def test_a_dead_runs_reminder_to_a_unit_that_has_since_sent_everything_is_abando
     _dead_run_claim(settings, plan, mail, instant)
     time.sleep(0.6)
     recovery = recover(
-        settings,
+        Resources(settings, transport=FileOutbox(settings.outbox_dir)),
         plan.id,
         lambda o: why_not_due(plan, table, later, o),
-        transport=FileOutbox(settings.outbox_dir),
     )
     assert recovery.abandoned == [f"so-ket before-3 {complete}: đơn vị đã gửi đủ hồ sơ"]
 
@@ -260,7 +266,7 @@ def test_an_unsendable_address_fails_its_own_mail_and_no_other_unit_loses_its_ma
     mails[2] = bad
     with smtp_server() as (controller, recorder):
         settings = smtp_settings(tmp_path, controller)
-        outcome = send(mails, settings, instant)
+        outcome = send(mails, Resources(settings), instant)
     assert outcome.failed == [
         f"{bad.key.recipient}: 'sởtưpháp@kvtd-tuphap.example': phần trước @ có ký tự "
         "ngoài ASCII (có dấu tiếng Việt?), máy chủ thư không nhận được; dùng địa chỉ không dấu"
@@ -273,7 +279,7 @@ def test_an_idn_domain_is_sent_in_idna(tmp_path, sample, plan):
     mails, instant = round_mails(sample, plan)
     idn = dataclasses.replace(mails[0], to=(("Sở", "stp@sởtưpháp.example"),))
     with smtp_server() as (controller, recorder):
-        outcome = send([idn], smtp_settings(tmp_path, controller), instant)
+        outcome = send([idn], Resources(smtp_settings(tmp_path, controller)), instant)
     assert outcome.sent == [idn.key.recipient]
     assert recorder.messages[0].rcpt_tos == ["stp@xn--stphp-0qa06lv43k.example"]
 
@@ -312,7 +318,7 @@ def test_the_data_directory_and_what_is_written_in_it_are_private(tmp_path, samp
     data_dir = tmp_path / "var"
     assert data_dir.stat().st_mode & 0o777 == 0o700
     mails, instant = round_mails(sample, plan)
-    send(mails, Settings(), instant)
+    send(mails, Resources(Settings()), instant)
     written = [p for p in data_dir.rglob("*") if p.is_file()]
     assert written and {p.stat().st_mode & 0o777 for p in written} == {0o600}
 
@@ -333,5 +339,5 @@ def test_an_exchange_style_login_is_passed_to_the_server_as_configured(tmp_path,
     mails, instant = round_mails(sample, plan)
     with smtp_server(user="CORP\\thidua") as (controller, recorder):
         settings = smtp_settings(tmp_path, controller, smtp_user="CORP\\thidua")
-        outcome = send(mails, settings, instant)
+        outcome = send(mails, Resources(settings), instant)
     assert recorder.logins == ["CORP\\thidua"] and len(outcome.sent) == len(mails) == len(recorder.messages)

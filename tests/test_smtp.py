@@ -8,6 +8,7 @@ import pytest
 from tasks.delivery import send
 from tasks.ledger import Ledger
 from tasks.mime import message_id
+from tasks.resources import Resources
 from tasks.settings import Settings
 from tasks.transport import SmtpTransport
 from tests.helpers import round_mails
@@ -24,7 +25,9 @@ def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
     with smtp_server() as (controller, recorder):
         settings = smtp_settings(tmp_path, controller)
         outcome = send(
-            mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
         )
     assert sorted(outcome.sent) == sorted(m.key.recipient for m in mails)
     assert len(recorder.messages) == len(mails)
@@ -59,12 +62,14 @@ def test_wrong_password_is_a_clear_failure_and_the_rerun_sends_everything(tmp_pa
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
         bad = smtp_settings(tmp_path, controller, password="WrongPass123")
-        failed = send(mails, bad, instant, ledger=Ledger(bad.ledger), transport=SmtpTransport(bad))
+        failed = send(mails, Resources(bad, ledger=Ledger(bad.ledger), transport=SmtpTransport(bad)), instant)
         assert failed.sent == [] and len(failed.failed) == len(mails)
         assert "từ chối đăng nhập" in failed.failed[0] and "WrongPass123" not in failed.failed[0]
         assert recorder.messages == []
         good = smtp_settings(tmp_path, controller)
-        rerun = send(mails, good, instant, ledger=Ledger(good.ledger), transport=SmtpTransport(good))
+        rerun = send(
+            mails, Resources(good, ledger=Ledger(good.ledger), transport=SmtpTransport(good)), instant
+        )
     assert len(rerun.sent) == len(mails) == len(recorder.messages)
 
 
@@ -78,7 +83,7 @@ def test_server_down_is_reported_not_raised(tmp_path, overdue_round):
         smtp_security="none",
     )
     outcome = send(
-        mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)
+        mails, Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)), instant
     )
     assert outcome.sent == [] and "không kết nối được" in outcome.failed[0]
 
@@ -87,7 +92,11 @@ def test_redirect_delivers_every_message_to_the_one_address(tmp_path, overdue_ro
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
         settings = smtp_settings(tmp_path, controller, mail_redirect="kiem-thu@test.example")
-        send(mails, settings, instant, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings))
+        send(
+            mails,
+            Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
+            instant,
+        )
     assert {tuple(m.rcpt_tos) for m in recorder.messages} == {("kiem-thu@test.example",)}
 
 
@@ -99,11 +108,15 @@ def test_starttls_checks_the_servers_certificate(tmp_path, overdue_round):
     with smtp_server(tls_context=server_tls) as (controller, recorder):
         trusted = smtp_settings(tmp_path, controller, smtp_security="starttls", smtp_ca_file=ca_file)
         outcome = send(
-            mails, trusted, instant, ledger=Ledger(trusted.ledger), transport=SmtpTransport(trusted)
+            mails,
+            Resources(trusted, ledger=Ledger(trusted.ledger), transport=SmtpTransport(trusted)),
+            instant,
         )
         assert len(outcome.sent) == len(mails) == len(recorder.messages)
         # the same server, without trusting its CA: refused before any password is sent
         other = smtp_settings(tmp_path / "b", controller, smtp_security="starttls")
-        refused = send(mails, other, instant, ledger=Ledger(other.ledger), transport=SmtpTransport(other))
+        refused = send(
+            mails, Resources(other, ledger=Ledger(other.ledger), transport=SmtpTransport(other)), instant
+        )
     assert refused.sent == [] and "chứng chỉ TLS của máy chủ không hợp lệ" in refused.failed[0]
     assert recorder.logins == ["thidua"]  # only the trusting client logged in
