@@ -198,6 +198,14 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
         for name, frame in sheets.items():
             _typed(frame).to_excel(writer, sheet_name=name, index=False)
             _dress(writer.sheets[name])
+        # what Excel's File > Info shows, as the DOCX says it: the report's own instant, not the
+        # clock of the machine that compiled it (openpyxl's default)
+        props = writer.book.properties
+        props.creator = props.lastModifiedBy = data.plan.sender[0]
+        props.title = f"{data.plan.report_title(data.report.kind)} – phụ lục"
+        props.created = data.instant.astimezone(dt.UTC).replace(
+            tzinfo=None
+        )  # `modified`: openpyxl's, at save
     return out
 
 

@@ -66,6 +66,23 @@ def test_a_2021_report_signed_in_2022_is_still_about_2021(sample, plan, tmp_path
     assert "2022" not in rest
 
 
+def test_the_annex_says_it_was_made_when_the_report_was_not_when_the_machine_ran(sample, plan, tmp_path):
+    """The XLSX annex's File > Info carried the compiling machine's clock (openpyxl's default),
+    so a replay of 2021 wrote annexes "created" in 2026 and no two runs gave the same file."""
+    from openpyxl import load_workbook
+
+    from tasks.inputs import assess
+    from tasks.report_files import write_xlsx
+    from tasks.reports import compile_report
+
+    signed = local(plan, 2021, 6, 24, 8)
+    data = compile_report(plan, sample, assess(sample, signed), "midyear", signed, PLAN_PATH.parent)
+    props = load_workbook(write_xlsx(data, tmp_path / "a.xlsx")).properties
+    assert props.created == dt.datetime(2021, 6, 24, 1, 0)  # 08:00 in Hà Nội, as UTC
+    # (openpyxl stamps `modified` with the moment it saves, whatever it is told: that one is true)
+    assert props.creator == plan.sender[0] and "2021" in props.title
+
+
 def test_minutes_counted_after_the_plan_year_name_the_plan_year(sample, plan, tmp_path):
     from tasks.inputs import assess
     from tasks.minutes import minutes_docx, minutes_markdown, rows
