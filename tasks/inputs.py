@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,25 +33,28 @@ class Inputs:
     intake: IntakeResult | None = None  # what the coordinators' mailboxes held, when configured
 
 
-_preloaded: Inputs | None = None
+# the inputs a CLI command has read, for the flows it runs in the same process: a flow's
+# parameters must be JSON (the UI shows and replays them), so the read sheet cannot be one;
+# a context variable, set only inside `preloaded`, carries it instead of reading the sheet twice
+_preloaded: ContextVar[Inputs | None] = ContextVar("preloaded_inputs", default=None)
 
 
 @contextmanager
 def preloaded(inputs: Inputs) -> Iterator[Inputs]:
     """Within the block, load_inputs for the same plan file returns `inputs` without reading again."""
-    global _preloaded
-    before, _preloaded = _preloaded, inputs
+    token = _preloaded.set(inputs)
     try:
         yield inputs
     finally:
-        _preloaded = before
+        _preloaded.reset(token)
 
 
 def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
     """The plan (unless already loaded) and the source, read and normalised."""
     path = Path(settings.plan).resolve()
-    if _preloaded is not None and _preloaded.plan_path == path:
-        return _preloaded
+    ready = _preloaded.get()
+    if ready is not None and ready.plan_path == path:
+        return ready
     plan = plan or load_plan(path)
     source = open_source(settings, plan)
     raw = source.read_tabs()

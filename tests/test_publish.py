@@ -190,3 +190,13 @@ def test_out_of_season_the_page_says_what_comes_next(tmp_path):
     assert done.exit_code == 0, done.output
     page = (tmp_path / "var" / "status" / "kvtd-tp-mnpb-2021.html").read_text(encoding="utf-8")
     assert "Hiện không có mốc nào đang nhận hồ sơ. Mốc tới: Sơ kết 6 tháng, hạn 20/06/2021." in page
+
+
+def test_a_round_run_by_hand_reads_the_shared_sheet_once(shared_sheet):
+    """The command reads the sheet to know what is due; the round's flow, in the same process,
+    reuses that reading (a context variable, not a parameter: parameters are JSON) instead of
+    spending a second request of the quota."""
+    standin, env = shared_sheet
+    done = thidua("run", "--milestone", "so-ket", "--stage", "before-1", "--at", AT, **env)
+    assert done.exit_code == 0, done.output
+    assert sum(p.endswith("values:batchGet") for p in standin.api_requests) == 1
