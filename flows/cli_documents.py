@@ -62,9 +62,7 @@ def report(
     from flows.report import area_report
 
     with preloaded(inputs):
-        state = area_report(
-            kind, at=instant.isoformat(), out_dir=out_dir, send_mail=send, early=early, return_state=True
-        )
+        state = area_report(kind, at=instant, out_dir=out_dir, send_mail=send, early=early, return_state=True)
     if not state.is_completed():
         raise fail(cause(state.message or "lập báo cáo không thành công"))
     result = state.result()
@@ -127,7 +125,7 @@ def tally(
             day=day,
             units_present=present,
             counting_team=team or None,
-            at=dt.datetime.now(plan.tz).isoformat(),  # the one instant of this command
+            at=dt.datetime.now(plan.tz),  # the one instant of this command
             return_state=True,
         )
     if not state.is_completed():

@@ -291,9 +291,7 @@ def run(
     # beside a serve (or on a shared server), the run is filed under its deployment, as from the UI
     filed_under = (plan, s.plan) if os.environ.get("PREFECT_API_URL") else None
     with preloaded(inputs):
-        results = run_rounds(
-            todo, dry_run, _print_round, at=instant.isoformat(), early=early, filed_under=filed_under
-        )
+        results = run_rounds(todo, dry_run, _print_round, at=instant, early=early, filed_under=filed_under)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 

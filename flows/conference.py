@@ -9,10 +9,11 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import assess_task, in_words, load, settings_for
+from flows.params import At
 from tasks.minutes import minutes_docx, minutes_markdown, rows
 from tasks.nominations import missing_dossier
 from tasks.plan import Teller
-from tasks.round import parse_instant
+from tasks.round import in_plan_zone
 from tasks.tally import Tally, count
 
 
@@ -29,7 +30,7 @@ def conference_tally(
     units_present: int | None = None,
     plan: str | None = None,
     counting_team: list[dict[str, Any]] | None = None,
-    at: str | None = None,
+    at: At = None,
 ) -> TallyResult:
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
     writes the minutes (DOCX) under the plan's reports folder and publishes them as an artifact.
@@ -37,7 +38,7 @@ def conference_tally(
     settings = settings_for(plan)
     inputs = load(settings)
     the_plan = inputs.plan
-    instant = parse_instant(at, the_plan)
+    instant = in_plan_zone(at, the_plan)
     when = (
         dt.date.fromisoformat(day) if day else the_plan.voting.day or instant.astimezone(the_plan.tz).date()
     )

@@ -26,7 +26,7 @@ def run_rounds(
     trigger_list: list[Trigger],
     dry_run: bool,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
-    at: str | None = None,
+    at: dt.datetime | None = None,
     early: bool = False,
     filed_under: tuple[Plan, Path] | None = None,
 ) -> list[RoundResult]:
@@ -42,7 +42,7 @@ def _run_one(
     t: Trigger,
     dry_run: bool,
     on_done: Callable[[Trigger, RoundResult], None] | None,
-    at: str | None,
+    at: dt.datetime | None,
     early: bool = False,
     filed_under: tuple[Plan, Path] | None = None,
 ) -> RoundResult:
@@ -50,7 +50,7 @@ def _run_one(
     end of every run and sleeps in 1-second steps, so each run waited up to a second for it (15 s
     of a year's replay of 38 s). A run here dies with the terminal that shows it; scheduled runs
     keep their heartbeats (they run in the runner's own processes), and mail has its own leases."""
-    when = at or t.at.isoformat()
+    when = at or t.at  # one instant, taken at the edge (the CLI's --at, or the schedule's)
     spec = ACTIONS[t.action]
     flow = spec.flow()
     params = {**spec.parameters(t), "at": when, "dry_run": dry_run, **({"early": True} if early else {})}
@@ -69,7 +69,7 @@ def _run_one(
             Action(t.action),
             t.target,
             t.stage,
-            dt.datetime.fromisoformat(when),
+            when,
             error=cause(state.message or str(state.type)),
         )
     if on_done:

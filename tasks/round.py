@@ -59,6 +59,13 @@ def parse_instant(text: str | None, plan: Plan) -> dt.datetime:
     return moment.replace(tzinfo=plan.tz) if moment.tzinfo is None else moment
 
 
+def in_plan_zone(at: dt.datetime | None, plan: Plan) -> dt.datetime:
+    """A flow's typed instant: naive (a date picker, `--at`) is the plan's zone; None is now."""
+    if at is None:
+        return dt.datetime.now(plan.tz)
+    return at if at.tzinfo else at.replace(tzinfo=plan.tz)
+
+
 @dataclass(frozen=True)
 class Round:
     plan: Plan
@@ -94,10 +101,7 @@ class Round:
                 raise PlanLookupError(
                     f"đợt '{stage}' không có trong kế hoạch cho '{target}' (có: {', '.join(stages)})"
                 )
-        if isinstance(at, dt.datetime):  # naive, from the UI's date picker or `--at`: the plan's zone
-            instant = at if at.tzinfo else at.replace(tzinfo=plan.tz)
-        else:
-            instant = parse_instant(at, plan)
+        instant = in_plan_zone(at, plan) if isinstance(at, dt.datetime) else parse_instant(at, plan)
         return cls(plan, action, target, stage, instant, dry_run, early)
 
     def scheduled(self, teams: dict[str, list[Team]] | None = None) -> Trigger | None:
