@@ -134,6 +134,7 @@ def test_a_dead_runs_team_letter_is_left_for_the_teams_own_flow(sample, plan):
     from tasks.compose import unit_mails
     from tasks.ledger import Ledger
     from tasks.mime import build, message_id
+    from tasks.resources import Resources
     from tasks.round import Action, Round
     from tasks.settings import Settings
     from tests.helpers import table_at
@@ -150,9 +151,9 @@ def test_a_dead_runs_team_letter_is_left_for_the_teams_own_flow(sample, plan):
     time.sleep(0.6)  # the run is dead: its lease lapsed
 
     units_round = Round.of(plan, "so-ket", "overdue-3", instant)
-    left = recover_task.fn(units_round, table_at(plan, sample.data, instant), settings)
+    left = recover_task.fn(units_round, table_at(plan, sample.data, instant), Resources(settings))
     assert left.resent == [] and left.abandoned == []
-    mine = recover_task.fn(Round.of(plan, KIEM_TRA, "daily", instant), rows, settings)
+    mine = recover_task.fn(Round.of(plan, KIEM_TRA, "daily", instant), rows, Resources(settings))
     assert mine.resent == ["kiem-tra doan-1.overdue-1 STP-YBA"]
 
 
