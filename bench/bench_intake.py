@@ -19,6 +19,7 @@ from pypdf import PdfWriter  # noqa: E402
 
 from tasks.intake_run import read_mailboxes  # noqa: E402
 from tasks.plan import load_plan  # noqa: E402
+from tasks.resources import Resources
 from tasks.settings import REPO, Settings  # noqa: E402
 from tests.imap_server import start_dovecot  # noqa: E402
 
@@ -74,7 +75,7 @@ def main() -> None:
                 server.deliver("truong", message(args.messages, plan, attachment))
             logins = server.logins()
             start = time.perf_counter()
-            result = read_mailboxes(Settings(), plan)
+            result = read_mailboxes(Resources(Settings()), plan)
             seconds = time.perf_counter() - start
             total = args.messages + (label == "one new message")
             print(

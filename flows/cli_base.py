@@ -18,6 +18,7 @@ from typer.models import CommandFunctionType
 from tasks.errors import ThiduaError, UsageError
 from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, error_words, load_plan
+from tasks.resources import Resources
 from tasks.round import parse_instant
 from tasks.settings import Settings, private_data_dir
 
@@ -90,7 +91,7 @@ def plan_or_exit(s: Settings) -> Plan:
 
 def inputs_or_exit(s: Settings, plan: Plan | None = None) -> Inputs:
     """Plan and source, read once for the whole command (flows it runs reuse them: `preloaded`)."""
-    return load_inputs(s, plan or load_plan(s.plan))
+    return load_inputs(Resources(s), plan or load_plan(s.plan))
 
 
 _OS_WORDS = {

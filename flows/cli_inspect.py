@@ -31,6 +31,7 @@ from tasks.dates import WEEKDAYS, deadline_words
 from tasks.inputs import assess, load_inputs
 from tasks.plan import PlanLookupError
 from tasks.plan_checks import plan_warnings
+from tasks.resources import Resources
 from tasks.schedule import describe, triggers
 from tasks.teams import DAILY, team_table, teams, teams_by_milestone
 
@@ -89,7 +90,7 @@ def calendar(
     all_teams = None
     if any(m.teams_owe for m in plan.milestones):
         try:  # the teams' own rounds come from the Kiểm tra tab
-            all_teams = teams_by_milestone(plan, load_inputs(s, plan).data.inspections)
+            all_teams = teams_by_milestone(plan, load_inputs(Resources(s), plan).data.inspections)
         except (SourceError, OSError) as exc:
             # on stderr: `--json` keeps stdout for the JSON
             err.print(

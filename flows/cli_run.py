@@ -28,6 +28,7 @@ from flows.cli_base import (
 from tasks.inputs import load_inputs, preloaded
 from tasks.plan import Plan, PlanError, PlanLookupError, load_plan
 from tasks.plan_checks import plan_is_over
+from tasks.resources import Resources
 from tasks.round import Action, Round, RoundResult
 from tasks.schedule import Trigger, triggers, triggers_on_day
 from tasks.settings import Settings
@@ -89,7 +90,7 @@ def _source_problem(s: Settings, plan: Plan, path: Path) -> str | None:
     from tasks.contract import SourceError, SourceUnavailable
 
     try:
-        load_inputs(s.model_copy(update={"plan": path}), plan)
+        load_inputs(Resources(s.model_copy(update={"plan": path})), plan)
     except SourceUnavailable as exc:
         warn(f"{path}: chưa đọc được bảng tính lúc này ({exc}); vẫn chạy theo lịch, mỗi đợt sẽ đọc lại.")
     except (SourceError, OSError) as exc:

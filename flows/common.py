@@ -131,10 +131,11 @@ def _transient(task: Any, task_run: Any, state: State) -> bool:
     retries=2,
     retry_delay_seconds=[60, 300],
     retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
 )
-def load(settings: Settings) -> Inputs:
-    private_data_dir(settings)
-    inputs = load_inputs(settings)
+def load(resources: Resources) -> Inputs:
+    private_data_dir(resources.settings)
+    inputs = load_inputs(resources)
     from prefect import get_run_logger
 
     for reason in inputs.intake.skipped if inputs.intake else []:  # in the run's log, in the UI
@@ -199,11 +200,11 @@ def open_round(
     """How every round flow starts: the operator's settings for its plan file and the run's
     resources built from them (opened when first used, once), the plan and the sheet read once
     (the `load` task), the round validated, and the run tagged with it."""
-    settings = settings_for(plan)
-    inputs = load(settings)
+    resources = Resources(settings_for(plan))
+    inputs = load(resources)
     rnd = Round.of(inputs.plan, target, stage, at, dry_run, early)
     tag_run(rnd)
-    return Resources(settings), inputs, rnd
+    return resources, inputs, rnd
 
 
 def tag_run(rnd: Round) -> None:

@@ -13,6 +13,7 @@ from flows.params import At
 from tasks.minutes import minutes_docx, minutes_markdown, rows
 from tasks.nominations import missing_dossier
 from tasks.plan import Teller
+from tasks.resources import Resources
 from tasks.round import in_plan_zone
 from tasks.tally import Tally, count
 
@@ -36,7 +37,7 @@ def conference_tally(
     writes the minutes (DOCX) under the plan's reports folder and publishes them as an artifact.
     `at` (default: now) is when the count is made; the minutes speak of the plan's year."""
     settings = settings_for(plan)
-    inputs = load(settings)
+    inputs = load(Resources(settings))
     the_plan = inputs.plan
     instant = in_plan_zone(at, the_plan)
     when = (

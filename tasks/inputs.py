@@ -16,8 +16,7 @@ import pandas as pd
 from tasks.completeness import completeness
 from tasks.normalise import Normalised, SourceOfAnotherYear, normalise
 from tasks.plan import Plan, load_plan
-from tasks.settings import Settings
-from tasks.source import open_source
+from tasks.resources import Resources
 
 if TYPE_CHECKING:
     from tasks.intake import IntakeResult
@@ -49,14 +48,16 @@ def preloaded(inputs: Inputs) -> Iterator[Inputs]:
         _preloaded.reset(token)
 
 
-def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
-    """The plan (unless already loaded) and the source, read and normalised."""
+def load_inputs(resources: Resources, plan: Plan | None = None) -> Inputs:
+    """The plan (unless already loaded) and the run's source, read and normalised, and what the
+    coordinators' mailboxes hold when the intake is configured."""
+    settings = resources.settings
     path = Path(settings.plan).resolve()
     ready = _preloaded.get()
     if ready is not None and ready.plan_path == path:
         return ready
     plan = plan or load_plan(path)
-    source = open_source(settings, plan)
+    source = resources.source(plan)
     raw = source.read_tabs()
     headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
     try:
@@ -67,7 +68,7 @@ def load_inputs(settings: Settings, plan: Plan | None = None) -> Inputs:
     if settings.intake_configured:
         from tasks.intake_run import read_mailboxes, with_mail  # IMAP and e-mail parsing: only when used
 
-        intake = read_mailboxes(settings, plan)
+        intake = read_mailboxes(resources, plan)
         data = with_mail(data, intake, plan)
     return Inputs(plan, data, source.description, headers, path, intake)
 

@@ -9,23 +9,24 @@ from functools import partial
 import pandas as pd
 
 from tasks.intake import IntakeResult, recognise
-from tasks.intake_store import IntakeStore, IntakeStoreError
+from tasks.intake_store import IntakeStoreError
 from tasks.mailbox import MailboxError, mailbox_specs, read_new
 from tasks.normalise import MAIL_ROW, SUBMISSION_COLUMNS, Normalised
 from tasks.plan import Plan
-from tasks.settings import Settings
+from tasks.resources import Resources
 from tasks.watchdog import Deadline
 
 log = logging.getLogger("thidua.intake")
 
 
-def read_mailboxes(settings: Settings, plan: Plan) -> IntakeResult:
+def read_mailboxes(resources: Resources, plan: Plan) -> IntakeResult:
     """Fetches what is new in each mailbox and recognises every message read so far. A mailbox
     that cannot be read is named in `skipped` with why; the others are still read."""
+    settings = resources.settings
     result = IntakeResult()
     specs, result.skipped = mailbox_specs(settings)
     try:
-        store = IntakeStore(settings.ledger)
+        store = resources.intake_store
     except IntakeStoreError as exc:
         result.skipped.append(str(exc))
         return result

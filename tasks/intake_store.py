@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
@@ -95,8 +96,8 @@ def fingerprint(raw: bytes | None, message_id: str, uid_key: str) -> str:
 
 
 class IntakeStore:
-    def __init__(self, url: str):
-        self.engine = open_engine(database_url(url))
+    def __init__(self, url: str, engine: Engine | None = None):
+        self.engine = engine or open_engine(database_url(url))
         try:
             with self.engine.begin() as conn:
                 conn.execute(CreateTable(seen, if_not_exists=True))

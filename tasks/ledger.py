@@ -186,10 +186,14 @@ def _reconnecting(method: Callable[Concatenate[Ledger, P], R]) -> Callable[Conca
 
 class Ledger:
     def __init__(
-        self, url: str, lease: dt.timedelta = CLAIM_LEASE, reconnect_for: dt.timedelta = RECONNECT_FOR
+        self,
+        url: str,
+        lease: dt.timedelta = CLAIM_LEASE,
+        reconnect_for: dt.timedelta = RECONNECT_FOR,
+        engine: Engine | None = None,  # the run's (tasks/resources.py), shared with the intake store
     ):
         database = database_url(url)
-        self.engine = open_engine(database)
+        self.engine = engine or open_engine(database)
         self.lease = lease
         self.reconnect_for = reconnect_for
         try:

@@ -1,16 +1,25 @@
 """What a run talks to, opened once at its edge (a CLI command or a flow's entry) and passed down:
-the send ledger (one database engine per run, where a reminder round used to create three) and
-the mail transport. Each is opened when first used, so a dry run or a round with nothing to send
-never touches the database or the mail server; `close` releases the engine's connections."""
+the ledger's database (one engine per run, shared by the send ledger and the intake's store, where
+a reminder round used to create three or four), the mail transport and the source of the sheet.
+Each is opened when first used, so a dry run or a round with nothing to send never touches the
+database or the mail server; `close` releases the engine's connections."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from tasks.ledger import Ledger
+from sqlalchemy.engine import Engine
+
+from tasks.ledger import Ledger, database_url, open_engine
 from tasks.settings import Settings
 from tasks.transport import Transport, open_transport
+
+if TYPE_CHECKING:
+    from tasks.contract import Source
+    from tasks.intake_store import IntakeStore
+    from tasks.plan import Plan
 
 
 class Resources:
@@ -26,16 +35,33 @@ class Resources:
             self.__dict__["transport"] = transport
 
     @cached_property
+    def engine(self) -> Engine:
+        return open_engine(database_url(self.settings.ledger))
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.ledger, lease=dt.timedelta(seconds=self.settings.claim_lease))
+        lease = dt.timedelta(seconds=self.settings.claim_lease)
+        return Ledger(self.settings.ledger, lease=lease, engine=self.engine)
+
+    @cached_property
+    def intake_store(self) -> IntakeStore:
+        from tasks.intake_store import IntakeStore
+
+        return IntakeStore(self.settings.ledger, engine=self.engine)
+
+    def source(self, plan: Plan) -> Source:
+        """The sheet this run reads (a workbook or a Google Sheet), as the settings and plan name it."""
+        from tasks.source import open_source
+
+        return open_source(self.settings, plan)
 
     @cached_property
     def transport(self) -> Transport:
         return open_transport(self.settings)
 
     def close(self) -> None:
-        if "ledger" in self.__dict__:
-            self.ledger.engine.dispose()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     def __enter__(self) -> Resources:
         return self

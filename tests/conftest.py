@@ -7,6 +7,7 @@ import pytest
 
 from tasks.inputs import Inputs, load_inputs
 from tasks.plan import Plan, load_plan
+from tasks.resources import Resources
 from tasks.settings import REPO, Settings
 from tests.imap_server import DOVECOT, HEAD, PASSWORD, env_for, start_dovecot
 
@@ -31,7 +32,7 @@ def plan() -> Plan:
 
 @pytest.fixture(scope="session")
 def sample() -> Inputs:
-    return load_inputs(Settings(plan=PLAN_PATH, source=str(SAMPLE)))
+    return load_inputs(Resources(Settings(plan=PLAN_PATH, source=str(SAMPLE))))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def die(*args, **kwargs):
 
 def main(point: str) -> None:
     settings = Settings()
-    inputs = load_inputs(settings)
+    inputs = load_inputs(Resources(settings))
     mails, instant = round_mails(inputs, inputs.plan)
     ledger = Ledger(settings.ledger)
     outbox = FileOutbox(settings.outbox_dir)

@@ -23,6 +23,7 @@ from tasks.nominations import missing_dossier
 from tasks.plan import load_plan
 from tasks.report_files import to_markdown
 from tasks.reports import compile_report
+from tasks.resources import Resources
 from tasks.settings import REPO, Settings
 from tasks.tally import count
 from tests.helpers import local
@@ -152,7 +153,7 @@ def test_a_year_of_the_cluster_writes_nothing_of_the_justice_area(prefect_server
         )
     # the Markdown artifacts, as the Prefect UI shows them
     settings = Settings(plan=PLAN2)
-    inputs = load_inputs(settings)
+    inputs = load_inputs(Resources(settings))
     plan = inputs.plan
     for kind, day in (("midyear", (2027, 6, 25, 8)), ("yearend", (2027, 12, 11, 8))):
         at = local(plan, *day)
@@ -179,7 +180,7 @@ def test_a_year_of_the_cluster_writes_nothing_of_the_justice_area(prefect_server
 
 def test_the_cluster_report_has_a_column_per_block_and_its_own_nơi_nhận(tmp_path):
     settings = Settings(plan=PLAN2)
-    inputs = load_inputs(settings)
+    inputs = load_inputs(Resources(settings))
     plan = inputs.plan
     at = local(plan, 2027, 11, 20, 8)
     from tasks.report_files import write_docx, write_xlsx
@@ -267,7 +268,7 @@ def test_the_year_end_calendar_names_dossier_and_optional_documents(tmp_path):
     from tasks.round import Round
 
     plan = load_plan(PLAN2)
-    inputs = load_inputs(Settings(plan=PLAN2))
+    inputs = load_inputs(Resources(Settings(plan=PLAN2)))
     at = local(plan, 2027, 11, 10, 7, 30)
     table = assess(inputs, at)
     mails = {m.key.recipient: m for m in unit_mails(Round.of(plan, "tong-ket", "before-5", at), table)}

@@ -129,3 +129,13 @@ def test_a_reminder_round_opens_its_ledger_once(monkeypatch, tmp_path):
     assert done.exit_code == 0, done.output
     assert len(list((tmp_path / "var" / "outbox").rglob("*.eml"))) == 8  # seven units and the digest
     assert len(made) == 1, made
+
+
+def test_the_ledger_and_the_intake_store_share_the_runs_one_engine(tmp_path):
+    """Both live in the ledger's database: one engine (one pool of connections, one set of
+    PostgreSQL sessions) per run, not one each."""
+    from tasks.resources import Resources
+    from tasks.settings import Settings
+
+    with Resources(Settings(data_dir=tmp_path / "var")) as resources:
+        assert resources.intake_store.engine is resources.ledger.engine is resources.engine

@@ -9,6 +9,7 @@ from tasks.contract import SourceUnavailable
 from tasks.gsheet import GoogleSheetSource, load_service_account
 from tasks.inputs import load_inputs
 from tasks.normalise import normalise
+from tasks.resources import Resources
 from tasks.settings import Settings
 from tasks.sheet_key import spreadsheet_key
 from tasks.source import SourceError, WorkbookSource
@@ -57,8 +58,8 @@ def test_sheet_and_workbook_give_the_same_completeness_table(sample_tabs, plan, 
             google_credentials=key_file,
             sheets_api_url=standin.base_url,
         )
-        from_sheet = load_inputs(settings)
-    from_book = load_inputs(Settings(source=str(SAMPLE)))
+        from_sheet = load_inputs(Resources(settings))
+    from_book = load_inputs(Resources(Settings(source=str(SAMPLE))))
     instant = local(plan, 2021, 12, 31)
     tables = [table_at(plan, i.data, instant) for i in (from_sheet, from_book)]
     assert tables[0].equals(tables[1])

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.inputs import assess, load_inputs
 from tasks.plan import load_plan
+from tasks.resources import Resources
 from tasks.settings import Settings
 from tests.helpers import local, write_plan
 from tests.imap_server import HEAD, PASSWORD, env_for
@@ -67,7 +68,7 @@ def message(
 
 
 def status_of(code: str, at=(2021, 6, 21, 9)) -> dict:
-    inputs = load_inputs(Settings())
+    inputs = load_inputs(Resources(Settings()))
     table = assess(inputs, local(inputs.plan, *at), ["so-ket"])
     row = table[table["unit"] == code].iloc[0]
     return {
@@ -202,7 +203,7 @@ def test_the_same_folder_read_twice_or_renumbered_counts_each_document_once(imap
     imap_env.renumber(HEAD)  # a new UIDVALIDITY: the folder is read again
     renumbered = intake_json()
     assert renumbered["fetched"] == 1 and renumbered["recognised"] == first["recognised"]
-    inputs = load_inputs(Settings())
+    inputs = load_inputs(Resources(Settings()))
     row = assess(inputs, local(inputs.plan, 2021, 6, 21, 9), ["so-ket"]).set_index("unit").loc["STP-LCH"]
     assert row.state == "on_time" and row.problems == []  # not "nộp 2 lần"
 
@@ -333,7 +334,7 @@ def test_a_wrong_password_or_a_dead_server_skips_the_intake_and_the_round_goes_o
     assert status.exit_code == 0 and "Sơ kết 6 tháng" in status.output
     assert "bỏ qua hộp thư" in status.output and "từ chối đăng nhập của 'truong'" in status.output
     assert "sai-mat-khau" not in status.output  # never shown
-    inputs = load_inputs(Settings())
+    inputs = load_inputs(Resources(Settings()))
     from tasks.compose import digest_mail
     from tasks.outcomes import Outcome
     from tasks.round import Round
@@ -360,7 +361,7 @@ def test_the_digest_and_the_report_say_which_documents_came_by_mail(imap_env, tm
         ),
     )
     imap_env.deliver(HEAD, message("<ai-do@thu-rieng.example>", "Hỏi", (2021, 6, 18, 16)))
-    inputs = load_inputs(Settings())
+    inputs = load_inputs(Resources(Settings()))
     from tasks.compose import digest_mail
     from tasks.outcomes import Outcome
     from tasks.report_files import to_markdown, write_docx
@@ -412,10 +413,10 @@ def test_a_thousand_messages_in_one_connection_and_nothing_old_fetched_again(ima
     from tasks.intake_run import read_mailboxes
 
     plan = load_plan(Settings().plan)
-    first = read_mailboxes(Settings(), plan)
+    first = read_mailboxes(Resources(Settings()), plan)
     assert first.fetched == 1000 and first.outside == 1000  # old newsletters: counted, not listed
     assert imap_env.logins() == 1  # one connection for all of them
-    again = read_mailboxes(Settings(), plan)
+    again = read_mailboxes(Resources(Settings()), plan)
     assert again.fetched == 0 and imap_env.logins() == 2
 
 
@@ -459,7 +460,7 @@ def test_a_document_both_emailed_and_typed_in_the_sheet_counts_once_from_the_mai
         book["Nộp hồ sơ"].append(["21/06/2021 08:30", "STP-LCH", "so-ket", kind, pages, "", "nhận qua thư"])
     book.save(tmp_path / "sheet.xlsx")
     monkeypatch.setenv("THIDUA_SOURCE", str(tmp_path / "sheet.xlsx"))
-    inputs = load_inputs(Settings())
+    inputs = load_inputs(Resources(Settings()))
     row = assess(inputs, local(inputs.plan, 2021, 6, 22, 9), ["so-ket"]).set_index("unit").loc["STP-LCH"]
     assert row.state == "on_time" and row.problems == []  # the mail's time decides; counted once
     from tasks.round import Round, RoundResult

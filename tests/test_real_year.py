@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.inputs import load_inputs
 from tasks.plan import load_plan
+from tasks.resources import Resources
 from tasks.round import Round
 from tasks.settings import REPO, Settings
 from tests.helpers import PLAN_PATH, local
@@ -318,7 +319,7 @@ def test_two_plans_of_one_year_keep_their_own_reports(tmp_path):
 
     stems = set()
     for path, s in settings.items():
-        inputs = load_inputs(s)
+        inputs = load_inputs(Resources(s))
         at = local(inputs.plan, 2027, 12, 1, 8)
         data = compile_report(inputs.plan, inputs, assess(inputs, at), "yearend", at, path.parent)
         stems.add(s.reports_dir(inputs.plan.id) / report_stem(data))
