@@ -10,16 +10,18 @@ import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from tasks.ledger import Ledger, database_url, open_engine
 from tasks.settings import Settings
-from tasks.transport import Transport, open_transport
 
+# the database and mail stacks are imported when first used: `check` and `status` answer in a
+# second without them (tests/test_performance.py)
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from tasks.contract import Source
     from tasks.intake_store import IntakeStore
+    from tasks.ledger import Ledger
     from tasks.plan import Plan
+    from tasks.transport import Transport
 
 
 class Resources:
@@ -36,10 +38,14 @@ class Resources:
 
     @cached_property
     def engine(self) -> Engine:
+        from tasks.ledger import database_url, open_engine
+
         return open_engine(database_url(self.settings.ledger))
 
     @cached_property
     def ledger(self) -> Ledger:
+        from tasks.ledger import Ledger
+
         lease = dt.timedelta(seconds=self.settings.claim_lease)
         return Ledger(self.settings.ledger, lease=lease, engine=self.engine)
 
@@ -57,6 +63,8 @@ class Resources:
 
     @cached_property
     def transport(self) -> Transport:
+        from tasks.transport import open_transport
+
         return open_transport(self.settings)
 
     def close(self) -> None:
