@@ -10,7 +10,7 @@ from prefect import Flow
 from prefect.client.schemas.objects import FlowRun, State
 
 from flows.common import EARLY, cause, for_people, settings_for
-from flows.params import target_and_stage
+from flows.params import run_instant, target_and_stage
 from tasks.compose import alert_mail
 from tasks.delivery import send, send_unrecorded
 from tasks.ledger import LedgerError
@@ -43,8 +43,7 @@ def alert_coordinators(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
         target, stage = target_and_stage(params)
         target = target or flow.name
         now = dt.datetime.now(plan.tz)  # the letter's Date, like every other letter: +0700
-        at = params.get("at") or flow_run.expected_start_time or now
-        at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+        at = run_instant(params, flow_run.expected_start_time or now, plan)
         link = f"{settings.ui_url.rstrip('/')}/runs/flow-run/{flow_run.id}" if settings.ui_url else None
         mail = alert_mail(
             plan,
@@ -55,7 +54,7 @@ def alert_coordinators(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
             STATE_WORDS.get(state.name or "", state.name or "không thành công"),
             for_people(cause(state.message or "")),
             link,
-            at if at.tzinfo else at.replace(tzinfo=plan.tz),
+            at,
             now,
             _sent_before(resources, plan.id, target, stage),
         )

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
 
-from tasks.round import COMPILE
+from tasks.round import COMPILE, in_plan_zone
+
+if TYPE_CHECKING:
+    from tasks.plan import Plan
 
 
 def ui(title: str, description: str) -> Any:
@@ -75,6 +78,13 @@ SendMail = Annotated[bool, ui("Gửi thư", "Gửi dự thảo cho Trưởng, Ph
 OutDir = Annotated[str | None, ui("Thư mục ghi", "Để trống: var/reports/<mã kế hoạch>.")]
 
 
+def run_instant(params: Mapping[str, Any], scheduled: dt.datetime | None, plan: Plan) -> dt.datetime:
+    """The instant a run acts for, from its parameters as the server stores them (JSON: an ISO
+    string), else the time it was scheduled for, else now; naive is the plan's zone."""
+    at = params.get("at") or scheduled
+    return in_plan_zone(dt.datetime.fromisoformat(at) if isinstance(at, str) else at, plan)
+
+
 def target_and_stage(params: Mapping[str, Any]) -> tuple[str | None, str]:
     """What a round flow's run is about, from its parameters whichever flow it is: the milestone,
     the area's obligation or the report kind, and the stage (a report's compilation unless said)."""
@@ -98,9 +108,7 @@ def run_name() -> str:
         from tasks.settings import Settings
 
         plan = load_plan(params.get("plan") or Settings().plan)
-        at = params.get("at") or flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
-        at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
-        at = at if at.tzinfo else at.replace(tzinfo=plan.tz)
+        at = run_instant(params, flow_run.scheduled_start_time, plan)
         return run_title(plan, str(target), str(stage), at)
     except Exception:  # noqa: BLE001 - a name is not worth a run
         return f"{target} · {stage}"

@@ -50,13 +50,11 @@ def plan_stages(plan: Plan, action: Action) -> list[str]:
 
 def parse_instant(text: str | None, plan: Plan) -> dt.datetime:
     """ISO date or datetime; naive means local time in the plan's zone; None means now."""
-    if not text:
-        return dt.datetime.now(plan.tz)
     try:
-        moment = dt.datetime.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text) if text else None
     except ValueError:
         raise ValueError(f"'{text}' không phải là thời điểm ISO 8601 (ví dụ 2021-06-18T08:00)") from None
-    return moment.replace(tzinfo=plan.tz) if moment.tzinfo is None else moment
+    return in_plan_zone(moment, plan)
 
 
 def in_plan_zone(at: dt.datetime | None, plan: Plan) -> dt.datetime:
