@@ -19,6 +19,7 @@ from tasks.errors import MailProblem, ThiduaError
 from tasks.inputs import Inputs, assess, load_inputs
 from tasks.markdown import md
 from tasks.outcomes import Orphan, Recovery
+from tasks.plan import Plan
 from tasks.publish import Published, publish_status
 from tasks.resources import Resources
 from tasks.round import Round, RoundResult, why_not_due
@@ -144,15 +145,17 @@ def load(resources: Resources) -> Inputs:
 
 
 @task(name="dang-tinh-trang-cho-don-vi", description="Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem")
-def publish_status_task(settings: Settings, inputs: Inputs, instant: dt.datetime, dry_run: bool) -> Published:
-    """The units' status where they look, before the round's letters (which link to it). A dry
-    run writes nothing; a failure is a warning in the run's log and never stops the mail."""
+def publish_status_task(
+    settings: Settings, plan: Plan, table: pd.DataFrame, instant: dt.datetime, dry_run: bool
+) -> Published:
+    """The units' status where they look, from the round's own completeness table (every
+    milestone units owe), before the round's letters (which link to it). A dry run writes
+    nothing; a failure is a warning in the run's log and never stops the mail."""
     if dry_run:
         return Published()
     from prefect import get_run_logger
 
-    status = unit_status(inputs.plan, assess(inputs, instant), instant)
-    done = publish_status(settings, inputs.plan, status)
+    done = publish_status(settings, plan, unit_status(plan, table, instant))
     if done.problem:
         get_run_logger().warning("%s", done.problem)
     return done

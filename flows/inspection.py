@@ -8,6 +8,7 @@ from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
 from flows.common import (
+    assess_task,
     early_banner,
     finish,
     in_words,
@@ -52,7 +53,8 @@ def inspection_round(
     all_teams, table = assess_teams(inputs, rnd)
     if refusal := refused_early(rnd, {rnd.target: all_teams}):
         return refusal
-    publish_status_task(resources.settings, inputs, rnd.instant, rnd.dry_run)  # the served daily look, too
+    units_table = assess_task(inputs, rnd.instant)  # the teams' table above is the teams' own
+    publish_status_task(resources.settings, rnd.plan, units_table, rnd.instant, rnd.dry_run)  # daily look too
     by_slug = {t.slug: t for t in all_teams}
     mails = []
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):

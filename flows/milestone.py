@@ -155,7 +155,7 @@ def milestone_round(
     if refusal := refused_early(rnd):
         return refusal
     table = assess_task(inputs, rnd.instant)
-    published = publish_status_task(resources.settings, inputs, rnd.instant, rnd.dry_run)
+    published = publish_status_task(resources.settings, rnd.plan, table, rnd.instant, rnd.dry_run)
     owed = owing(table, rnd)
     result = RoundResult.of(rnd, owing=len(owed))
     result.stale = stale_reason(rnd.plan, rnd.target, rnd.stage, rnd.instant)
