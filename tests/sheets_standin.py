@@ -88,6 +88,16 @@ class SheetsStandIn:
         self.server.shutdown()
         self.server.server_close()
 
+    def env(self, folder) -> dict[str, object]:
+        """THIDUA_* settings that point the CLI at this stand-in, the account's key written in `folder`."""
+        key = folder / "sa.json"
+        key.write_text(json.dumps(self.service_account))
+        return {
+            "THIDUA_SOURCE": SPREADSHEET_ID,
+            "THIDUA_GOOGLE_CREDENTIALS": key,
+            "THIDUA_SHEETS_API_URL": self.base_url,
+        }
+
     def fail(self, status: int, times: int = 1, retry_after: str | None = None):
         names = {
             429: "RESOURCE_EXHAUSTED",

@@ -138,13 +138,7 @@ def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
     del tabs["Phiếu bầu"]
     tabs["Đăng ký"] = [row[:2] for row in tabs["Đăng ký"]]  # no "Tập thể / cá nhân" column
     with SheetsStandIn(tabs) as standin:
-        key = tmp_path / "sa.json"
-        key.write_text(json.dumps(standin.service_account))
-        env = {
-            "THIDUA_SOURCE": SPREADSHEET_ID,
-            "THIDUA_GOOGLE_CREDENTIALS": key,
-            "THIDUA_SHEETS_API_URL": standin.base_url,
-        }
+        env = standin.env(tmp_path)
         result = thidua("check", **env)
         status = thidua("status", "--milestone", "so-ket", "--at", "2021-06-18T08:00", "--json", **env)
     assert result.exit_code == 0, result.output
@@ -157,18 +151,11 @@ def test_check_against_a_google_sheet_lists_tabs_and_headers(tmp_path):
 
 
 def test_unshared_sheet_is_a_clear_error_naming_the_account(tmp_path):
-    from tests.sheets_standin import SPREADSHEET_ID, SheetsStandIn
+    from tests.sheets_standin import SheetsStandIn
 
     with SheetsStandIn({}) as standin:
         standin.fail(403)
-        key = tmp_path / "sa.json"
-        key.write_text(json.dumps(standin.service_account))
-        result = thidua(
-            "check",
-            THIDUA_SOURCE=SPREADSHEET_ID,
-            THIDUA_GOOGLE_CREDENTIALS=key,
-            THIDUA_SHEETS_API_URL=standin.base_url,
-        )
+        result = thidua("check", **standin.env(tmp_path))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "thidua-reader@thidua-test.iam.gserviceaccount.com" in result.output.replace("\n", "")
 

@@ -88,14 +88,7 @@ def test_without_a_status_url_no_letter_carries_a_link_to_a_page_units_cannot_re
 def shared_sheet(tmp_path):
     tabs = WorkbookSource(SAMPLE).read_tabs()
     with SheetsStandIn(tabs) as standin:
-        key = tmp_path / "sa.json"
-        key.write_text(json.dumps(standin.service_account))
-        env = {
-            "THIDUA_SOURCE": SPREADSHEET_ID,
-            "THIDUA_GOOGLE_CREDENTIALS": key,
-            "THIDUA_SHEETS_API_URL": standin.base_url,
-        }
-        yield standin, env
+        yield standin, standin.env(tmp_path)
 
 
 def read_back(standin: SheetsStandIn, title: str) -> list[list[str]]:
