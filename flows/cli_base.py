@@ -129,20 +129,27 @@ def instant_or_exit(text: str | None, plan: Plan) -> dt.datetime:
         raise fail(f"--at: {exc}") from None
 
 
-def _prefect(s: Settings, *, attach: bool = False) -> None:
-    """Prefect's settings for this process. `attach`: run on the server of a `thidua serve`
-    running on this machine, so the runs show in its UI and no temporary server is started
-    (9 s of a round's 10)."""
+def _prefect(s: Settings, *, runs: bool = False, attach: bool = False) -> bool:
+    """Prefect's settings for this process. `runs`: the command runs flows here, and needs a
+    server for them: without one (PREFECT_API_URL), a temporary one starts now while the
+    command goes on (`temporary_server_ready` before the first run). `attach`: run on the
+    server of a `thidua serve` running on this machine instead, so the runs show in its UI and
+    no temporary server is started. Returns whether the runs go to a lasting server
+    (configured or served), where deployments may file them."""
     import os
 
-    from flows.prefect_env import configure
+    from flows.prefect_env import configure, start_temporary_server
 
     if attach and not os.environ.get("PREFECT_API_URL"):
         from flows.local_server import served_api
 
         if api_url := served_api(s.data_dir):
             os.environ["PREFECT_API_URL"] = api_url
+    lasting = bool(os.environ.get("PREFECT_API_URL"))
     configure(s.data_dir)
+    if runs:
+        start_temporary_server()
+    return lasting
 
 
 def intake_notice(inputs: Inputs) -> None:

@@ -57,10 +57,12 @@ def report(
     if send and (reason := Round.of(plan, kind, COMPILE, instant, early=early).too_early()):
         raise fail(reason)
     inputs = inputs_or_exit(s, plan)
-    _prefect(s)
+    _prefect(s, runs=True)
     from flows.common import cause
+    from flows.prefect_env import temporary_server_ready
     from flows.report import area_report
 
+    temporary_server_ready()
     with preloaded(inputs):
         state = area_report(kind, at=instant, out_dir=out_dir, send_mail=send, early=early, return_state=True)
     if not state.is_completed():
@@ -116,10 +118,12 @@ def tally(
             "chưa có tên Tổ kiểm phiếu (voting.counting_team hoặc --to-kiem-phieu): biên bản để trống "
             "chỗ ký để ký tay."
         )
-    _prefect(s)
+    _prefect(s, runs=True)
     from flows.common import cause
     from flows.conference import TallyResult, conference_tally
+    from flows.prefect_env import temporary_server_ready
 
+    temporary_server_ready()
     with preloaded(inputs):
         state = conference_tally(
             day=day,

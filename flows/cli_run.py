@@ -284,15 +284,15 @@ def run(
         for t in upcoming:
             out.print(f"  Sắp tới: {t.at:%d/%m/%Y %H:%M} {t.target} {t.stage}")
         return
-    _prefect(s, attach=True)
-    import os
-
+    lasting = _prefect(s, runs=True, attach=True)
     from flows.replay import run_rounds
 
     # beside a serve (or on a shared server), the run is filed under its deployment, as from the UI
-    filed_under = (plan, s.plan) if os.environ.get("PREFECT_API_URL") else None
+    filed_under = s.plan if lasting else None
     with preloaded(inputs):
-        results = run_rounds(todo, dry_run, _print_round, at=instant, early=early, filed_under=filed_under)
+        results = run_rounds(
+            plan, todo, dry_run, _print_round, at=instant, early=early, filed_under=filed_under
+        )
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 
@@ -304,6 +304,7 @@ def replay(
 ) -> None:
     """Chạy lại cả năm kế hoạch theo thứ tự thời gian trên nguồn dữ liệu (bản trình diễn)."""
     s = settings()
+    _prefect(s, runs=True)  # the temporary server starts while the sheet is read
     inputs = inputs_or_exit(s)
     plan = inputs.plan
     try:
@@ -314,7 +315,6 @@ def replay(
         f"Chạy lại kế hoạch {plan.label} trên {inputs.source}; thư ghi vào "
         f"{s.outbox_dir if s.mail_transport == 'file' else s.mail_transport}"
     )
-    _prefect(s)
     from flows.replay import replay_year
 
     with preloaded(inputs):

@@ -6,12 +6,13 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.utilities.annotations import quote
 
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
@@ -52,6 +53,27 @@ def for_people(text: str) -> str:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class RoundTask(Generic[P, R]):
+    """A task of a round, called like its function. Its arguments are whole plans, tables and
+    resources, never futures: they reach Prefect quoted, so Prefect does not walk every cell and
+    field of them twice per call looking for upstream runs (that walk was a sixth of a year's
+    replay), and nothing is cached (a round always reads and computes afresh)."""
+
+    def __init__(self, fn: Callable[P, R], name: str, description: str, **options: Any):
+        self.fn = fn
+        self.prefect_task = task(name=name, description=description, cache_policy=NO_CACHE, **options)(fn)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        call: Callable[..., Any] = self.prefect_task  # called with the arguments quoted
+        return cast(R, call(*(quote(value) for value in args), **{k: quote(v) for k, v in kwargs.items()}))
+
+
+def round_task(name: str, description: str, **options: Any) -> Callable[[Callable[P, R]], RoundTask[P, R]]:
+    """`@round_task(name, description)`: the Prefect task of a round (RoundTask)."""
+    return lambda fn: RoundTask(fn, name, description, **options)
 
 
 class RoundFailed(MailProblem, RuntimeError):
@@ -126,13 +148,12 @@ def _transient(task: Any, task_run: Any, state: State) -> bool:
     return False
 
 
-@task(
+@round_task(
     name="doc-ke-hoach-va-bang-tinh",
     description="Đọc kế hoạch và bảng tính chung",
     retries=2,
     retry_delay_seconds=[60, 300],
     retry_condition_fn=_transient,
-    cache_policy=NO_CACHE,
 )
 def load(resources: Resources) -> Inputs:
     private_data_dir(resources.settings)
@@ -144,7 +165,9 @@ def load(resources: Resources) -> Inputs:
     return inputs
 
 
-@task(name="dang-tinh-trang-cho-don-vi", description="Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem")
+@round_task(
+    name="dang-tinh-trang-cho-don-vi", description="Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem"
+)
 def publish_status_task(
     settings: Settings, plan: Plan, table: pd.DataFrame, instant: dt.datetime, dry_run: bool
 ) -> Published:
@@ -161,12 +184,12 @@ def publish_status_task(
     return done
 
 
-@task(name="tinh-trang-ho-so", description="Tính tình trạng hồ sơ của từng đơn vị")
+@round_task(name="tinh-trang-ho-so", description="Tính tình trạng hồ sơ của từng đơn vị")
 def assess_task(inputs: Inputs, instant: dt.datetime) -> pd.DataFrame:
     return assess(inputs, instant)
 
 
-@task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng", cache_policy=NO_CACHE)
+@round_task(name="gui-lai-thu-dang-do", description="Gửi lại thư của lần chạy bị dừng")
 def recover_task(
     rnd: Round, table: pd.DataFrame, resources: Resources, mine: set[Any] | None = None
 ) -> Recovery:
@@ -210,8 +233,13 @@ def open_round(
     return resources, inputs, rnd
 
 
+def run_tags(plan: Plan, target: str, stage: str, action: str) -> set[str]:
+    """A round's run carries its plan, year, target, stage and kind of action: the UI filters by them."""
+    return {plan.id, f"nam-{plan.year}", target, stage, ACTION_TAGS[action]}
+
+
 def tag_run(rnd: Round) -> None:
-    """The run carries its plan, year, target, stage and kind of action as tags: the UI filters by them."""
+    """Tag the run with `run_tags`, unless it was created with them (one API call less a run)."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
@@ -219,11 +247,11 @@ def tag_run(rnd: Round) -> None:
     if ctx is None or ctx.flow_run is None:
         return
     run = ctx.flow_run
-    tags = sorted(
-        {*run.tags, rnd.plan.id, f"nam-{rnd.plan.year}", rnd.target, rnd.stage, ACTION_TAGS[rnd.action]}
-    )
+    wanted = run_tags(rnd.plan, rnd.target, rnd.stage, rnd.action)
+    if wanted <= set(run.tags):
+        return
     with get_client(sync_client=True) as client:
-        client.update_flow_run(run.id, tags=tags)
+        client.update_flow_run(run.id, tags=sorted({*run.tags, *wanted}))
 
 
 def finish(result: RoundResult, what: str) -> RoundResult:

@@ -2,7 +2,7 @@
 counted from the team's own last day (the teams are read from the Kiểm tra tab at run time)."""
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
@@ -16,6 +16,7 @@ from flows.common import (
     publish_status_task,
     recover_task,
     refused_early,
+    round_task,
 )
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
 from tasks.compose import unit_mails
@@ -26,7 +27,7 @@ from tasks.schedule import team_rounds_due
 from tasks.teams import Team, team_markdown, team_table, teams
 
 
-@task(name="tinh-trang-doan-kiem-tra", description="Tính tình trạng hồ sơ của từng đoàn kiểm tra")
+@round_task(name="tinh-trang-doan-kiem-tra", description="Tính tình trạng hồ sơ của từng đoàn kiểm tra")
 def assess_teams(inputs: Inputs, rnd: Round) -> tuple[list[Team], pd.DataFrame]:
     all_teams = teams(rnd.plan, rnd.milestone, inputs.data.inspections)
     return all_teams, team_table(rnd.plan, rnd.milestone, all_teams, inputs.data.submissions, rnd.instant)

@@ -36,7 +36,9 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_healthy(
+    api_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None, step: float = 0.5
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -46,7 +48,7 @@ def wait_healthy(api_url: str, timeout: float, process: subprocess.Popen[bytes] 
                 return
         except (httpx.HTTPError, ValueError):
             pass
-        time.sleep(0.5)
+        time.sleep(step)
     raise ServerError(f"máy chủ Prefect tại {api_url} không sẵn sàng sau {timeout:.0f} giây")
 
 

@@ -4,14 +4,13 @@ import dataclasses
 import time
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
 from flows.alerts import alert_coordinators
@@ -24,6 +23,7 @@ from flows.common import (
     publish_status_task,
     recover_task,
     refused_early,
+    round_task,
 )
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
@@ -42,9 +42,7 @@ PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in 
 PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
 
 
-@task(
-    name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị", cache_policy=NO_CACHE
-)
+@round_task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
 def send_unit_mail(rnd: Round, table: pd.DataFrame, resources: Resources, links: dict[str, str]) -> Outcome:
     mails = unit_mails(rnd, table, links)
     progress = None
@@ -67,7 +65,7 @@ def send_unit_mail(rnd: Round, table: pd.DataFrame, resources: Resources, links:
     )
 
 
-@task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối", cache_policy=NO_CACHE)
+@round_task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
 def send_digest(
     rnd: Round, table: pd.DataFrame, resources: Resources, units: Outcome, inputs: Inputs
 ) -> Outcome:
@@ -108,7 +106,7 @@ def wait_for_other_runs(ledger: Ledger, rnd: Round, limit: float) -> bool:
     return True
 
 
-@task(name="dang-ket-qua", description="Đăng bảng tình trạng và tóm tắt đợt lên Prefect")
+@round_task(name="dang-ket-qua", description="Đăng bảng tình trạng và tóm tắt đợt lên Prefect")
 def publish(rnd: Round, inputs: Inputs, table: pd.DataFrame, result: RoundResult) -> None:
     plan = rnd.plan
     create_table_artifact(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 EPHEMERAL_APP = b"prefect.server.api.server:create_app"
@@ -70,3 +75,91 @@ def _parent(entry: Path) -> int:
         if line.startswith("PPid:"):
             return int(line.split()[1])
     return 0
+
+
+_started: TemporaryServer | None = None
+
+# The temporary server's background writers (task runs recorded from events, events stored)
+# committed after every few events, i.e. after every flow run, and the next run's creation
+# collided with them on SQLite's single writer: a 503 that Prefect's client retries after 2 s,
+# on one run in six of a year's replay. Batched every 5 s instead; no automations here to trigger.
+QUIET_WRITERS = {
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "1000",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "1000",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+}
+
+
+class TemporaryServer:
+    """Prefect's temporary server, started by the command at its edge instead of by Prefect at
+    the first flow run: it starts (5 s on two cores) while the command imports and reads its
+    inputs, and this process never imports Prefect's server package (2 s) to start it. The same
+    program with the same environment as Prefect's own (`stop_orphaned_servers` knows it), on
+    127.0.0.1, stopped when this process exits."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:  # a port the system has just given out: free
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        # where Prefect is installed, without importing it: its settings are read at import,
+        # and this process must see PREFECT_API_URL first
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(spec.origin).parent.parent),
+                "--factory",
+                EPHEMERAL_APP.decode(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],  # fmt: skip
+            env={
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **QUIET_WRITERS,
+            },
+        )
+
+    def wait(self) -> None:
+        from flows.local_server import wait_healthy
+
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"))
+        wait_healthy(self.api_url, timeout, self.process, step=0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_temporary_server() -> None:
+    """For a command that runs flows with no Prefect server configured: start the temporary
+    server now and point this process at it. `temporary_server_ready` waits for it."""
+    global _started
+    if _started is not None or os.environ.get("PREFECT_API_URL"):
+        return
+    _started = TemporaryServer()
+    os.environ["PREFECT_API_URL"] = _started.api_url
+    atexit.register(_started.stop)
+
+
+def temporary_server_ready() -> None:
+    """Before the first flow run: the server `start_temporary_server` started answers."""
+    if _started is not None:
+        _started.wait()

@@ -12,7 +12,8 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.actions import ACTIONS
-from flows.common import cause
+from flows.common import cause, run_tags
+from flows.prefect_env import temporary_server_ready
 from tasks.plan import Plan
 from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, triggers
@@ -23,28 +24,31 @@ def due_triggers(plan: Plan, until: dt.date | None, teams: dict[str, Any] | None
 
 
 def run_rounds(
+    plan: Plan,
     trigger_list: list[Trigger],
     dry_run: bool,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
     at: dt.datetime | None = None,
     early: bool = False,
-    filed_under: tuple[Plan, Path] | None = None,
+    filed_under: Path | None = None,
 ) -> list[RoundResult]:
     """Run each action as a flow run; a failed one is reported and the others carry on. `early`:
-    the operator sends a round before its scheduled instant on purpose. `filed_under`: the plan
-    (and its file) whose deployments, on the Prefect server this process talks to, the runs are
+    the operator sends a round before its scheduled instant on purpose. `filed_under`: the plan's file,
+    whose deployments, on the Prefect server this process talks to, the runs are
     filed under, as if started from the UI (`thidua run` beside a `thidua serve`)."""
+    temporary_server_ready()
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return [_run_one(t, dry_run, on_done, at, early, filed_under) for t in trigger_list]
+        return [_run_one(plan, t, dry_run, on_done, at, early, filed_under) for t in trigger_list]
 
 
 def _run_one(
+    plan: Plan,
     t: Trigger,
     dry_run: bool,
     on_done: Callable[[Trigger, RoundResult], None] | None,
     at: dt.datetime | None,
     early: bool = False,
-    filed_under: tuple[Plan, Path] | None = None,
+    filed_under: Path | None = None,
 ) -> RoundResult:
     """One action in this process. Without Prefect's flow heartbeat: its thread is joined at the
     end of every run and sleeps in 1-second steps, so each run waited up to a second for it (15 s
@@ -54,14 +58,17 @@ def _run_one(
     spec = ACTIONS[t.action]
     flow = spec.flow()
     params = {**spec.parameters(t), "at": when, "dry_run": dry_run, **({"early": True} if early else {})}
-    run = _run_of_deployment(flow, t, params, *filed_under) if filed_under else None
+    run = _run_of_deployment(flow, t, params, plan, filed_under) if filed_under else None
     if run is not None:
         from prefect.flow_engine import run_flow
 
         # return_type="state": a State, whatever the union Prefect declares for every mode
         state = cast(State, run_flow(flow, flow_run=run, parameters=run.parameters, return_type="state"))
     else:
-        state = cast(State, flow(**params, return_state=True))
+        from prefect import tags
+
+        with tags(*run_tags(plan, t.target, t.stage, t.action)):  # at creation: no call to add them
+            state = cast(State, flow(**params, return_state=True))
     if state.is_completed():
         result = cast(RoundResult, state.result())
     else:
@@ -108,4 +115,4 @@ def replay_year(
     """Replays the plan year up to `until` in one process: the demo of a whole year. Each round
     is its own flow run, so the Prefect UI shows the year as the schedule would have run it
     (the inspection teams' rounds as `teams`, read from the sheet, make them)."""
-    return run_rounds(due_triggers(plan, until, teams), dry_run, on_done)
+    return run_rounds(plan, due_triggers(plan, until, teams), dry_run, on_done)

@@ -10,6 +10,10 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.thidua-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# a .venv copied or moved from elsewhere keeps scripts whose first line names the old path
+if [ "$(head -1 .venv/bin/thidua 2>/dev/null)" != "#!$PWD/.venv/bin/python" ] && [ "$(head -1 .venv/bin/thidua 2>/dev/null)" != "#!$PWD/.venv/bin/python3" ]; then
+  rm -f "$stamp"
+fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "Installing thidua and its dependencies into .venv (first run only)…" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null

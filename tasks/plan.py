@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -674,7 +674,14 @@ class _YAML_LOADER(_FAST_LOADER):  # type: ignore[misc,valid-type]  # the C or t
 
 
 def parse_plan(text: str, path: Path | str) -> Plan:
-    """The plan in `text` (YAML), validated; `path` names it in the problems."""
+    """The plan in `text` (YAML), validated; `path` names it in the problems. The same text is
+    parsed once per process (a plan is frozen): a year's replay reads the plan file in each of
+    its 48 runs."""
+    return _parse_plan(text, str(path))
+
+
+@lru_cache(maxsize=16)
+def _parse_plan(text: str, path: str) -> Plan:
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
