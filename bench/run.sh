@@ -8,6 +8,10 @@ if [ "${1:-}" = intake ]; then
   shift
   exec .venv/bin/python bench/bench_intake.py "$@"
 fi
+if [ "${1:-}" = slow-mail ]; then
+  shift
+  exec .venv/bin/python bench/bench_slow_mail.py "$@"
+fi
 if [ "${1:-}" = pipeline ]; then
   shift
   exec .venv/bin/python bench/bench_pipeline.py "$@"

@@ -1,11 +1,12 @@
-"""Exactly-once delivery: build every message, then claim, send and confirm them one by one.
+"""Exactly-once delivery: build every message, then claim, send and confirm each of them.
 
 The claim rules (docs/reliability.md):
 - every message is built and its addresses checked before anything is claimed;
 - a message is claimed just before it is handed to the transport and confirmed as soon as the
-  transport accepted it, so a run that dies leaves at most the one message in flight claimed;
+  transport accepted it, so a run that dies leaves claimed at most the messages in flight: one
+  per SMTP connection (THIDUA_SMTP_CONNECTIONS), one for the file outbox;
 - a live run renews its claims (heartbeat); a claim whose lease lapsed is a dead run's, and the
-  next run sends it again with the same Message-ID (at most one duplicate: the one in flight);
+  next run sends it again with the same Message-ID (at most one duplicate per connection);
 - only a confirmed delivery counts as sent; a claim held by another live run is "in progress".
 """
 
@@ -122,8 +123,9 @@ def _deliver(
     name: Callable[[Key], str] = lambda key: key.recipient,
     note: str | None = None,
 ) -> None:
-    """Claim, send, confirm one message at a time; `outcome` lists each under `name(key)`."""
-    in_flight: list[Outgoing] = []  # handed to the transport, no answer yet (at most one)
+    """Claim each message as the transport takes it, confirm each as it answers; `outcome` lists
+    each under `name(key)`."""
+    in_flight: list[Outgoing] = []  # handed to the transport, no answer yet (one per connection)
     handled: set[Key] = set()
 
     def claimed() -> Iterator[Outgoing]:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
     smtp_timeout: float = Field(30.0, gt=0)  # one read from the server
     smtp_deadline: float = Field(60.0, gt=0)  # greeting + login, or one message, as a whole
+    # connections a round sends on at once (docs/performance.md); fewer if the server refuses more
+    smtp_connections: int = Field(4, ge=1, le=16)
     round_deadline: float = Field(1800.0, gt=0)  # one round's sending; then it gives up and alerts
     claim_lease: float = Field(120.0, gt=0, le=120)  # seconds a dead run's claim blocks the next run
     smtp_allow_plaintext: bool = False  # a password over an unencrypted connection to another host

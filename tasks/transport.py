@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import email.policy
-import itertools
 import smtplib
 import socket
 import ssl
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -110,8 +110,17 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
     return Watched
 
 
+@dataclass
+class _Connection:
+    client: Any  # yagmail's SMTP client: untyped
+    watchdog: _Watchdog
+
+
 class SmtpTransport:
-    """SMTP through yagmail's connection handling: one login for the whole batch."""
+    """SMTP through yagmail's connection handling: one login per connection, and up to
+    THIDUA_SMTP_CONNECTIONS connections sending at once (a slow server answers each command
+    after a round trip; several conversations overlap their waits). The caller claims each
+    message as it hands it over, so at most one message per connection is ever in flight."""
 
     def __init__(self, settings: Settings):
         if not settings.smtp_host:
@@ -120,17 +129,17 @@ class SmtpTransport:
         security = settings.smtp_security
         self.port = settings.smtp_port or {"ssl": 465, "starttls": 587, "none": 25}[security]
         self.description = f"SMTP {settings.smtp_host}:{self.port} ({security})"
-        self.watchdog = _Watchdog()
 
-    def _connect(self) -> Any:  # yagmail's SMTP client: untyped
+    def _connect(self) -> _Connection:
         import yagmail
 
         s = self.settings
+        watchdog = _Watchdog()
         password = s.smtp_password.get_secret_value() if s.smtp_password else None
         # smtplib's own TLS context does not check the server's certificate: give it one that does
         context = ssl.create_default_context(cafile=s.smtp_ca_file) if s.smtp_security != "none" else None
         extra = {"context": context} if s.smtp_security == "ssl" else {}
-        watched = _watched(smtplib.SMTP_SSL if s.smtp_security == "ssl" else smtplib.SMTP, self.watchdog)
+        watched = _watched(smtplib.SMTP_SSL if s.smtp_security == "ssl" else smtplib.SMTP, watchdog)
 
         class Client(yagmail.SMTP):
             connection = property(lambda self: watched)
@@ -150,7 +159,7 @@ class SmtpTransport:
         # yagmail appends "@gmail.com" to a login name without "@"; relays often use bare names
         client.user = s.smtp_user
         try:
-            with self.watchdog.limit(s.smtp_deadline):
+            with watchdog.limit(s.smtp_deadline):
                 client.login()
         except smtplib.SMTPAuthenticationError:
             raise TransportError(
@@ -168,7 +177,7 @@ class SmtpTransport:
                 "Kiểm tra THIDUA_SMTP_HOST; nếu máy chủ dùng CA nội bộ, đặt THIDUA_SMTP_CA_FILE."
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            if self.watchdog.expired:
+            if watchdog.expired:
                 raise TransportError(
                     f"{self.description}: máy chủ không chào và đăng nhập xong trong "
                     f"{s.smtp_deadline:.0f} giây (THIDUA_SMTP_DEADLINE); bỏ cuộc, lần chạy sau gửi lại."
@@ -177,45 +186,92 @@ class SmtpTransport:
                 f"{self.description}: không kết nối được ({type(exc).__name__}: {exc}). "
                 "Kiểm tra THIDUA_SMTP_HOST, THIDUA_SMTP_PORT, THIDUA_SMTP_SECURITY và mạng."
             ) from None
-        return client
+        return _Connection(client, watchdog)
 
     def send_batch(self, batch: Iterable[Outgoing]) -> Iterator[Result]:
+        """The first connection opens in the caller's thread (a server that refuses it fails the
+        whole batch, as before); more open only while messages wait, up to the setting, each in
+        its own thread. A server refusing one more connection (421 "too many connections", or
+        any other failure) keeps the ones it accepted: the message goes on one of those.
+        Messages are taken from `batch` (which claims them) only when a connection is free."""
         messages = iter(batch)
         first = next(messages, None)
         if first is None:
             return
-        client = self._connect()
+        idle = [self._connect()]
+        opened, grow, stopped = 1, True, ""
+        waiting: list[Outgoing] = [first]  # taken, not yet handed to a connection
+        pending: dict[Future[tuple[_Connection | None, Result | None]], Outgoing] = {}
+        pool = ThreadPoolExecutor(self.settings.smtp_connections, thread_name_prefix="smtp")
         try:
-            for out in itertools.chain([first], messages):
-                try:
-                    with self.watchdog.limit(self.settings.smtp_deadline):
-                        refused = self._send_one(client, self._envelope_sender(out), out)
-                except smtplib.SMTPRecipientsRefused as exc:
-                    yield Result(out, False, _refusal(exc.recipients), self.description)
-                    continue
-                except smtplib.SMTPResponseException as exc:
-                    yield Result(out, False, _reply(exc.smtp_code, exc.smtp_error), self.description)
-                    continue
-                except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
-                    # the connection is gone: this message is unconfirmed, the rest not attempted
-                    why = (
-                        f"máy chủ không nhận xong thư trong {self.settings.smtp_deadline:.0f} giây "
-                        "(THIDUA_SMTP_DEADLINE)"
-                        if self.watchdog.expired
-                        else f"mất kết nối SMTP: {exc}"
-                    )
-                    yield Result(out, False, why, self.description, fatal=True)
+            while True:
+                while not stopped and (idle or (grow and opened < self.settings.smtp_connections)):
+                    out = waiting.pop() if waiting else next(messages, None)
+                    if out is None:
+                        break
+                    connection = idle.pop() if idle else None
+                    opened += connection is None
+                    pending[pool.submit(self._send_on, connection, out)] = out
+                if not pending:
+                    for out in waiting:  # taken, and the transport stopped before it went out
+                        yield Result(out, False, stopped, self.description, fatal=True)
                     return
-                if refused:
-                    yield Result(
-                        out, True, "một số người nhận bị từ chối: " + _refusal(refused), self.description
-                    )
-                else:
-                    yield Result(out, True, where=self.description)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    out = pending.pop(future)
+                    connection, result = future.result()
+                    if connection is None or result is None:  # the server would not open one more
+                        opened -= 1
+                        grow = False
+                        waiting.append(out)
+                    elif result.fatal:  # that connection is gone; the others finish what they hold
+                        opened -= 1
+                        stopped = result.error
+                        _close(connection)
+                        yield result
+                    else:
+                        idle.append(connection)
+                        yield result
         finally:
-            # closing a dead connection must not hide the real outcome
-            with contextlib.suppress(Exception):
-                client.close()
+            pool.shutdown(wait=True)
+            left = [f.result()[0] for f in pending if not f.cancelled() and f.exception() is None]
+            for connection in [*idle, *left]:  # `left`: the caller stopped taking results meanwhile
+                if connection is not None:
+                    _close(connection)
+
+    def _send_on(
+        self, connection: _Connection | None, out: Outgoing
+    ) -> tuple[_Connection | None, Result | None]:
+        """In a pool thread: `out` on `connection`, or on a new one; (None, None) if the server
+        refuses one more connection."""
+        if connection is None:
+            try:
+                connection = self._connect()
+            except TransportError:
+                return None, None
+        return connection, self._send_one(connection, out)
+
+    def _send_one(self, connection: _Connection, out: Outgoing) -> Result:
+        watchdog = connection.watchdog
+        try:
+            with watchdog.limit(self.settings.smtp_deadline):
+                refused = self._sendmail(connection.client, self._envelope_sender(out), out)
+        except smtplib.SMTPRecipientsRefused as exc:
+            return Result(out, False, _refusal(exc.recipients), self.description)
+        except smtplib.SMTPResponseException as exc:
+            return Result(out, False, _reply(exc.smtp_code, exc.smtp_error), self.description)
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
+            # the connection is gone: this message is unconfirmed, the rest not attempted
+            why = (
+                f"máy chủ không nhận xong thư trong {self.settings.smtp_deadline:.0f} giây "
+                "(THIDUA_SMTP_DEADLINE)"
+                if watchdog.expired
+                else f"mất kết nối SMTP: {exc}"
+            )
+            return Result(out, False, why, self.description, fatal=True)
+        if refused:
+            return Result(out, True, "một số người nhận bị từ chối: " + _refusal(refused), self.description)
+        return Result(out, True, where=self.description)
 
     def _envelope_sender(self, out: Outgoing) -> str:
         """MAIL FROM: THIDUA_MAIL_FROM if set, else the message's own From (the plan's sender)."""
@@ -225,14 +281,20 @@ class SmtpTransport:
         return smtp_address(parseaddr(str(headers["From"] or ""))[1] or FALLBACK_SENDER)
 
     @staticmethod
-    def _send_one(client: Any, sender: str, out: Outgoing) -> dict[str, Any]:
-        """sendmail on the batch's connection; a temporary (4xx) answer is tried once more."""
+    def _sendmail(client: Any, sender: str, out: Outgoing) -> dict[str, Any]:
+        """sendmail on the connection; a temporary (4xx) answer is tried once more."""
         try:
             return cast(dict[str, Any], client.smtp.sendmail(sender, out.envelope_to, out.data))
         except smtplib.SMTPResponseException as exc:
             if not 400 <= exc.smtp_code < 500:
                 raise
         return cast(dict[str, Any], client.smtp.sendmail(sender, out.envelope_to, out.data))
+
+
+def _close(connection: _Connection) -> None:
+    # closing a dead connection must not hide the real outcome
+    with contextlib.suppress(Exception):
+        connection.client.close()
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -74,6 +74,26 @@ class Faulty(Recorder):
         return await super().handle_DATA(server, session, envelope)
 
 
+@dataclass
+class Crowded(Recorder):
+    """A server that takes at most `limit` connections in all and answers any further one's
+    greeting with 421, as a relay with a per-client connection limit does."""
+
+    limit: int = 1
+    sessions: list[int] = field(default_factory=list)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if id(session) not in self.sessions:
+            self.sessions.append(id(session))
+        if self.sessions.index(id(session)) >= self.limit:
+            return ["421 4.7.0 Too many connections from your host"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        return "421 4.7.0 Too many connections from your host"
+
+
 @contextmanager
 def smtp_server(
     user: str = "thidua", password: str | None = None, recorder: Recorder | None = None, tls_context=None

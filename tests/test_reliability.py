@@ -93,6 +93,9 @@ def test_temporary_failure_then_success(tmp_path, sample, plan):
 
 
 def test_connection_dropped_mid_batch(tmp_path, sample, plan):
+    """The server drops the connection carrying the third message: that message is unconfirmed,
+    the other connections finish the ones they hold, nothing more is taken; the rerun sends
+    exactly the rest, and every unit gets its letter once."""
     mails, instant = round_mails(sample, plan)
     recorder = Faulty(drop_at=3)
     with smtp_server(recorder=recorder) as (controller, _):
@@ -102,7 +105,7 @@ def test_connection_dropped_mid_batch(tmp_path, sample, plan):
             Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
             instant,
         )
-        assert len(first.sent) == 2 and len(first.failed) == len(mails) - 2
+        assert 2 <= len(first.sent) < len(mails) and len(first.sent) + len(first.failed) == len(mails)
         assert all("mất kết nối SMTP" in f for f in first.failed)
         statuses = ledger_status(settings)
         assert sorted(r for r, v in statuses.items() if v["status"] == "sent") == sorted(first.sent)

@@ -12,7 +12,7 @@ from tasks.resources import Resources
 from tasks.settings import Settings
 from tasks.transport import SmtpTransport
 from tests.helpers import round_mails
-from tests.smtp_server import smtp_server, smtp_settings
+from tests.smtp_server import Crowded, smtp_server, smtp_settings
 
 
 @pytest.fixture
@@ -20,10 +20,26 @@ def overdue_round(sample, plan):
     return round_mails(sample, plan, "overdue-1", (2021, 6, 21, 8))
 
 
-def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
+def test_a_server_refusing_more_connections_gets_the_whole_round_on_those_it_accepted(
+    tmp_path, overdue_round, plan
+):
+    """THIDUA_SMTP_CONNECTIONS=4 against a relay that takes 2: its 421 to the others is no
+    failure; every letter goes, once, on the two connections it accepted."""
+    mails, instant = overdue_round
+    recorder = Crowded(limit=2)
+    with smtp_server(recorder=recorder) as (controller, _):
+        settings = smtp_settings(tmp_path, controller).model_copy(update={"smtp_connections": 4})
+        outcome = send(mails, Resources(settings), instant)
+    assert outcome.failed == [] and sorted(outcome.sent) == sorted(m.key.recipient for m in mails)
+    assert len(recorder.messages) == len(mails)
+    assert len(recorder.sessions) > 2  # more were asked for, and refused
+    assert {m.session for m in recorder.messages} <= set(recorder.sessions[:2])
+
+
+def test_batch_over_at_most_the_configured_connections_each_logged_in_once(tmp_path, overdue_round, plan):
     mails, instant = overdue_round
     with smtp_server() as (controller, recorder):
-        settings = smtp_settings(tmp_path, controller)
+        settings = smtp_settings(tmp_path, controller).model_copy(update={"smtp_connections": 3})
         outcome = send(
             mails,
             Resources(settings, ledger=Ledger(settings.ledger), transport=SmtpTransport(settings)),
@@ -31,7 +47,8 @@ def test_batch_over_one_authenticated_connection(tmp_path, overdue_round, plan):
         )
     assert sorted(outcome.sent) == sorted(m.key.recipient for m in mails)
     assert len(recorder.messages) == len(mails)
-    assert len({m.session for m in recorder.messages}) == 1 and recorder.logins == ["thidua"]
+    sessions = {m.session for m in recorder.messages}
+    assert 1 <= len(sessions) <= 3 and recorder.logins == ["thidua"] * len(sessions)
 
     got = next(m for m in recorder.messages if "stp-bka@kvtd-tuphap.example" in m.rcpt_tos)
     active = sorted(str(c.email) for c in plan.active_contacts)
@@ -113,10 +130,11 @@ def test_starttls_checks_the_servers_certificate(tmp_path, overdue_round):
             instant,
         )
         assert len(outcome.sent) == len(mails) == len(recorder.messages)
+        trusted_logins = list(recorder.logins)
         # the same server, without trusting its CA: refused before any password is sent
         other = smtp_settings(tmp_path / "b", controller, smtp_security="starttls")
         refused = send(
             mails, Resources(other, ledger=Ledger(other.ledger), transport=SmtpTransport(other)), instant
         )
     assert refused.sent == [] and "chứng chỉ TLS của máy chủ không hợp lệ" in refused.failed[0]
-    assert recorder.logins == ["thidua"]  # only the trusting client logged in
+    assert recorder.logins == trusted_logins and set(trusted_logins) == {"thidua"}  # the trusting client only
