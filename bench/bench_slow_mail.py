@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import datetime as dt
+import logging
 import os
 import platform
 import sys

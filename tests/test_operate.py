@@ -272,6 +272,24 @@ def test_serve_starts_the_ui_on_any_port_and_sigterm_stops_both(tmp_path):
         assert by_hand["name"] == f"Nhắc trước hạn 3 ngày · Sơ kết 6 tháng · 17/06/{year}"
         assert by_hand["run_count"] == 1  # carried out once, here: the serve's runner left it alone
         print(f"served round: {time.monotonic() - started:.1f} s")
+        # the UI's Run button on the deployment: the serve's runner picks the run up and runs it
+        clicked = time.monotonic()
+        button = httpx.post(
+            f"{base}/api/deployments/{so_ket['id']}/create_flow_run",
+            json={"parameters": {"stage": "before-1", "at": f"{year}-06-18T08:00", "dry_run": True}},
+            timeout=10,
+        ).json()
+        while (state := httpx.get(f"{base}/api/flow_runs/{button['id']}", timeout=10).json())["state"][
+            "type"
+        ] not in ("COMPLETED", "FAILED", "CRASHED"):
+            assert time.monotonic() - clicked < 120, f"the Run button's run stayed {state['state']['type']}"
+            time.sleep(0.2)
+        assert state["state"]["type"] == "COMPLETED" and state["run_count"] == 1
+        assert state["name"] == f"Nhắc trước hạn 1 ngày · Sơ kết 6 tháng · 18/06/{year}"
+        waited = dt.datetime.fromisoformat(state["start_time"]) - dt.datetime.fromisoformat(button["created"])
+        print(
+            f"Run button: started after {waited.total_seconds():.1f} s, done {time.monotonic() - clicked:.1f}"
+        )
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -352,4 +352,6 @@ def test_an_exchange_style_login_is_passed_to_the_server_as_configured(tmp_path,
     with smtp_server(user="CORP\\thidua") as (controller, recorder):
         settings = smtp_settings(tmp_path, controller, smtp_user="CORP\\thidua")
         outcome = send(mails, Resources(settings), instant)
-    assert set(recorder.logins) == {"CORP\\thidua"} and len(outcome.sent) == len(mails) == len(recorder.messages)
+    assert set(recorder.logins) == {"CORP\\thidua"} and len(outcome.sent) == len(mails) == len(
+        recorder.messages
+    )
