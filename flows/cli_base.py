@@ -132,7 +132,7 @@ def instant_or_exit(text: str | None, plan: Plan) -> dt.datetime:
 def _prefect(s: Settings, *, runs: bool = False, attach: bool = False) -> bool:
     """Prefect's settings for this process. `runs`: the command runs flows here, and needs a
     server for them: without one (PREFECT_API_URL), a temporary one starts now while the
-    command goes on (`temporary_server_ready` before the first run). `attach`: run on the
+    command goes on (`on_temporary_server` runs the flows on it). `attach`: run on the
     server of a `thidua serve` running on this machine instead, so the runs show in its UI and
     no temporary server is started. Returns whether the runs go to a lasting server
     (configured or served), where deployments may file them."""

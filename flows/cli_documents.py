@@ -59,11 +59,10 @@ def report(
     inputs = inputs_or_exit(s, plan)
     _prefect(s, runs=True)
     from flows.common import cause
-    from flows.prefect_env import temporary_server_ready
+    from flows.prefect_env import on_temporary_server
     from flows.report import area_report
 
-    temporary_server_ready()
-    with preloaded(inputs):
+    with on_temporary_server(), preloaded(inputs):
         state = area_report(kind, at=instant, out_dir=out_dir, send_mail=send, early=early, return_state=True)
     if not state.is_completed():
         raise fail(cause(state.message or "lập báo cáo không thành công"))
@@ -121,10 +120,9 @@ def tally(
     _prefect(s, runs=True)
     from flows.common import cause
     from flows.conference import TallyResult, conference_tally
-    from flows.prefect_env import temporary_server_ready
+    from flows.prefect_env import on_temporary_server
 
-    temporary_server_ready()
-    with preloaded(inputs):
+    with on_temporary_server(), preloaded(inputs):
         state = conference_tally(
             day=day,
             units_present=present,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 EPHEMERAL_APP = b"prefect.server.api.server:create_app"
@@ -150,16 +152,24 @@ class TemporaryServer:
 
 def start_temporary_server() -> None:
     """For a command that runs flows with no Prefect server configured: start the temporary
-    server now and point this process at it. `temporary_server_ready` waits for it."""
+    server now; `on_temporary_server` runs the flows on it. Not when Prefect is imported already
+    (a test calling the CLI in its own process): Prefect then keeps its own temporary server."""
     global _started
-    if _started is not None or os.environ.get("PREFECT_API_URL"):
+    if _started is None and not os.environ.get("PREFECT_API_URL") and "prefect" not in sys.modules:
+        _started = TemporaryServer()
+        atexit.register(_started.stop)
+
+
+@contextlib.contextmanager
+def on_temporary_server() -> Iterator[None]:
+    """The flow runs inside go to the server `start_temporary_server` started (once it answers);
+    without one, where Prefect's settings say. The server stops when the process exits, after
+    Prefect has sent its last logs and events (atexit runs last what was registered first)."""
+    if _started is None:
+        yield
         return
-    _started = TemporaryServer()
-    os.environ["PREFECT_API_URL"] = _started.api_url
-    atexit.register(_started.stop)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-
-def temporary_server_ready() -> None:
-    """Before the first flow run: the server `start_temporary_server` started answers."""
-    if _started is not None:
-        _started.wait()
+    _started.wait()
+    with temporary_settings(updates={PREFECT_API_URL: _started.api_url}):
+        yield

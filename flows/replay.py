@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.actions import ACTIONS
 from flows.common import cause, run_tags
-from flows.prefect_env import temporary_server_ready
+from flows.prefect_env import on_temporary_server
 from tasks.plan import Plan
 from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, triggers
@@ -36,8 +36,7 @@ def run_rounds(
     the operator sends a round before its scheduled instant on purpose. `filed_under`: the plan's file,
     whose deployments, on the Prefect server this process talks to, the runs are
     filed under, as if started from the UI (`thidua run` beside a `thidua serve`)."""
-    temporary_server_ready()
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with on_temporary_server(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         return [_run_one(plan, t, dry_run, on_done, at, early, filed_under) for t in trigger_list]
 
 
