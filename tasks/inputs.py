@@ -4,6 +4,7 @@ the CLI preloads them and the flows it runs use the same copy (one Sheets reques
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +17,9 @@ import pandas as pd
 from tasks.completeness import completeness
 from tasks.normalise import Normalised, SourceOfAnotherYear, normalise
 from tasks.plan import Plan, load_plan
+from tasks.read_cache import ReadCache
 from tasks.resources import Resources
+from tasks.source import WorkbookSource
 
 if TYPE_CHECKING:
     from tasks.intake import IntakeResult
@@ -58,12 +61,19 @@ def load_inputs(resources: Resources, plan: Plan | None = None) -> Inputs:
         return ready
     plan = plan or load_plan(path)
     source = resources.source(plan)
-    raw = source.read_tabs()
-    headers = {tab: (rows[0] if rows else []) for tab, rows in raw.items()}
-    try:
-        data = normalise(plan, raw)
-    except SourceOfAnotherYear as exc:
-        raise SourceOfAnotherYear(f"{source.description}: {exc}") from None
+
+    def read() -> tuple[dict[str, list[str]], Normalised]:
+        raw = source.read_tabs()
+        try:
+            return {tab: (rows[0] if rows else []) for tab, rows in raw.items()}, normalise(plan, raw)
+        except SourceOfAnotherYear as exc:
+            raise SourceOfAnotherYear(f"{source.description}: {exc}") from None
+
+    if isinstance(source, WorkbookSource) and source.path.is_file():
+        plan_key = hashlib.sha256(plan.model_dump_json().encode()).hexdigest()
+        headers, data = ReadCache(settings.data_dir / "cache").fetch(source.path, plan_key, read)
+    else:
+        headers, data = read()
     intake = None
     if settings.intake_configured:
         from tasks.intake_run import read_mailboxes, with_mail  # IMAP and e-mail parsing: only when used

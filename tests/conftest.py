@@ -31,8 +31,9 @@ def plan() -> Plan:
 
 
 @pytest.fixture(scope="session")
-def sample() -> Inputs:
-    return load_inputs(Resources(Settings(plan=PLAN_PATH, source=str(SAMPLE))))
+def sample(tmp_path_factory) -> Inputs:
+    data_dir = tmp_path_factory.mktemp("sample-var")  # the read cache goes there, not into the repo
+    return load_inputs(Resources(Settings(plan=PLAN_PATH, source=str(SAMPLE), data_dir=data_dir)))
 
 
 @pytest.fixture
