@@ -172,9 +172,9 @@ def bench_scale(name: str, args, work: Path, server_api: str | None) -> list[Mea
 
 NAIVE_STATUS = """
 import sys, gspread, pandas as pd
-from tasks.gsheet import _RewriteBase  # the one line that is not the clerk's: Google is a stand-in
+from tasks.gsheet import _Adapter  # the one line that is not the clerk's: Google is a stand-in
 gc = gspread.service_account(filename=sys.argv[1])
-gc.http_client.session.mount("https://sheets.googleapis.com", _RewriteBase(sys.argv[2]))
+gc.http_client.session.mount("https://sheets.googleapis.com", _Adapter(sys.argv[2]))
 book = gc.open_by_key(sys.argv[3])
 tabs = {ws.title: pd.DataFrame(book.worksheet(ws.title).get_all_records()) for ws in book.worksheets()}
 sub = tabs["Nộp hồ sơ"]
