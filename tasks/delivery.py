@@ -129,7 +129,8 @@ def _deliver(
     handled: set[Key] = set()
 
     def claimed() -> Iterator[Outgoing]:
-        for out in ready:
+        for position, out in enumerate(ready, start=1):
+            left[0] = len(ready) - position  # for the transport's length_hint: how many may follow
             if time.monotonic() > deadline:
                 return
             claim = ledger.claim(
@@ -149,8 +150,9 @@ def _deliver(
                 (outcome.already_sent if claim == Busy.SENT else outcome.in_progress).append(name(out.key))
 
     stopped = ""
+    left = [len(ready)]
     try:
-        for done, result in enumerate(transport.send_batch(claimed()), start=1):
+        for done, result in enumerate(transport.send_batch(_Hinted(claimed(), left)), start=1):
             in_flight.remove(result.outgoing)
             handled.add(result.outgoing.key)
             _record(ledger, result, outcome, name(result.outgoing.key), note)
@@ -174,6 +176,20 @@ def _deliver(
     for out in ready:  # never claimed: the transport gave up, or the round ran out of time
         if out.key not in handled:
             outcome.failed.append(f"{name(out.key)}: chưa gửi ({stopped})")
+
+
+class _Hinted(Iterator[Outgoing]):
+    """The claiming generator with `operator.length_hint`: at most how many messages may still
+    come, so that the transport opens no more connections than the round needs."""
+
+    def __init__(self, messages: Iterator[Outgoing], left: list[int]):
+        self.messages, self.left = messages, left
+
+    def __next__(self) -> Outgoing:
+        return next(self.messages)
+
+    def __length_hint__(self) -> int:
+        return self.left[0]
 
 
 def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str, note: str | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import email.policy
+import operator
 import smtplib
 import socket
 import ssl
@@ -110,6 +111,9 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
     return Watched
 
 
+LETTERS_PER_CONNECTION = 4
+
+
 @dataclass
 class _Connection:
     client: Any  # yagmail's SMTP client: untyped
@@ -198,14 +202,20 @@ class SmtpTransport:
         first = next(messages, None)
         if first is None:
             return
+        # a connection costs a greeting and a login, about one letter's round trips: one for
+        # every LETTERS_PER_CONNECTION letters of the batch, when the batch says how many follow
+        follow = operator.length_hint(messages, -1)
+        size = self.settings.smtp_connections
+        if follow >= 0:
+            size = min(size, 1 + follow // LETTERS_PER_CONNECTION)
         idle = [self._connect()]
         opened, grow, stopped = 1, True, ""
         waiting: list[Outgoing] = [first]  # taken, not yet handed to a connection
         pending: dict[Future[tuple[_Connection | None, Result | None]], Outgoing] = {}
-        pool = ThreadPoolExecutor(self.settings.smtp_connections, thread_name_prefix="smtp")
+        pool = ThreadPoolExecutor(size, thread_name_prefix="smtp")
         try:
             while True:
-                while not stopped and (idle or (grow and opened < self.settings.smtp_connections)):
+                while not stopped and (idle or (grow and opened < size)):
                     out = waiting.pop() if waiting else next(messages, None)
                     if out is None:
                         break
