@@ -175,7 +175,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
         subject, text, html = render(kind, context)
         attachments: tuple[tuple[str, str, bytes], ...] = ()
         if deadline and kind == "reminder":  # a deadline already past has no place in a calendar
-            ics = milestone_ics(plan, m.id, deadline, list(row.required))
+            ics = milestone_ics(plan, m.id, deadline, list(row.required), context["team"])
             attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),)
         mails.append(
             Mail(

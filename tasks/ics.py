@@ -9,6 +9,7 @@ from icalendar import Alarm, Calendar, Event
 from tasks.dates import last_day, vn_date_weekday
 from tasks.plan import Milestone, Plan, Requirement
 from tasks.schedule import obligation_deadline
+from tasks.teams import slug
 
 
 def _calendar(plan: Plan) -> Calendar:
@@ -38,10 +39,15 @@ def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: s
 
 
 def milestone_event(
-    plan: Plan, m: Milestone, deadline: dt.date | None = None, owed: list[str] | None = None
+    plan: Plan,
+    m: Milestone,
+    deadline: dt.date | None = None,
+    owed: list[str] | None = None,
+    team: str | None = None,
 ) -> Event:
-    """The deadline of milestone `m` (or a team's own `deadline`); with `owed`, the documents
-    one unit owes are listed, the optional ones marked as such."""
+    """The deadline of milestone `m` (or inspection team `team`'s own `deadline`: an event, and
+    a UID, of its own, so that a calendar holding two teams' deadlines keeps both); with
+    `owed`, the documents one unit owes are listed, the optional ones marked as such."""
     deadline = deadline or m.deadline
     assert deadline is not None  # only dated milestones have an event
     if owed is None:
@@ -54,7 +60,7 @@ def milestone_event(
             what += f" Không bắt buộc: {'; '.join(optional)}."
     return _event(
         plan,
-        m.id,
+        f"{m.id}.{slug(team)}" if team else m.id,
         f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
         deadline,
         f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} trước "
@@ -63,10 +69,14 @@ def milestone_event(
 
 
 def milestone_ics(
-    plan: Plan, milestone: str, deadline: dt.date | None = None, owed: list[str] | None = None
+    plan: Plan,
+    milestone: str,
+    deadline: dt.date | None = None,
+    owed: list[str] | None = None,
+    team: str | None = None,
 ) -> bytes:
     cal = _calendar(plan)
-    cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed))
+    cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed, team))
     return bytes(cal.to_ical())
 
 

@@ -165,3 +165,23 @@ def test_a_replay_through_the_inspection_season_sends_the_teams_letters(prefect_
     assert "nhắc đoàn kiểm tra" in result.output
     letters = {p.parent.name for p in (tmp_path / "var" / "outbox").rglob("*.eml") if "kiem-tra" in str(p)}
     assert {"doan-1.overdue-1", "doan-2.before-3"} <= letters
+
+
+def test_each_teams_calendar_event_has_a_uid_of_its_own(sample, plan):
+    """Two teams' deadlines (26/09 and 03/10) imported into one calendar stay two events: the
+    iCalendar UID names the team (both were `kiem-tra@…`, the second replacing the first)."""
+    from tasks.compose import unit_mails
+    from tasks.round import Round
+
+    instant = local(plan, 2021, 9, 13, 8)
+    rows = table(plan, sample.data, 2021, 9, 13, 8)
+    uids = {}
+    for team, name in (("doan-1", "Đoàn 1"), ("doan-2", "Đoàn 2")):
+        mine = rows[rows["team"] == name]  # as the teams' flow hands each team its own row
+        (mail,) = unit_mails(Round.of(plan, KIEM_TRA, f"{team}.before-7", instant), mine)
+        (ics,) = [content for name, kind, content in mail.attachments if kind == "text/calendar"]
+        uids[team] = [line for line in ics.decode().splitlines() if line.startswith("UID:")]
+    assert uids == {
+        "doan-1": [f"UID:kiem-tra.doan-1@{plan.id}.thidua"],
+        "doan-2": [f"UID:kiem-tra.doan-2@{plan.id}.thidua"],
+    }
