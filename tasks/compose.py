@@ -26,7 +26,7 @@ from tasks.intake import SETTLE, IntakeResult
 from tasks.mime import Mail
 from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
-from tasks.plan import AreaObligation, Milestone, Plan
+from tasks.plan import AreaObligation, Milestone, Plan, Unit
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline, stage_words
@@ -138,6 +138,16 @@ def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ..
     return tuple((c.name, str(c.email)) for c in plan.active_contacts if c.role in roles)
 
 
+def _unit_addresses(plan: Plan, unit: Unit) -> tuple[tuple[str, str], ...]:
+    """Where a unit's letter goes: its address; for the unit whose address every letter is
+    from (the Head's), its contact persons in the plan instead, or the letter would be from and
+    to one mailbox, which mail clients file as sent, not received."""
+    if str(unit.email).lower() != plan.sender[1].lower():
+        return ((unit.name, str(unit.email)),)
+    own = tuple((c.name or c.title, str(c.email)) for c in plan.active_contacts if c.unit == unit.code)
+    return own or ((unit.name, str(unit.email)),)
+
+
 def _coordinators(plan: Plan) -> tuple[tuple[str, str], ...]:
     return _contact_addresses(plan, {"head", "deputy"})
 
@@ -182,8 +192,8 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
                 key=rnd.key(unit.code),
                 kind=kind,
                 sender=_sender(plan),
-                to=((unit.name, str(unit.email)),),
-                cc=_coordinators(plan) if kind == "overdue" else (),
+                to=(to := _unit_addresses(plan, unit)),
+                cc=tuple(c for c in _coordinators(plan) if c not in to) if kind == "overdue" else (),
                 reply_to=_contact_addresses(plan, {"head"}),
                 subject=subject,
                 text=text,
