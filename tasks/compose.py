@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from tasks.completeness import mail_lines, state_counts
 from tasks.dates import (
     WEEKDAYS,
+    by_day,
     deadline_note,
     effective_deadline,
     time_left_words,
@@ -104,6 +105,7 @@ def letter_context(plan: Plan, local: dt.datetime) -> dict[str, Any]:
         ],
         "plan_ref": plan.cited_on(local.date()),
         "as_of": vn_time_words(local),
+        "by_day": by_day(plan),  # "trước ngày" or "hết ngày" before a deadline's date
     }
 
 

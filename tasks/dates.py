@@ -22,9 +22,15 @@ def vn_date_weekday(day: dt.date) -> str:
     return f"{vn_date(day)} ({WEEKDAYS[day.weekday()]})"
 
 
-def deadline_words(day: dt.date | None) -> str:
-    """'hạn trước ngày 20/06/2021 (Chủ nhật)', as the plan words its deadlines."""
-    return f"hạn trước ngày {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
+def by_day(plan: Plan) -> str:
+    """How the plan words a deadline's day: "trước ngày" (by the day before), or "hết ngày" for
+    a plan whose deadlines include their day (`deadline_rule: end_of_day`)."""
+    return "hết ngày" if plan.deadline_rule == "end_of_day" else "trước ngày"
+
+
+def deadline_words(plan: Plan, day: dt.date | None) -> str:
+    """'hạn trước ngày 20/06/2021 (Chủ nhật)' or 'hạn hết ngày …', as the plan words its deadlines."""
+    return f"hạn {by_day(plan)} {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
 
 
 def vn_weekday_datetime(moment: dt.datetime) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from icalendar import Alarm, Calendar, Event
 
-from tasks.dates import last_day, vn_date_weekday
+from tasks.dates import by_day, last_day, vn_date_weekday
 from tasks.plan import Milestone, Plan, Requirement
 from tasks.schedule import obligation_deadline
 from tasks.teams import slug
@@ -63,8 +63,8 @@ def milestone_event(
         f"{m.id}.{slug(team)}" if team else m.id,
         f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
         deadline,
-        f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} trước "
-        f"ngày {vn_date_weekday(deadline)}. {what}",
+        f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} {by_day(plan)} "
+        f"{vn_date_weekday(deadline)}. {what}",
     )
 
 
@@ -96,7 +96,7 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                         ob.id,
                         f"Hạn của {plan.identity.self_word}: {ob.name}",
                         deadline,
-                        f"{plan.identity.head} thực hiện trước ngày {vn_date_weekday(deadline)}.",
+                        f"{plan.identity.head} thực hiện {by_day(plan)} {vn_date_weekday(deadline)}.",
                     )
                 )
     return bytes(cal.to_ical())

@@ -187,9 +187,7 @@ def test_each_teams_calendar_event_has_a_uid_of_its_own(sample, plan):
     }
 
 
-def test_a_team_led_by_the_heads_own_unit_is_written_to_its_contact_not_from_and_to_one_mailbox(
-    sample, plan
-):
+def test_a_team_led_by_the_heads_own_unit_is_written_to_its_contact_not_from_and_to_one_mailbox(sample, plan):
     """Đoàn 1 is led by Sở Tư pháp Yên Bái, the Head's unit, whose address every letter is from:
     its reminder goes to the unit's contact person in the plan (an overdue notice copies the
     other coordinators once each)."""
@@ -201,6 +199,8 @@ def test_a_team_led_by_the_heads_own_unit_is_written_to_its_contact_not_from_and
     assert contacts
     for stage, when in (("doan-1.before-7", (2021, 9, 13, 8)), ("doan-1.overdue-1", (2021, 9, 27, 8))):
         rows = table(plan, sample.data, *when)
-        (mail,) = unit_mails(Round.of(plan, KIEM_TRA, stage, local(plan, *when)), rows[rows["team"] == "Đoàn 1"])
+        (mail,) = unit_mails(
+            Round.of(plan, KIEM_TRA, stage, local(plan, *when)), rows[rows["team"] == "Đoàn 1"]
+        )
         assert list(mail.to) == contacts and plan.sender[1] not in mail.recipients
         assert len(mail.recipients) == len(set(mail.recipients))
