@@ -76,7 +76,7 @@ def deadline_after(plan: Plan, anchor: dt.date, days: int) -> dt.date:
     return anchor + dt.timedelta(days=days + (1 if plan.deadline_rule == "before_day" else 0))
 
 
-def _written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
+def written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
     """The last allowed day as the plan writes it: "trước ngày X" is by the day before X."""
     return deadline - dt.timedelta(days=1) if plan.deadline_rule == "before_day" else deadline
 
@@ -86,7 +86,7 @@ def effective_deadline(plan: Plan, deadline: dt.date) -> dt.date:
     as far as its last allowed day moves when that day is a day off (to the next working day)."""
     if plan.day_off_rule != "civil_code":
         return deadline
-    written = _written_last_day(plan, deadline)
+    written = written_last_day(plan, deadline)
     return deadline + (shift_to_working_day(plan, written, +1) - written)
 
 
@@ -107,7 +107,7 @@ def deadline_note(plan: Plan, deadline: dt.date) -> str | None:
     """What a unit must know when the written last day is a day off, or None: the last working
     day before it (literal reading), or the period's end moved by the civil code. `check` says
     the same sentence, so what it promises is what units read."""
-    written = _written_last_day(plan, deadline)
+    written = written_last_day(plan, deadline)
     reason = day_off_reason(plan, written)
     if reason is None:
         return None
