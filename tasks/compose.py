@@ -295,6 +295,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict[str, Any
     context = {
         **_base_context(plan, rnd.milestone, rnd.instant),
         "obligation_name": ob.name,
+        "plan_says": ob.plan_says,
         "deadline": vn_date_weekday(deadline),
         "deadline_note": deadline_note(plan, deadline),
         "time_left": time_left_words(plan, deadline, rnd.local.date()),

@@ -96,7 +96,12 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                         ob.id,
                         f"Hạn của {plan.identity.self_word}: {ob.name}",
                         deadline,
-                        f"{plan.identity.head} thực hiện {by_day(plan)} {vn_date_weekday(deadline)}.",
+                        f"{plan.identity.head} thực hiện {by_day(plan)} {vn_date_weekday(deadline)}."
+                        + (
+                            f" Kế hoạch định thực hiện {ob.plan_says}; ngày này do {plan.identity.self_word} chọn."
+                            if ob.plan_says
+                            else ""
+                        ),
                     )
                 )
     return bytes(cal.to_ical())
