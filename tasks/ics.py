@@ -98,7 +98,8 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                         deadline,
                         f"{plan.identity.head} thực hiện {by_day(plan)} {vn_date_weekday(deadline)}."
                         + (
-                            f" Kế hoạch định thực hiện {ob.plan_says}; ngày này do {plan.identity.self_word} chọn."
+                            f" Kế hoạch định thực hiện {ob.plan_says}; "
+                            f"ngày này do {plan.identity.self_word} chọn."
                             if ob.plan_says
                             else ""
                         ),
