@@ -27,7 +27,7 @@ from tasks.intake import SETTLE, IntakeResult
 from tasks.mime import Mail
 from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
-from tasks.plan import AreaObligation, Milestone, Plan, Unit
+from tasks.plan import AreaObligation, Milestone, Plan, Requirement, Unit
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline, stage_words
@@ -172,6 +172,13 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
             "unit_name": unit.name,
             "team": getattr(row, "team", None),
             "missing": [_doc_label(m, k) for k in row.missing],
+            # the plan's "nếu có" documents not yet received: named, never counted as missing
+            "optional": [
+                _doc_label(m, d.kind)
+                for d in m.documents
+                if d.requirement == Requirement.OPTIONAL
+                and not any(s.startswith(d.kind) for s in row.submitted)
+            ],
             "submitted": list(row.submitted),
             "problems": list(row.problems),
             "time_left": time_left_words(plan, deadline, local_day) if deadline else None,
