@@ -27,7 +27,7 @@ from flows.cli_base import (
 )
 from tasks.completeness import STATE_LABELS, State, state_counts, status_records
 from tasks.contract import COLUMNS, REQUIRED_TABS, TABS, SourceError, missing_columns
-from tasks.dates import WEEKDAYS, deadline_words
+from tasks.dates import WEEKDAYS, by_day, deadline_words
 from tasks.inputs import assess, load_inputs
 from tasks.plan import PlanLookupError
 from tasks.plan_checks import plan_warnings
@@ -185,7 +185,7 @@ def status(
         return
     for mid, rows in table.groupby("milestone", sort=False):
         m = plan.milestone(mid)
-        t = Table(title=f"{m.name} — {deadline_words(m.deadline)} — tại {instant:%d/%m/%Y %H:%M}")
+        t = Table(title=f"{m.name} — {deadline_words(plan, m.deadline)} — tại {instant:%d/%m/%Y %H:%M}")
         for col in ("Mã", "Đơn vị", "Tình trạng", "Còn thiếu", "Vấn đề"):
             t.add_column(col, overflow="fold")
         for r in rows.itertuples():
@@ -193,7 +193,7 @@ def status(
             t.add_row(
                 r.unit,
                 r.unit_name
-                + (f" ({r.team}, hạn trước ngày {r.deadline:%d/%m})" if hasattr(r, "team") else ""),
+                + (f" ({r.team}, hạn {by_day(plan)} {r.deadline:%d/%m})" if hasattr(r, "team") else ""),
                 f"[{STATE_STYLE[r.state]}]{label}[/]",
                 "; ".join(r.missing),
                 "; ".join([*r.problems, *(f"nhận qua {v}" for v in r.via_mail)]),

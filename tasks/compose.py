@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from tasks.completeness import mail_lines, state_counts
 from tasks.dates import (
     WEEKDAYS,
+    by_day,
     deadline_note,
     effective_deadline,
     time_left_words,
@@ -26,7 +27,7 @@ from tasks.intake import SETTLE, IntakeResult
 from tasks.mime import Mail
 from tasks.nominations import lacking_words
 from tasks.outcomes import Key, Outcome
-from tasks.plan import AreaObligation, Milestone, Plan
+from tasks.plan import AreaObligation, Milestone, Plan, Requirement, Unit
 from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline, stage_words
@@ -104,6 +105,7 @@ def letter_context(plan: Plan, local: dt.datetime) -> dict[str, Any]:
         ],
         "plan_ref": plan.cited_on(local.date()),
         "as_of": vn_time_words(local),
+        "by_day": by_day(plan),  # "trước ngày" or "hết ngày" before a deadline's date
     }
 
 
@@ -138,6 +140,16 @@ def _contact_addresses(plan: Plan, roles: set[str]) -> tuple[tuple[str, str], ..
     return tuple((c.name, str(c.email)) for c in plan.active_contacts if c.role in roles)
 
 
+def _unit_addresses(plan: Plan, unit: Unit) -> tuple[tuple[str, str], ...]:
+    """Where a unit's letter goes: its address; for the unit whose address every letter is
+    from (the Head's), its contact persons in the plan instead, or the letter would be from and
+    to one mailbox, which mail clients file as sent, not received."""
+    if str(unit.email).lower() != plan.sender[1].lower():
+        return ((unit.name, str(unit.email)),)
+    own = tuple((c.name or c.title, str(c.email)) for c in plan.active_contacts if c.unit == unit.code)
+    return own or ((unit.name, str(unit.email)),)
+
+
 def _coordinators(plan: Plan) -> tuple[tuple[str, str], ...]:
     return _contact_addresses(plan, {"head", "deputy"})
 
@@ -160,6 +172,13 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
             "unit_name": unit.name,
             "team": getattr(row, "team", None),
             "missing": [_doc_label(m, k) for k in row.missing],
+            # the plan's "nếu có" documents not yet received: named, never counted as missing
+            "optional": [
+                _doc_label(m, d.kind)
+                for d in m.documents
+                if d.requirement == Requirement.OPTIONAL
+                and not any(s.startswith(d.kind) for s in row.submitted)
+            ],
             "submitted": list(row.submitted),
             "problems": list(row.problems),
             "time_left": time_left_words(plan, deadline, local_day) if deadline else None,
@@ -175,15 +194,15 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
         subject, text, html = render(kind, context)
         attachments: tuple[tuple[str, str, bytes], ...] = ()
         if deadline and kind == "reminder":  # a deadline already past has no place in a calendar
-            ics = milestone_ics(plan, m.id, deadline, list(row.required))
+            ics = milestone_ics(plan, m.id, deadline, list(row.required), context["team"])
             attachments = ((f"han-{m.id}-{plan.year}.ics", "text/calendar", ics),)
         mails.append(
             Mail(
                 key=rnd.key(unit.code),
                 kind=kind,
                 sender=_sender(plan),
-                to=((unit.name, str(unit.email)),),
-                cc=_coordinators(plan) if kind == "overdue" else (),
+                to=(to := _unit_addresses(plan, unit)),
+                cc=tuple(c for c in _coordinators(plan) if c not in to) if kind == "overdue" else (),
                 reply_to=_contact_addresses(plan, {"head"}),
                 subject=subject,
                 text=text,
@@ -283,6 +302,7 @@ def obligation_mail(rnd: Round, table: pd.DataFrame | None, teams: dict[str, Any
     context = {
         **_base_context(plan, rnd.milestone, rnd.instant),
         "obligation_name": ob.name,
+        "plan_says": ob.plan_says,
         "deadline": vn_date_weekday(deadline),
         "deadline_note": deadline_note(plan, deadline),
         "time_left": time_left_words(plan, deadline, rnd.local.date()),

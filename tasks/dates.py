@@ -22,9 +22,15 @@ def vn_date_weekday(day: dt.date) -> str:
     return f"{vn_date(day)} ({WEEKDAYS[day.weekday()]})"
 
 
-def deadline_words(day: dt.date | None) -> str:
-    """'hạn trước ngày 20/06/2021 (Chủ nhật)', as the plan words its deadlines."""
-    return f"hạn trước ngày {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
+def by_day(plan: Plan) -> str:
+    """How the plan words a deadline's day: "trước ngày" (by the day before), or "hết ngày" for
+    a plan whose deadlines include their day (`deadline_rule: end_of_day`)."""
+    return "hết ngày" if plan.deadline_rule == "end_of_day" else "trước ngày"
+
+
+def deadline_words(plan: Plan, day: dt.date | None) -> str:
+    """'hạn trước ngày 20/06/2021 (Chủ nhật)' or 'hạn hết ngày …', as the plan words its deadlines."""
+    return f"hạn {by_day(plan)} {vn_date_weekday(day)}" if day else "chưa ấn định hạn"
 
 
 def vn_weekday_datetime(moment: dt.datetime) -> str:
@@ -70,7 +76,7 @@ def deadline_after(plan: Plan, anchor: dt.date, days: int) -> dt.date:
     return anchor + dt.timedelta(days=days + (1 if plan.deadline_rule == "before_day" else 0))
 
 
-def _written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
+def written_last_day(plan: Plan, deadline: dt.date) -> dt.date:
     """The last allowed day as the plan writes it: "trước ngày X" is by the day before X."""
     return deadline - dt.timedelta(days=1) if plan.deadline_rule == "before_day" else deadline
 
@@ -80,7 +86,7 @@ def effective_deadline(plan: Plan, deadline: dt.date) -> dt.date:
     as far as its last allowed day moves when that day is a day off (to the next working day)."""
     if plan.day_off_rule != "civil_code":
         return deadline
-    written = _written_last_day(plan, deadline)
+    written = written_last_day(plan, deadline)
     return deadline + (shift_to_working_day(plan, written, +1) - written)
 
 
@@ -101,7 +107,7 @@ def deadline_note(plan: Plan, deadline: dt.date) -> str | None:
     """What a unit must know when the written last day is a day off, or None: the last working
     day before it (literal reading), or the period's end moved by the civil code. `check` says
     the same sentence, so what it promises is what units read."""
-    written = _written_last_day(plan, deadline)
+    written = written_last_day(plan, deadline)
     reason = day_off_reason(plan, written)
     if reason is None:
         return None

@@ -6,9 +6,10 @@ import datetime as dt
 
 from icalendar import Alarm, Calendar, Event
 
-from tasks.dates import last_day, vn_date_weekday
+from tasks.dates import by_day, last_day, vn_date_weekday
 from tasks.plan import Milestone, Plan, Requirement
 from tasks.schedule import obligation_deadline
+from tasks.teams import slug
 
 
 def _calendar(plan: Plan) -> Calendar:
@@ -38,10 +39,15 @@ def _event(plan: Plan, uid: str, summary: str, deadline: dt.date, description: s
 
 
 def milestone_event(
-    plan: Plan, m: Milestone, deadline: dt.date | None = None, owed: list[str] | None = None
+    plan: Plan,
+    m: Milestone,
+    deadline: dt.date | None = None,
+    owed: list[str] | None = None,
+    team: str | None = None,
 ) -> Event:
-    """The deadline of milestone `m` (or a team's own `deadline`); with `owed`, the documents
-    one unit owes are listed, the optional ones marked as such."""
+    """The deadline of milestone `m` (or inspection team `team`'s own `deadline`: an event, and
+    a UID, of its own, so that a calendar holding two teams' deadlines keeps both); with
+    `owed`, the documents one unit owes are listed, the optional ones marked as such."""
     deadline = deadline or m.deadline
     assert deadline is not None  # only dated milestones have an event
     if owed is None:
@@ -54,19 +60,23 @@ def milestone_event(
             what += f" Không bắt buộc: {'; '.join(optional)}."
     return _event(
         plan,
-        m.id,
+        f"{m.id}.{slug(team)}" if team else m.id,
         f"Hạn gửi hồ sơ {m.name} ({plan.area_short_name})",
         deadline,
-        f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} trước "
-        f"ngày {vn_date_weekday(deadline)}. {what}",
+        f"Theo {plan.citation or plan.area_name}: gửi về {plan.identity.leaders} {by_day(plan)} "
+        f"{vn_date_weekday(deadline)}. {what}",
     )
 
 
 def milestone_ics(
-    plan: Plan, milestone: str, deadline: dt.date | None = None, owed: list[str] | None = None
+    plan: Plan,
+    milestone: str,
+    deadline: dt.date | None = None,
+    owed: list[str] | None = None,
+    team: str | None = None,
 ) -> bytes:
     cal = _calendar(plan)
-    cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed))
+    cal.add_component(milestone_event(plan, plan.milestone(milestone), deadline, owed, team))
     return bytes(cal.to_ical())
 
 
@@ -86,7 +96,13 @@ def deadlines_ics(plan: Plan, include_area: bool = True) -> bytes:
                         ob.id,
                         f"Hạn của {plan.identity.self_word}: {ob.name}",
                         deadline,
-                        f"{plan.identity.head} thực hiện trước ngày {vn_date_weekday(deadline)}.",
+                        f"{plan.identity.head} thực hiện {by_day(plan)} {vn_date_weekday(deadline)}."
+                        + (
+                            f" Kế hoạch định thực hiện {ob.plan_says}; "
+                            f"ngày này do {plan.identity.self_word} chọn."
+                            if ob.plan_says
+                            else ""
+                        ),
                     )
                 )
     return bytes(cal.to_ical())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass
 from email import encoders
-from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -54,10 +54,46 @@ def message_id(key: Key, sender: str) -> str:
 WIRE = compat32.clone(linesep="\r\n")
 
 
+SUBJECT_WORD_BYTES = 39  # 52 base64 characters: "=?utf-8?b?" + 52 + "?=" = 64 characters
+NAME_WORD_BYTES = 45  # 60 base64 characters: 72 characters, within RFC 2047's 75
+
+
+def encoded_words(text: str, phrase: bool = False) -> str:
+    """Non-ASCII `text` as RFC 2047 encoded-words of at most 75 characters each (the standard's
+    limit; Python's Header made 76, formataddr one word of any length), separated by spaces,
+    which readers drop between encoded-words. A Subject is cut between any two characters, in
+    words short enough that the first fits on the header's own line (a folded first word left
+    an empty first line, read back as a leading space). A display name (`phrase`) is cut only
+    before a space, which starts the next word: mail clients read the name as written (Python's
+    own parser, against the standard, adds a space there: "Sở Tư  pháp")."""
+    if text.isascii():
+        return text
+    limit = NAME_WORD_BYTES if phrase else SUBJECT_WORD_BYTES
+    pieces = [f" {w}" if i else w for i, w in enumerate(text.split(" "))] if phrase else list(text)
+    chunks, chunk = [], b""
+    for piece in pieces:
+        encoded = piece.encode("utf-8")
+        if chunk and len(chunk) + len(encoded) > limit:
+            chunks.append(chunk)
+            chunk = b""
+        while len(encoded) > limit:  # one word longer than an encoded-word: cut between characters
+            cut = limit
+            while encoded[cut] & 0xC0 == 0x80:  # never inside a character
+                cut -= 1
+            chunks.append(encoded[:cut])
+            encoded = encoded[cut:]
+        chunk += encoded
+    chunks.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(c).decode('ascii')}?=" for c in chunks)
+
+
+def _address(name: str, addr: str) -> str:
+    name, addr = one_line(name), smtp_address(one_line(addr))
+    return formataddr((name, addr)) if name.isascii() else f"{encoded_words(name, phrase=True)} <{addr}>"
+
+
 def _addresses(values: tuple[Address, ...]) -> str:
-    return ", ".join(
-        formataddr((one_line(name), smtp_address(one_line(addr))), charset="utf-8") for name, addr in values
-    )
+    return ", ".join(_address(name, addr) for name, addr in values)
 
 
 def build(
@@ -86,7 +122,7 @@ def build(
         msg = body
     msg["From"] = _addresses(((sender_name, sender),))
     if redirect:
-        msg["To"] = formataddr(("thidua (chuyển hướng)", smtp_address(one_line(redirect))))
+        msg["To"] = _address("thidua (chuyển hướng)", redirect)
         msg["X-Thidua-Original-To"] = _addresses(mail.to)
         if mail.cc:
             msg["X-Thidua-Original-Cc"] = _addresses(mail.cc)
@@ -98,7 +134,7 @@ def build(
         envelope = [smtp_address(one_line(a)) for a in mail.recipients]
     if mail.reply_to:
         msg["Reply-To"] = _addresses(mail.reply_to)
-    msg["Subject"] = Header(one_line(mail.subject), "utf-8")  # type: ignore[assignment]  # compat32 takes a Header
+    msg["Subject"] = encoded_words(one_line(mail.subject))
     msg["Date"] = date or formatdate(localtime=False)
     msg["Message-ID"] = msg_id
     msg["X-Thidua-Key"] = "/".join(

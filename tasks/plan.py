@@ -126,6 +126,9 @@ class AreaObligation(Strict):
     days_after: int | None = Field(default=None, ge=0, le=365)
     about: str | None = None  # the milestone whose submissions the area compiles for it
     done_on: dt.date | None = None  # recorded by a coordinator: no reminder after this day
+    # the plan's own words when it sets no day ("trong tháng 9/2021"): the `deadline` is then the
+    # area's choice, and letters say so instead of citing the plan for a date it does not give
+    plan_says: str | None = None
 
     @model_validator(mode="after")
     def _one_anchor(self) -> AreaObligation:

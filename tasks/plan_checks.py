@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tasks.dates import deadline_note, vn_date_weekday
+from tasks.dates import by_day, deadline_note, vn_date_weekday
 from tasks.plan import Plan
 from tasks.schedule import triggers
 
@@ -80,7 +80,7 @@ def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
             warnings.append(f"{key}: {day:%d/%m/%Y} nằm ngoài năm kế hoạch {plan.year} (gõ nhầm năm?)")
         note = deadline_note(plan, day)
         if note:  # the very sentence the reminders carry
-            warnings.append(f"{key}: hạn trước ngày {vn_date_weekday(day)}; thư nhắc sẽ ghi: {note}")
+            warnings.append(f"{key}: hạn {by_day(plan)} {vn_date_weekday(day)}; thư nhắc sẽ ghi: {note}")
     for m in plan.milestones:
         if m.units_owe and m.deadline is None:
             warnings.append(

@@ -193,6 +193,8 @@ def roll_forward(
         if ob.get("done_on"):
             ob["done_on"] = None
             cleared.append(f"area_obligations[{ob['id']}].done_on")
+        if ob.get("plan_says"):  # "trong tháng 9/2021": the new plan's words are its own
+            ob["plan_says"] = _with_year(str(ob["plan_says"]), old.year, year)
     voting = data.get("voting") or {}
     for key, empty in (("day", None), ("counting_team", CommentedSeq()), ("place", None)):
         if voting.get(key):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.dates import vn_datetime
+from tasks.dates import by_day, vn_datetime
 from tasks.documents import DOCX_TEMPLATES, header_context, set_properties
 from tasks.markdown import md, md_row
 from tasks.parse import parse_number
@@ -87,6 +87,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "subject_lower": in_sentence(subject),
         "as_of": vn_datetime(local),
         "deadline": data.deadline,
+        "by_day": by_day(plan),
         "blocks": data.discipline_blocks,
         "units": data.discipline_units,
         "page_problems": data.page_problems,
@@ -288,7 +289,7 @@ def to_markdown(data: ReportData) -> str:
     lines = [
         f"# {md(data.report.name)} {plan.year} (dự thảo)",
         "",
-        f"Tổng hợp đến {c['as_of']}; hạn gửi của đơn vị: trước ngày {data.deadline}.",
+        f"Tổng hợp đến {c['as_of']}; hạn gửi của đơn vị: {by_day(plan)} {data.deadline}.",
         "",
         "| Khối | Số đơn vị | Đúng hạn | Muộn | Chưa đủ | Chưa gửi |",
         "|---|---|---|---|---|---|",

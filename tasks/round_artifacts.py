@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from tasks.completeness import STATE_LABELS, State, mail_lines, state_counts
-from tasks.dates import deadline_words, vn_datetime, vn_weekday_datetime
+from tasks.dates import by_day, deadline_words, vn_datetime, vn_weekday_datetime
 from tasks.inputs import Inputs
 from tasks.intake import SETTLE
 from tasks.markdown import md, md_row
@@ -26,7 +26,7 @@ def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: Roun
     lines = [
         f"# {md(m.name)}: đợt {stage_words(rnd.stage)}",
         "",
-        f"Thời điểm: {vn_datetime(rnd.local)} · {deadline_words(m.deadline)} · "
+        f"Thời điểm: {vn_datetime(rnd.local)} · {deadline_words(rnd.plan, m.deadline)} · "
         f"nguồn: {md(inputs.source)}" + (" · **CHẠY THỬ: không gửi thư**" if rnd.dry_run else ""),
         "",
         "| Tình trạng | Số đơn vị |",
@@ -118,7 +118,7 @@ def year_overview(plan: Plan, table: pd.DataFrame, instant: dt.datetime) -> str:
         f"Cập nhật lúc {vn_datetime(local)}.",
         "",
         # six narrow columns: the Prefect UI shows about 700 px of a table at 1280 px
-        "| Mốc | Hạn trước ngày | Đủ hồ sơ | Chưa đủ | Chưa nộp | Quá hạn |",
+        f"| Mốc | Hạn {by_day(plan)} | Đủ hồ sơ | Chưa đủ | Chưa nộp | Quá hạn |",
         "|---|---|---|---|---|---|",
     ]
     for m in plan.milestones:

@@ -13,6 +13,7 @@ from tasks.dates import (
     shift_to_working_day,
     vn_date_weekday,
     vn_datetime,
+    written_last_day,
 )
 from tasks.plan import AreaObligation, Milestone, Plan, Report
 from tasks.teams import DAILY, Team, last_team_day
@@ -36,11 +37,17 @@ class Trigger:
         return self.at.date() != self.nominal_day
 
 
-def obligation_anchor(m: Milestone, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
-    """The day an "N days after" deadline counts from: the day recorded as held, the last day
-    of the last inspection team (read from the Kiểm tra tab), else the latest the plan allows
-    (its deadline or the end of its period)."""
-    return m.held_on or last_team_day(teams, m.id) or m.deadline or (m.period.end if m.period else None)
+def obligation_anchor(plan: Plan, m: Milestone, teams: dict[str, list[Team]] | None = None) -> dt.date | None:
+    """The day an "N days after" deadline counts from (the count starts the day after it, Bộ
+    luật Dân sự 2015, Điều 147): the day recorded as held, the last day of the last inspection
+    team (read from the Kiểm tra tab), else the last day the plan allows: the day before a
+    "trước ngày" deadline ("xong trước ngày 10/3": 09/03), or the end of its period."""
+    held = m.held_on or last_team_day(teams, m.id)
+    if held:
+        return held
+    if m.deadline:
+        return written_last_day(plan, m.deadline)
+    return m.period.end if m.period else None
 
 
 def obligation_deadline(
@@ -52,7 +59,7 @@ def obligation_deadline(
         return obligation.deadline
     assert obligation.after_milestone  # the plan's validation: a deadline, or N days after one
     m = plan.milestone(obligation.after_milestone)
-    anchor = obligation_anchor(m, teams)
+    anchor = obligation_anchor(plan, m, teams)
     return deadline_after(plan, anchor, obligation.days_after or 0) if anchor else None
 
 

@@ -110,7 +110,7 @@ def unit_status(plan: Plan, table: pd.DataFrame, instant: dt.datetime) -> Status
                     unit=unit.code,
                     unit_name=unit.name,
                     milestone_name=m.name,
-                    deadline=deadline_words(m.deadline).removeprefix("hạn "),
+                    deadline=deadline_words(plan, m.deadline).removeprefix("hạn "),
                     time_left=_time_left(plan, m.deadline, today, list(r.missing)),
                     state=str(r.state),
                     missing=list(r.missing),

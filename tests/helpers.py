@@ -76,3 +76,10 @@ def with_sheet(plan_path: Path) -> Path:
 
     write_template(plan_path.parent / str(load_plan(plan_path).spreadsheet))
     return plan_path
+
+
+def shown_name(address) -> str:
+    """A display name as mail clients show it. Python's parser, against RFC 2047 §6.2, keeps the
+    space between two encoded-words of a name; a long name is cut into words only before a space
+    (tasks.mime.encoded_words), so Python shows that space doubled, and nothing else differs."""
+    return address.display_name.replace("  ", " ")

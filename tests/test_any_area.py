@@ -26,7 +26,7 @@ from tasks.reports import compile_report
 from tasks.resources import Resources
 from tasks.settings import REPO, Settings
 from tasks.tally import count
-from tests.helpers import local
+from tests.helpers import local, shown_name
 
 PLAN2 = REPO / "config" / "plan-cum-kinh-te-2027.yaml"
 # What the 2021 Justice area says of itself; none of it may reach the cluster's people.
@@ -231,7 +231,7 @@ def parse(path: Path):
 def test_unit_mail_opens_with_the_deadline_the_missing_documents_and_one_link(outbox):
     msg = parse(outbox / "before-1" / "KTTL.eml")
     assert msg["From"].addresses[0].addr_spec == "cum-truong@so-tai-chinh-tn.example"
-    assert msg["From"].addresses[0].display_name == "Sở Tài chính tỉnh Thái Nguyên (thidua)"
+    assert shown_name(msg["From"].addresses[0]) == "Sở Tài chính tỉnh Thái Nguyên (thidua)"
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
     # above the fold: the deadline, then what is missing, then the one action

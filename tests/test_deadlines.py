@@ -117,13 +117,15 @@ def test_mail_prose_says_the_time_in_words_and_the_milestone_in_lower_case(sampl
 # -- the area's own tasks (issue 12, item 2) ---------------------------------------------------
 
 
-def test_a_recorded_launch_date_moves_the_report_due_five_days_after_it(tmp_path, plan):
-    """Until the launch is recorded, the report to Vụ TĐKT is counted from the latest day the
-    plan allows (10/03) and the reminder says so; once recorded (held on Friday 05/03), from it."""
+def test_cham_nhat_la_5_ngay_ke_tu_ngay_to_chuc_hoi_nghi_phat_dong_counts_from_the_day_after(tmp_path, plan):
+    """ "Chậm nhất là 5 ngày kể từ ngày tổ chức Hội nghị phát động": the period starts the day
+    after the launch (Bộ luật Dân sự 2015, Điều 147). Until the launch is recorded, from the last
+    day the plan allows ("xong trước ngày 10/3": 09/03), so the last day is 14/03; once recorded
+    (held on Friday 05/03), from it: 10/03. The reminder says which."""
     from tasks.compose import obligation_mail
 
     ob = plan.obligation("bao-cao-phat-dong")
-    assert last_day(plan, obligation_deadline(plan, ob)) == D(2021, 3, 15)
+    assert last_day(plan, obligation_deadline(plan, ob)) == D(2021, 3, 14)
     held = load_plan(
         write_plan(
             tmp_path,

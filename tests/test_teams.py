@@ -165,3 +165,42 @@ def test_a_replay_through_the_inspection_season_sends_the_teams_letters(prefect_
     assert "nhắc đoàn kiểm tra" in result.output
     letters = {p.parent.name for p in (tmp_path / "var" / "outbox").rglob("*.eml") if "kiem-tra" in str(p)}
     assert {"doan-1.overdue-1", "doan-2.before-3"} <= letters
+
+
+def test_each_teams_calendar_event_has_a_uid_of_its_own(sample, plan):
+    """Two teams' deadlines (26/09 and 03/10) imported into one calendar stay two events: the
+    iCalendar UID names the team (both were `kiem-tra@…`, the second replacing the first)."""
+    from tasks.compose import unit_mails
+    from tasks.round import Round
+
+    instant = local(plan, 2021, 9, 13, 8)
+    rows = table(plan, sample.data, 2021, 9, 13, 8)
+    uids = {}
+    for team, name in (("doan-1", "Đoàn 1"), ("doan-2", "Đoàn 2")):
+        mine = rows[rows["team"] == name]  # as the teams' flow hands each team its own row
+        (mail,) = unit_mails(Round.of(plan, KIEM_TRA, f"{team}.before-7", instant), mine)
+        (ics,) = [content for name, kind, content in mail.attachments if kind == "text/calendar"]
+        uids[team] = [line for line in ics.decode().splitlines() if line.startswith("UID:")]
+    assert uids == {
+        "doan-1": [f"UID:kiem-tra.doan-1@{plan.id}.thidua"],
+        "doan-2": [f"UID:kiem-tra.doan-2@{plan.id}.thidua"],
+    }
+
+
+def test_a_team_led_by_the_heads_own_unit_is_written_to_its_contact_not_from_and_to_one_mailbox(sample, plan):
+    """Đoàn 1 is led by Sở Tư pháp Yên Bái, the Head's unit, whose address every letter is from:
+    its reminder goes to the unit's contact person in the plan (an overdue notice copies the
+    other coordinators once each)."""
+    from tasks.compose import unit_mails
+    from tasks.round import Round
+
+    assert plan.sender[1] == "stp-yba@kvtd-tuphap.example"
+    contacts = [(c.name, str(c.email)) for c in plan.active_contacts if c.unit == "STP-YBA"]
+    assert contacts
+    for stage, when in (("doan-1.before-7", (2021, 9, 13, 8)), ("doan-1.overdue-1", (2021, 9, 27, 8))):
+        rows = table(plan, sample.data, *when)
+        (mail,) = unit_mails(
+            Round.of(plan, KIEM_TRA, stage, local(plan, *when)), rows[rows["team"] == "Đoàn 1"]
+        )
+        assert list(mail.to) == contacts and plan.sender[1] not in mail.recipients
+        assert len(mail.recipients) == len(set(mail.recipients))

@@ -323,7 +323,7 @@ def report_template() -> None:
         indent=True,
     )
     heading(doc, "I. VIỆC THỰC HIỆN CHẾ ĐỘ THÔNG TIN, BÁO CÁO CỦA CÁC ĐƠN VỊ")
-    para(doc, "Hạn gửi báo cáo về {{ leaders }}: trước ngày {{ deadline }}.", indent=True)
+    para(doc, "Hạn gửi báo cáo về {{ leaders }}: {{ by_day }} {{ deadline }}.", indent=True)
     para(doc, "{%p for b in blocks %}")
     para(
         doc,
