@@ -236,14 +236,15 @@ def test_unit_mail_opens_with_the_deadline_the_missing_documents_and_one_link(ou
     text = msg.get_body(("plain",)).get_content()
     # above the fold: the deadline, then what is missing, then the one action
     deadline, missing, link = (
-        html.index(s) for s in ("trước ngày 15/06/2027", "Biểu số liệu", f'href="{FORM}"')
+        html.index(s) for s in ("hết ngày 15/06/2027", "Biểu số liệu", f'href="{FORM}"')
     )
+    assert "trước ngày 15/06/2027" not in html  # the plan accepts the whole day (end_of_day)
     assert deadline < missing < link < html.index("Cách gửi")
     assert html.count(f'href="{FORM}"') == 2  # the button and the same address written out
     assert "Mở trang nộp hồ sơ" in html and 'style="' in html and "<link" not in html and "src=" not in html
     assert "<style" not in html  # inline styles only: Gmail and Outlook drop style sheets
     assert f"Nộp hồ sơ tại: {FORM}" in text
-    assert text.index("trước ngày 15/06/2027") < text.index("- Biểu số liệu") < text.index(FORM)
+    assert text.index("hết ngày 15/06/2027") < text.index("- Biểu số liệu") < text.index(FORM)
     assert text.rstrip().endswith("xin bỏ qua thư này.")
     assert "Trân trọng.\nSở Tài chính tỉnh Thái Nguyên, đơn vị Cụm trưởng Cụm thi đua" in text
     assert "Cụm trưởng, Cụm phó Cụm thi đua" in text and "Tab" not in text and "tab " not in text

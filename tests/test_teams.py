@@ -80,8 +80,10 @@ def test_rounds_go_to_the_leading_unit_of_each_team(prefect_server, tmp_path, sa
     assert result.units.sent == ["STP-YBA"]
     (mail,) = (tmp_path / "var" / "outbox").rglob("STP-YBA.eml")
     msg = email.message_from_bytes(mail.read_bytes(), policy=default)
-    assert [a.addr_spec for a in msg["To"].addresses] == ["stp-yba@kvtd-tuphap.example"]
-    assert msg["Cc"] is not None  # an overdue notice copies the Head and Deputies
+    # Đoàn 1's lead is the Head's own unit, whose mailbox every letter is from: its contact person
+    assert [a.addr_spec for a in msg["To"].addresses] == ["dau-moi.truong-khu-vuc@kvtd-tuphap.example"]
+    assert msg["From"].addresses[0].addr_spec == "stp-yba@kvtd-tuphap.example"
+    assert msg["Cc"] is not None  # an overdue notice copies the Deputies (the Head's contact is in To)
     text = msg.get_body(("plain",)).get_content()
     assert "Kính gửi: Sở Tư pháp tỉnh Yên Bái (đơn vị trưởng Đoàn 1)" in text
     assert (
