@@ -63,7 +63,9 @@ def decided(
     out = []
     for r in tally.results:
         for c in r.candidates:
-            if c["selected"]:
+            if not c["of"]:  # no valid ballot for this title: no vote, not a candidate who lost one
+                outcome = "Chưa bỏ phiếu"
+            elif c["selected"]:
                 outcome = "Đề nghị"
             elif (r.category, c["unit_name"]) in tied:
                 outcome = "Bỏ phiếu lại"
@@ -76,7 +78,7 @@ def decided(
                     "category": r.category,
                     "block": plan.block_name(r.block),
                     "name": c["unit_name"],
-                    "votes": f"{c['votes']}/{c['of']} phiếu",
+                    "votes": f"{c['votes']}/{c['of']} phiếu" if c["of"] else "không có phiếu hợp lệ",
                     "outcome": outcome,
                     "selected": bool(c["selected"]),
                     "dossier": dossier_words(lacking) if c["selected"] else "",
