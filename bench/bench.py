@@ -45,7 +45,7 @@ YEAREND = ["report", "yearend", "--at", "2021-11-16T08:00"]
 @dataclass
 class SlowSmtp(Recorder):
     """A recorder that answers MAIL, RCPT and DATA after `latency` seconds, like a real server
-    across a network (aiosmtpd has no hook for EHLO; the login sleeps in the authenticator)."""
+    across a network (EHLO answers at once: bench_slow_mail.SlowServer delays it too)."""
 
     latency: float = 0.0
 

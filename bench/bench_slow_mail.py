@@ -31,14 +31,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import synthetic  # noqa: E402
 
-from tests.smtp_server import PASSWORD, Recorder, smtp_server  # noqa: E402
+from bench import SlowSmtp  # noqa: E402  # bench/bench.py
+from tests.smtp_server import PASSWORD, smtp_server  # noqa: E402
 
 LOGIN = "thidua@bench.example"  # with "@": yagmail turns a bare login into "…@gmail.com"
 
 
 @dataclass
-class SlowServer(Recorder):
-    """Every reply of a letter's conversation `latency` seconds late."""
+class SlowServer(SlowSmtp):
+    """bench.py's slow recorder (MAIL, each RCPT and DATA late), its EHLO late too."""
 
     latency: float = 0.25
 
@@ -46,21 +47,6 @@ class SlowServer(Recorder):
         await asyncio.sleep(self.latency)
         session.host_name = hostname
         return responses
-
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        await asyncio.sleep(self.latency)
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        await asyncio.sleep(self.latency)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(self.latency)
-        return await super().handle_DATA(server, session, envelope)
 
 
 def round_letters(units: int, work: Path):

@@ -77,12 +77,17 @@ def local_prefect_server(
             raise ServerError(f"{exc}; xem nhật ký {log_file}") from None
         yield api_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=20)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, `grace` seconds to finish what it holds, then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 SERVED_FILE = "prefect-served.json"  # in the data directory, while `thidua serve` runs

@@ -104,8 +104,8 @@ class TemporaryServer:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.api_url = f"http://127.0.0.1:{port}/api"
-        # where Prefect is installed, without importing it: its settings are read at import,
-        # and this process must see PREFECT_API_URL first
+        # where Prefect is installed, without importing it: its import is a second of the time
+        # the server's start is meant to overlap
         spec = importlib.util.find_spec("prefect")
         assert spec is not None and spec.origin is not None
         self.process = subprocess.Popen(
@@ -142,18 +142,16 @@ class TemporaryServer:
         wait_healthy(self.api_url, timeout, self.process, step=0.1)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        from flows.local_server import stop_process
+
+        stop_process(self.process, grace=10)
 
 
 def start_temporary_server() -> None:
     """For a command that runs flows with no Prefect server configured: start the temporary
-    server now; `on_temporary_server` runs the flows on it. Not when Prefect is imported already
-    (a test calling the CLI in its own process): Prefect then keeps its own temporary server."""
+    server now; `on_temporary_server` runs the flows on it. Not when Prefect is imported already:
+    the command runs inside a longer-lived process (a test calling the CLI), where Prefect's own
+    temporary server serves it, as before, rather than one more kept until that process exits."""
     global _started
     if _started is None and not os.environ.get("PREFECT_API_URL") and "prefect" not in sys.modules:
         _started = TemporaryServer()

@@ -176,8 +176,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
             "optional": [
                 _doc_label(m, d.kind)
                 for d in m.documents
-                if d.requirement == Requirement.OPTIONAL
-                and not any(s.startswith(d.kind) for s in row.submitted)
+                if d.requirement == Requirement.OPTIONAL and d.kind not in row.submitted
             ],
             "submitted": list(row.submitted),
             "problems": list(row.problems),

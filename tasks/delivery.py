@@ -13,6 +13,7 @@ The claim rules (docs/reliability.md):
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import time
 from collections.abc import Callable, Iterator
 from email.utils import format_datetime
@@ -128,9 +129,10 @@ def _deliver(
     in_flight: list[Outgoing] = []  # handed to the transport, no answer yet (one per connection)
     handled: set[Key] = set()
 
+    unclaimed = iter(ready)  # a list's iterator knows how many are left (length_hint)
+
     def claimed() -> Iterator[Outgoing]:
-        for position, out in enumerate(ready, start=1):
-            left[0] = len(ready) - position  # for the transport's length_hint: how many may follow
+        for out in unclaimed:
             if time.monotonic() > deadline:
                 return
             claim = ledger.claim(
@@ -150,9 +152,8 @@ def _deliver(
                 (outcome.already_sent if claim == Busy.SENT else outcome.in_progress).append(name(out.key))
 
     stopped = ""
-    left = [len(ready)]
     try:
-        for done, result in enumerate(transport.send_batch(_Hinted(claimed(), left)), start=1):
+        for done, result in enumerate(transport.send_batch(_Hinted(claimed(), unclaimed)), start=1):
             in_flight.remove(result.outgoing)
             handled.add(result.outgoing.key)
             _record(ledger, result, outcome, name(result.outgoing.key), note)
@@ -182,14 +183,14 @@ class _Hinted(Iterator[Outgoing]):
     """The claiming generator with `operator.length_hint`: at most how many messages may still
     come, so that the transport opens no more connections than the round needs."""
 
-    def __init__(self, messages: Iterator[Outgoing], left: list[int]):
-        self.messages, self.left = messages, left
+    def __init__(self, messages: Iterator[Outgoing], source: Iterator[Outgoing]):
+        self.messages, self.source = messages, source
 
     def __next__(self) -> Outgoing:
         return next(self.messages)
 
     def __length_hint__(self) -> int:
-        return self.left[0]
+        return operator.length_hint(self.source)
 
 
 def _record(ledger: Ledger, result: Result, outcome: Outcome, who: str, note: str | None = None) -> None:
