@@ -44,6 +44,8 @@ COLUMNS = [
     "required",  # what this unit owes: the required documents, and its dossier if it needs one
     "via_mail",  # documents the intake found in a mail: "<kind>: thư điện tử của <sender>, <id>"
     "received",  # each document in: "<kind>: <latest time> (bảng tính | thư điện tử)", for units to read
+    "first_sent",  # {kind: its first submission's instant}: what its timeliness is judged by
+    "mailed",  # the kinds the intake found in a mail
 ]
 
 
@@ -181,6 +183,8 @@ def _unit_row(
             f"{kind}: {vn_datetime(got['last_at'])} ({MAIL if got['origin'] else 'bảng tính'})"
             for kind, got in mine.items()
         ],
+        "first_sent": {kind: got["first_at"] for kind, got in mine.items()},
+        "mailed": [kind for kind, got in mine.items() if got["origin"]],
     }
 
 

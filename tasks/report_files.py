@@ -14,6 +14,7 @@ from tasks.documents import DOCX_TEMPLATES, header_context, set_properties
 from tasks.markdown import md, md_row
 from tasks.parse import parse_number
 from tasks.plan import ALL_BLOCKS, Plan
+from tasks.reporting_record import document_rows
 from tasks.reports import ReportData
 from tasks.text import as_sentence, in_sentence, match_key, vn_sort_key
 
@@ -110,6 +111,18 @@ def _context(data: ReportData) -> dict[str, Any]:
         "notes": data.notes,
         "assess_number": "V" if data.yearend else "III",
         "next_period": f"năm {plan.year + 1}" if data.yearend else "6 tháng cuối năm",
+        **_record_context(data),
+    }
+
+
+def _record_context(data: ReportData) -> dict[str, Any]:
+    record = data.record
+    if record is None:
+        return {"record_units": [], "record_total": {}, "record_period": ""}
+    return {
+        "record_units": [u.row() for u in record.units],
+        "record_total": record.total.row(),
+        "record_period": ", ".join(record.milestones),
     }
 
 
@@ -147,6 +160,18 @@ def _fit_columns(document: Any, first_header: str, first_cm: float, total_cm: fl
                 cell.width = width
 
 
+RECORD_SHEET = "Chế độ báo cáo"
+RECORD_COLUMNS = {
+    "block": "Khối",
+    "unit": "Đơn vị",
+    "milestone": "Mốc",
+    "document": "Văn bản",
+    "last_day": "Hạn cuối (ngày)",
+    "sent": "Ngày gửi",
+    "state": "Tình trạng",
+    "days_late": "Số ngày muộn",
+    "by_mail": "Cách gửi",
+}
 RESULT_HEADERS = ["Danh hiệu", "Khối", "Ứng viên", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"]
 NOMINATION_HEADERS = [
     "Danh hiệu",
@@ -176,6 +201,10 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
         ),
         "Chỉ tiêu theo đơn vị": data.indicator_units.rename(columns={"block": "Khối", "unit_name": "Đơn vị"}),
     }
+    if data.record is not None:
+        sheets[RECORD_SHEET] = pd.DataFrame(document_rows(data.record), columns=list(RECORD_COLUMNS)).rename(
+            columns=RECORD_COLUMNS
+        )
     if data.yearend:
         sheets["Tự chấm điểm"] = pd.DataFrame(
             data.ranking, columns=["block", "rank", "unit", "score"]
@@ -195,15 +224,16 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
     blocks = [b.name for b in data.plan.member_blocks]
     for name in ("Tình trạng gửi", "Chỉ tiêu theo đơn vị"):  # units in the reader's order
         sheets[name] = _by_block_and_name(sheets[name], blocks)
+    report_title = data.plan.report_title(data.report.kind)
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            _typed(frame).to_excel(writer, sheet_name=name, index=False)
-            _dress(writer.sheets[name])
+            _typed(frame).to_excel(writer, sheet_name=name, index=False, startrow=1)
+            _dress(writer.sheets[name], f"{report_title} – Phụ lục: {name}")
         # what Excel's File > Info shows, as the DOCX says it: the report's own instant, not the
         # clock of the machine that compiled it (openpyxl's default)
         props = writer.book.properties
         props.creator = props.lastModifiedBy = data.plan.sender[0]
-        props.title = f"{data.plan.report_title(data.report.kind)} – phụ lục"
+        props.title = f"{report_title} – phụ lục"
         props.created = data.instant.astimezone(dt.UTC).replace(
             tzinfo=None
         )  # `modified`: openpyxl's, at save
@@ -211,8 +241,8 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
 
 
 TEXT_COLUMNS = {"Khối", "Đơn vị", "Tình trạng", "Còn thiếu", "Chỉ tiêu", "Tập thể", "Danh hiệu", "Ứng viên"}
-TEXT_COLUMNS |= {"Đơn vị đề nghị", "Số phiếu", "Kết quả", "Hồ sơ đề nghị"}
-DATE_COLUMNS = {"Ngày gửi"}
+TEXT_COLUMNS |= {"Đơn vị đề nghị", "Số phiếu", "Kết quả", "Hồ sơ đề nghị", "Mốc", "Văn bản", "Cách gửi"}
+DATE_COLUMNS = {"Ngày gửi", "Hạn cuối (ngày)"}
 
 
 def _by_block_and_name(frame: pd.DataFrame, blocks: list[str]) -> pd.DataFrame:
@@ -254,14 +284,23 @@ def _as_number(value: object) -> object:
         return value if value != "" else None
 
 
-def _dress(sheet: Any) -> None:
-    """A bold, frozen header row, Vietnamese number and date formats, columns wide enough."""
+def _dress(sheet: Any, title: str) -> None:
+    """A sheet a clerk prints as it is: its title in the first row, a bold header row frozen on
+    screen and repeated on every printed page, landscape A4 fitted to the page's width;
+    Vietnamese number and date formats, columns wide enough."""
     from openpyxl.styles import Font
 
-    sheet.freeze_panes = "A2"
-    for cell in sheet[1]:
+    sheet["A1"] = title
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.freeze_panes = "A3"
+    for cell in sheet[2]:
         cell.font = Font(bold=True)
-    for row in sheet.iter_rows():  # the header too: indicator names from the sheet head columns
+    sheet.print_title_rows = "2:2"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0  # as many pages down as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    for row in sheet.iter_rows(min_row=2):  # the header too: indicator names from the sheet head columns
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text typed into the shared sheet ("=IMPORTXML(…)") is never a formula
@@ -269,7 +308,7 @@ def _dress(sheet: Any) -> None:
                 cell.number_format = "dd/mm/yyyy"
             elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 cell.number_format = "#,##0" if float(cell.value).is_integer() else "#,##0.0#"
-    for column in sheet.columns:
+    for column in sheet.iter_cols(min_row=2):  # the title spills over its neighbours: not measured
         width = max(len(str(c.value if not isinstance(c.value, dt.date) else "00/00/0000")) for c in column)
         sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
 

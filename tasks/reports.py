@@ -19,8 +19,9 @@ from tasks.inputs import Inputs
 from tasks.nominations import decided, missing_dossier, nominations
 from tasks.pages import count_pages
 from tasks.plan import Plan, Report
+from tasks.reporting_record import ReportingRecord, reporting_record
 from tasks.tally import count
-from tasks.text import match_key
+from tasks.text import match_key, vn_sort_key
 
 DOWNLOAD_BUDGET = 120.0  # seconds one report may spend downloading documents to count pages
 
@@ -45,10 +46,24 @@ class ReportData:
     nominations: list[dict[str, Any]] = field(default_factory=list)  # the draft's candidates, undecided
     results: list[dict[str, Any]] = field(default_factory=list)  # the final's vote, as the minutes read it
     vote_problems: list[str] = field(default_factory=list)  # ties, invalid ballots, odd counts
+    record: ReportingRecord | None = None  # the annex: how each unit kept its reporting duties
 
     @property
     def yearend(self) -> bool:
         return self.report.kind == "yearend"
+
+
+def reading_order(plan: Plan) -> list[str]:
+    """Unit codes as every table of a report lists them: by the plan's order of blocks, then by
+    name as a Vietnamese reader sorts (the DOCX and its XLSX annex alike)."""
+    blocks = [b.id for b in plan.blocks]
+    return [
+        u.code
+        for u in sorted(
+            plan.units,
+            key=lambda u: (blocks.index(u.block) if u.block in blocks else len(blocks), vn_sort_key(u.name)),
+        )
+    ]
 
 
 def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -57,7 +72,8 @@ def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict[str, Any]], l
         mine = rows[rows["block"] == block.id]
         blocks.append({"block": block.name, "total": len(mine), **state_counts(mine)})
     units = []
-    for r in rows.itertuples():
+    place = {code: i for i, code in enumerate(reading_order(plan))}
+    for r in sorted(rows.itertuples(), key=lambda r: place[r.unit]):
         last = r.last_submitted_at
         units.append(
             {
@@ -230,6 +246,7 @@ def compile_report(
         page_problems=_page_problems(plan, inputs, m.id, instant, base_dir, online),
         notes=_notes(plan, inputs, m.id, instant),
         by_mail=mail_lines(rows),
+        record=reporting_record(plan, report, table, instant, reading_order(plan)),
     )
     if kind == "yearend":
         _yearend(data, inputs, table, units_present)

@@ -98,7 +98,7 @@ def test_the_docx_follows_nghi_dinh_30_in_its_xml(yearend, yearend_docx):
     assert len(headings) == 5 and all(p.paragraph_format.keep_with_next for p in headings)
     closing = next(p for p in d.paragraphs if p.text.startswith("Trên đây là"))
     assert closing.paragraph_format.keep_with_next
-    signature = d.tables[-1]
+    signature = d.tables[-2]  # the last one is the annex
     assert signature.rows[0]._tr.find(f"{W}trPr/{W}cantSplit") is not None
     props = d.core_properties
     assert props.author == "Sở Tư pháp tỉnh Yên Bái"
@@ -206,31 +206,42 @@ def test_xlsx_annex(yearend, tmp_path):
         "Tình trạng gửi",
         "Chỉ tiêu theo khối",
         "Chỉ tiêu theo đơn vị",
+        "Chế độ báo cáo",
         "Tự chấm điểm",
         "Ứng viên",
     ]
-    status = list(book["Tình trạng gửi"].iter_rows(values_only=True))
+    # each sheet printable as it is: a title row, the header repeated on every page, landscape A4
+    # fitted to the width (issue 24: "the XLSX annex with a title row, print set-up")
+    for sheet in book:
+        assert (
+            sheet["A1"].value
+            == f"Báo cáo tổng kết công tác thi đua, khen thưởng năm 2021 – Phụ lục: {sheet.title}"
+        )
+        assert sheet.print_title_rows == "$2:$2" and sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    status = list(book["Tình trạng gửi"].iter_rows(min_row=2, values_only=True))
     assert status[0] == ("Khối", "Đơn vị", "Tình trạng", "Ngày gửi", "Còn thiếu") and len(status) == 29
     hgi = ("Sở Tư pháp", "Sở Tư pháp tỉnh Hà Giang", "Nộp muộn", dt.datetime(2021, 11, 12), None)
     assert hgi in status
     # a clerk's sheet: typed dates and numbers, a bold frozen header, units as a Vietnamese reader
     # sorts them (Đ after D, blocks in the plan's order)
     sheet = book["Tình trạng gửi"]
-    assert sheet.freeze_panes == "A2" and all(c.font.bold for c in sheet[1])
-    date_cell = next(c for c in sheet["D"][1:] if c.value is not None)
+    assert sheet.freeze_panes == "A3" and all(c.font.bold for c in sheet[2])
+    date_cell = next(c for c in sheet["D"][2:] if c.value is not None)
     assert date_cell.is_date and date_cell.number_format == "dd/mm/yyyy"
     stp = [r[1] for r in status[1:] if r[0] == "Sở Tư pháp"]
     assert stp == sorted(stp, key=vn_sort_key) and stp.index("Sở Tư pháp tỉnh Điện Biên") < stp.index(
         "Sở Tư pháp tỉnh Hà Giang"
     )
     assert [r[0] for r in status[1:]] == ["Sở Tư pháp"] * 14 + ["Cục Thi hành án dân sự"] * 14
-    scores = list(book["Tự chấm điểm"].iter_rows(min_row=2, values_only=True))
+    scores = list(book["Tự chấm điểm"].iter_rows(min_row=3, values_only=True))
     assert all(isinstance(r[3], (int, float)) and isinstance(r[1], int) for r in scores)  # no text
     indicators = book["Chỉ tiêu theo khối"]
-    assert all(c.data_type == "n" for row in indicators.iter_rows(min_row=2, min_col=2) for c in row)
-    per_unit = list(book["Chỉ tiêu theo đơn vị"].iter_rows(values_only=True))
+    assert all(c.data_type == "n" for row in indicators.iter_rows(min_row=3, min_col=2) for c in row)
+    per_unit = list(book["Chỉ tiêu theo đơn vị"].iter_rows(min_row=2, values_only=True))
     assert per_unit[0][:2] == ("Khối", "Đơn vị") and len(per_unit) == 29
-    nominees = list(book["Ứng viên"].iter_rows(values_only=True))
+    nominees = list(book["Ứng viên"].iter_rows(min_row=2, values_only=True))
     assert nominees[0] == (
         "Danh hiệu",
         "Khối",
@@ -358,9 +369,11 @@ def test_docx_converts_to_pdf_with_libreoffice(yearend_docx, tmp_path):
     assert not first.lstrip().startswith("1")  # no number on the first page
     for number, page in enumerate(pdf.pages[1:], start=2):
         assert page.extract_text().lstrip().startswith(str(number))  # centred at the top
-    # the signature is never alone on the last page: the closing sentence goes with it
-    last = pdf.pages[-1].extract_text()
-    assert "Trên đây là" in last and "Nguy n Huy C ng" in last.split("Trên đây là")[1]  # pypdf drops marks
+    # the signature is never alone on a page: the closing sentence goes with it; the annex follows
+    pages = [page.extract_text() for page in pdf.pages]
+    closing = next(i for i, t in enumerate(pages) if "Trên đây là" in t)
+    assert "Nguy n Huy C ng" in pages[closing].split("Trên đây là")[1]  # pypdf drops marks
+    assert "TÌNH HÌNH TH" in pages[closing + 1] and pdf.pages[closing + 1].mediabox.width > 800  # landscape
 
 
 def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_path, plan):

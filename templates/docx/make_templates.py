@@ -342,6 +342,13 @@ def report_template() -> None:
     )
     listed(doc, "page_problems", "Văn bản vượt số trang quy định:")
     listed(doc, "by_mail", "Hồ sơ các đơn vị gửi qua thư điện tử (đã tính ở trên):")
+    para(
+        doc,
+        "Từng văn bản của từng đơn vị trong kỳ (đúng hạn, muộn bao nhiêu ngày, chưa gửi, gửi qua thư "
+        "điện tử): xem Phụ lục kèm theo.",
+        italic=True,
+        indent=True,
+    )
     heading(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU")
     column_loop_table(
         doc,
@@ -443,7 +450,96 @@ def report_template() -> None:
         para(doc, "Trên đây là {{ report_name_lower }} {{ year }} của {{ area_name }}./.", indent=True)
     )
     signature_block(doc)
+    reporting_record_annex(doc)
     doc.save(HERE / "bao-cao.docx")
+
+
+RECORD_HEADERS = [
+    "STT",
+    "Đơn vị",
+    "Phải gửi",
+    "Đúng hạn",
+    "Muộn",
+    "Số ngày muộn",
+    "Chưa gửi",
+    "Qua thư điện tử",
+    "Ghi chú",
+]
+RECORD_CELLS = [
+    "{{ loop.index }}",
+    "{{ u.unit }}",
+    "{{ u.owed }}",
+    "{{ u.on_time }}",
+    "{{ u.late }}",
+    "{{ u.days_late }}",
+    "{{ u.missing }}",
+    "{{ u.by_mail }}",
+    "{{ u.notes }}",
+]
+
+
+def reporting_record_annex(doc) -> None:
+    """The annex after the signature, on a landscape page of its own (Nghị định 30/2020 lets an
+    annex's table take the page's width): each unit's documents of the period, its totals and
+    the area's."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21)
+    section.different_first_page_header_footer = False  # the report's pages go on being numbered
+    keep_with_next(para(doc, "Phụ lục", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER))
+    keep_with_next(
+        para(
+            doc,
+            "TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ THÔNG TIN, BÁO CÁO CỦA CÁC ĐƠN VỊ",
+            bold=True,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+        )
+    )
+    keep_with_next(
+        para(
+            doc,
+            "(Kèm theo Báo cáo số {{ number }}/{{ symbol }} {{ date_words }} của {{ area_name }})",
+            italic=True,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+        )
+    )
+    para(
+        doc,
+        "Các văn bản đơn vị phải gửi đến hạn trong kỳ ({{ record_period }}), tính đến {{ as_of }}; "
+        "đúng hạn, muộn là theo lần gửi đầu tiên, như bảng tình trạng hồ sơ.",
+        italic=True,
+        size=12,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    table = doc.add_table(rows=5, cols=len(RECORD_HEADERS))
+    table.style = "Table Grid"
+    head, start, body, end, total = table.rows
+    for cell, text in zip(head.cells, RECORD_HEADERS, strict=True):
+        cell.paragraphs[0].add_run(text).bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    start.cells[0].paragraphs[0].add_run("{%tr for u in record_units %}")
+    for cell, text in zip(body.cells, RECORD_CELLS, strict=True):
+        cell.paragraphs[0].add_run(text)
+        if text not in ("{{ u.unit }}", "{{ u.notes }}"):
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    sums = [
+        "",
+        "Cộng",
+        *(
+            f"{{{{ record_total.{k} }}}}"
+            for k in ("owed", "on_time", "late", "days_late", "missing", "by_mail")
+        ),
+        "",
+    ]
+    for cell, text in zip(total.cells, sums, strict=True):
+        cell.paragraphs[0].add_run(text).bold = True
+        if text != "Cộng":
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_widths(table, [1.3, 6.4, 1.7, 1.7, 1.6, 1.8, 1.7, 1.9, 7.1])
+    dress_table(table)
 
 
 if __name__ == "__main__":
