@@ -99,7 +99,7 @@ def _texts(plan: Plan) -> list[tuple[str, str]]:
     out += [(f"contacts[{i}].title", c.title) for i, c in enumerate(plan.contacts)]
     out += [(f"blocks[{b.id}].name", b.name) for b in plan.blocks]
     head = plan.letterhead
-    out += [("letterhead.place", head.place or ""), ("letterhead.issuer", head.issuer or "")]
+    out += [("letterhead.place", head.place or ""), ("letterhead.issuer", head.issuer_name)]
     out += [(f"letterhead.recipients[{i}]", r) for i, r in enumerate(head.recipients)]
     out += [
         (f"reports[{r.kind}].recipients[{i}]", x) for r in plan.reports for i, x in enumerate(r.recipients)

@@ -27,7 +27,8 @@ def header_context(
     head = plan.letterhead
     return {
         "issuer_parent": head.parent,
-        "issuer": head.issuer or plan.area_name.upper(),
+        "issuer": head.issuer_name or plan.area_name.upper(),
+        "issuer_lines": head.issuer_lines or [plan.area_name.upper()],
         "number": "     ",  # the office fills in the register number
         "symbol": plan.symbol(document_type),
         "place": plan.place,
@@ -63,6 +64,23 @@ def set_properties(doc: DocxTemplate, plan: Plan, title: str, when: dt.datetime)
     props.comments = ""
 
 
+KEPT_WHOLE_ROWS = 15  # a table of at most this many rows fits a page: never split across two
+
+
+def keep_short_tables_whole(document: Any) -> None:
+    """Every row of a short table kept with the next (Word's and LibreOffice's way to keep a
+    table on one page); a long table still breaks, its header row repeated, rather than leave
+    half a page blank before it. Done on the rendered document: a template's loop table has
+    as many rows as the data."""
+    for table in document.tables:
+        if len(table.rows) > KEPT_WHOLE_ROWS:
+            continue
+        for row in table.rows[:-1]:
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
+
+
 def render_docx(
     template: str, context: dict[str, Any], out: Path, plan: Plan, title: str, when: dt.datetime
 ) -> Path:
@@ -70,6 +88,7 @@ def render_docx(
 
     doc = DocxTemplate(DOCX_TEMPLATES / template)
     doc.render(context, autoescape=True)
+    keep_short_tables_whole(doc.docx)
     set_properties(doc, plan, title, when)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)

@@ -262,11 +262,21 @@ class Letterhead(Strict):
     """The documents' header, symbol, place, signature and Nơi nhận (Nghị định 30/2020, Phụ lục I)."""
 
     parent: str = ""  # the governing body above the issuer (ô 1), e.g. the ministry, in capitals
-    issuer: str | None = None  # the issuing body (ô 1); default: the area's name in capitals
+    # the issuing body (ô 1): one line the cell wraps, or a list of the lines it is written on
+    # (broken where its phrases end); default: the area's name in capitals
+    issuer: str | list[str] | None = None
     symbol: str = Field(min_length=1, pattern=r"^\S+$")  # KVTĐ: "Số: 12/BC-KVTĐ"
     place: str | None = None  # ô 4; default: the Head unit's province
     signer_role: str | None = None  # ô 7a; default: `identity.head` in capitals
     recipients: list[str] = []  # Nơi nhận of a document whose report sets none ("Lưu: VT" last)
+
+    @property
+    def issuer_lines(self) -> list[str]:
+        return [self.issuer] if isinstance(self.issuer, str) else list(self.issuer or [])
+
+    @property
+    def issuer_name(self) -> str:
+        return " ".join(self.issuer_lines)
 
 
 class Leadership(Strict):

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.dates import by_day, vn_datetime
-from tasks.documents import DOCX_TEMPLATES, header_context, set_properties
+from tasks.documents import DOCX_TEMPLATES, header_context, keep_short_tables_whole, set_properties
 from tasks.markdown import md, md_row
 from tasks.parse import parse_number
 from tasks.plan import ALL_BLOCKS, Plan
@@ -28,10 +28,21 @@ STATE_COLUMNS = [
 
 def timeliness_chart(data: ReportData) -> bytes:
     """Stacked bars per block: on time, late, incomplete, missing (PNG)."""
+    from matplotlib import pyplot as plt
+
+    fig = timeliness_figure(data)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def timeliness_figure(data: ReportData) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.5, 2.2), dpi=150)
     labels = [b["block"] for b in data.discipline_blocks]
@@ -41,12 +52,10 @@ def timeliness_chart(data: ReportData) -> bytes:
         ax.barh(labels, values, left=left, color=color, label=label)
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_title("Tình hình gửi báo cáo theo khối (số đơn vị)", fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # units are counted whole: no 2.5 tick
     ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 def _quota_words(plan: Plan) -> str:
@@ -135,6 +144,7 @@ def write_docx(data: ReportData, out: Path) -> Path:
     context["chart"] = InlineImage(doc, io.BytesIO(timeliness_chart(data)), width=Cm(15))
     doc.render(context, autoescape=True)
     _fit_columns(doc.docx, "Chỉ tiêu", first_cm=6.0, total_cm=16.0)
+    keep_short_tables_whole(doc.docx)
     set_properties(doc, data.plan, data.plan.report_title(data.report.kind), data.instant)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)

@@ -22,6 +22,7 @@ from tasks.pages import count_pages
 from tasks.plan import load_plan
 from tasks.report_files import write_docx, write_xlsx
 from tasks.reports import compile_report
+from tasks.settings import REPO
 from tasks.text import vn_sort_key
 from tests.helpers import SAMPLE, local
 
@@ -55,7 +56,9 @@ def test_header_block_and_layout_of_nghi_dinh_30(yearend_docx):
     assert 2.0 <= margins[0] <= 2.5 and 3.0 <= margins[1] <= 3.5 and 1.5 <= margins[2] <= 2.0
     assert d.styles["Normal"].font.name == "Times New Roman" and d.styles["Normal"].font.size.pt in (13, 14)
     left, right = (c.text.rstrip("\n") for c in d.tables[0].rows[0].cells)  # the rule lines are empty
-    assert "KHU VỰC THI ĐUA KHỐI CƠ QUAN TƯ PHÁP CÁC TỈNH MIỀN NÚI PHÍA BẮC" in left
+    # the issuer's name on the lines the plan breaks it into, where its phrases end (issue 24:
+    # "the letterhead broken between words"; LibreOffice broke "KHỐI / CƠ QUAN" by the cell's width)
+    assert "\nKHU VỰC THI ĐUA\nKHỐI CƠ QUAN TƯ PHÁP\nCÁC TỈNH MIỀN NÚI PHÍA BẮC" in left
     assert right == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
     number, place = (c.text for c in d.tables[0].rows[1].cells)
     assert number.startswith("Số:") and number.endswith("/BC-KVTĐ")
@@ -76,7 +79,7 @@ def test_the_docx_follows_nghi_dinh_30_in_its_xml(yearend, yearend_docx):
     the signature kept with what follows, and properties naming the issuing unit."""
     d = docx.Document(yearend_docx)
     left, right = d.tables[0].rows[0].cells
-    for cell, text in ((left, "KHU VỰC THI ĐUA KHỐI"), (right, "Độc lập - Tự do - Hạnh phúc")):
+    for cell, text in ((left, "CÁC TỈNH MIỀN NÚI PHÍA BẮC"), (right, "Độc lập - Tự do - Hạnh phúc")):
         paragraphs = cell.paragraphs
         ruled = [i for i, p in enumerate(paragraphs) if p._p.find(f"{W}pPr/{W}pBdr/{W}top") is not None]
         assert len(ruled) == 1 and paragraphs[ruled[0]].text == ""  # one line, under `text`
@@ -430,3 +433,44 @@ def test_the_final_report_is_scheduled_after_the_conference_in_time_for_vu_tdkt(
     # known (Friday 10/12): the next working day, Monday 13/12
     dated = load_plan(write_plan(tmp_path, lambda t: t.replace("  day: null ", "  day: 2021-12-10 ")))
     assert finals(dated) == [("yearend", local(dated, 2021, 12, 13, 8))]
+
+
+def test_the_chart_counts_units_whole_and_the_docx_has_no_blank_thumbnail(sample, plan, yearend_docx):
+    """Issue 24: "chart axes in whole units"; "DOCX without python-docx's blank thumbnail" (the
+    preview a file browser or Outlook shows was an empty page)."""
+    import dataclasses
+
+    from matplotlib import pyplot as plt
+
+    from tasks.report_files import timeliness_figure
+
+    at = local(plan, 2021, 6, 24, 8)
+    data = compile_report(plan, sample, assess(sample, at), "midyear", at)
+    few = [
+        {**b, "total": 3, "on_time": 2, "late": 1, "incomplete": 0, "missing": 0}
+        for b in data.discipline_blocks
+    ]
+    fig = timeliness_figure(dataclasses.replace(data, discipline_blocks=few))
+    ticks = fig.axes[0].get_xticks()
+    plt.close(fig)
+    assert len(ticks) > 1 and all(float(t).is_integer() for t in ticks)  # matplotlib alone: 0, 0.5, 1, …
+    for path in (yearend_docx, REPO / "templates" / "docx" / "bao-cao.docx"):
+        names = zipfile.ZipFile(path).namelist()
+        assert not any("thumbnail" in n for n in names)
+        assert "thumbnail" not in zipfile.ZipFile(path).read("_rels/.rels").decode()
+
+
+def test_a_table_that_fits_a_page_is_kept_on_one_and_a_long_one_breaks(yearend_docx):
+    """Issue 24: "tables kept on one page when they fit". The registrations' table (a row per
+    title) keeps every row with the next; the units' table (28 rows) may break, its header row
+    repeated, rather than leave half a page blank before it."""
+    d = docx.Document(yearend_docx)
+
+    def kept(table):
+        return [
+            all(p.paragraph_format.keep_with_next for c in r.cells for p in c.paragraphs) for r in table.rows
+        ]
+
+    registrations = table_with(d, "Danh hiệu")
+    assert kept(registrations)[:-1] == [True] * (len(registrations.rows) - 1)
+    assert not any(kept(table_with(d, "Khối"))[1:])

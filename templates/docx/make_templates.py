@@ -12,6 +12,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
@@ -21,6 +22,12 @@ HERE = Path(__file__).resolve().parent
 
 def base_document() -> Document:
     doc = Document()
+    # python-docx's default package carries a thumbnail of a blank page, which file browsers and
+    # Outlook show as the document's preview: not ours to keep
+    package_rels = doc.part.package.rels
+    for rel_id, rel in list(package_rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            del package_rels[rel_id]
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4 portrait
     section.top_margin, section.bottom_margin = Cm(2), Cm(2)
@@ -102,8 +109,13 @@ def header_block(doc) -> None:
     left.paragraphs[0].add_run("{%p if issuer_parent %}")
     para(left, "{{ issuer_parent }}", size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
     para(left, "{%p endif %}")
-    para(left, "{{ issuer }}", bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
-    rule_line(left, 2.5, 6.5)
+    # one paragraph per line the plan broke the issuer's name into: a name broken where its
+    # phrases end, not wherever the cell's width falls
+    para(left, "{%p for line in issuer_lines %}", size=13)
+    line = para(left, "{{ line }}", bold=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    line.paragraph_format.space_after = Pt(0)  # the lines of one name, not paragraphs apart
+    para(left, "{%p endfor %}", size=13)
+    rule_line(left, 2.5, 7.4)
     r = right.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     r.bold, r.font.size = True, Pt(12)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -115,7 +127,7 @@ def header_block(doc) -> None:
     r = right.paragraphs[0].add_run("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ date_year }}")
     r.italic, r.font.size = True, Pt(14)
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_widths(table, [6.5, 10])
+    set_widths(table, [7.4, 10])  # wider than the text: the motto on one line
 
 
 def set_widths(table, widths_cm: list[float]) -> None:
