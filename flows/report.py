@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 
@@ -13,7 +13,7 @@ from tasks.compose import report_mail
 from tasks.delivery import send
 from tasks.report_files import report_stem, to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
-from tasks.round import RoundResult
+from tasks.round import FINAL, RoundResult
 
 
 @flow(
@@ -55,6 +55,15 @@ def area_report(
         description=data.report.name,
     )
     result = RoundResult.of(rnd, files=[docx_path, xlsx_path])
+    if rnd.stage == FINAL and not data.final:
+        # the draft went out already: nothing is sent, and a run once the conference is recorded
+        # sends the final (its letter is another one for the ledger)
+        result.stale = (
+            f"chưa lập bản sau Hội nghị: {data.not_final}; khi đủ, chạy lại: "
+            f"thidua report {rnd.target} --send"
+        )
+        get_run_logger().warning("Báo cáo %s: %s", rnd.target, result.stale)
+        return result
     if send_mail:
         mail = report_mail(rnd, data, docx_path, xlsx_path)
         result.recovery = recover_task(rnd, table, resources, {mail.key})

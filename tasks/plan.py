@@ -481,6 +481,14 @@ class Plan(Strict):
         return held_in.period.start if held_in and held_in.period else None
 
     @property
+    def conference_recorded(self) -> dt.date | None:
+        """The day the conference is recorded as held: its milestone's `held_on`, else the day
+        `voting.day` fixes for it; None while neither is written (the period's start is only the
+        earliest it may be, never a record that it took place)."""
+        held_in = next((m for m in self.milestones if m.id == self.voting.conference), None)
+        return (held_in.held_on if held_in else None) or self.voting.day
+
+    @property
     def active_contacts(self) -> list[Contact]:
         return [c for c in self.contacts if c.active]
 
@@ -529,7 +537,8 @@ class Plan(Strict):
             for block in award.quotas:
                 if block not in blocks | {ALL_BLOCKS}:
                     problems.append(
-                        f"awards[{i}].quotas: '{block}' không phải mã khối (hoặc '{ALL_BLOCKS}' cho mọi khối)"
+                        f"awards[{i}].quotas: '{block}' không phải mã khối (hoặc '{ALL_BLOCKS}' cho "
+                        f"toàn {self.identity.self_word})"
                     )
         ids = {m.id for m in self.milestones}
         for i, ob in enumerate(self.area_obligations):

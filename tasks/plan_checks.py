@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tasks.dates import by_day, deadline_note, vn_date_weekday
+from tasks.dates import by_day, deadline_note, deadline_words, vn_date_weekday, written_last_day
 from tasks.plan import Plan
 from tasks.schedule import triggers
 
@@ -64,6 +64,32 @@ def outdated(plan: Plan) -> list[str]:
     return [f"tên cũ: {line}" for line in outdated_names(plan)]
 
 
+def conference_after_report_due(plan: Plan) -> str | None:
+    """The year-end report after the vote is due to the superior body on a fixed day: a
+    conference held on or after that day (or one whose month runs past it while no day is set)
+    makes it late whatever the program does."""
+    report = next((r for r in plan.reports if r.kind == "yearend"), None)
+    due = plan.obligation(report.obligation).deadline if report else None
+    if due is None:
+        return None
+    last = written_last_day(plan, due)
+    held = plan.conference_recorded
+    conference = next((m for m in plan.milestones if m.id == plan.voting.conference), None)
+    to_whom = f"{plan.obligation(report.obligation).name} ({deadline_words(plan, due)})" if report else ""
+    if held is not None and held >= last:
+        return (
+            f"voting.day: Hội nghị tổng kết ngày {vn_date_weekday(held)}, không kịp trước hạn {to_whom}: "
+            "báo cáo sau Hội nghị sẽ muộn; chọn ngày Hội nghị sớm hơn"
+        )
+    if held is None and conference and conference.period and conference.period.end >= last:
+        return (
+            f"voting.day: chưa có ngày Hội nghị tổng kết; Hội nghị có thể họp đến "
+            f"{vn_date_weekday(conference.period.end)}, sau hạn {to_whom}: ghi voting.day trước hạn đó "
+            "(đến khi có, bản sau Hội nghị chỉ được lập khi Hội nghị được ghi là đã tổ chức)"
+        )
+    return None
+
+
 def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
     """Things in a valid plan a coordinator should look at: what is still to fill, a plan whose
     year is over, deadlines on days off or outside the plan year, milestones with no date."""
@@ -81,6 +107,8 @@ def plan_warnings(plan: Plan, now: dt.datetime | None = None) -> list[str]:
         note = deadline_note(plan, day)
         if note:  # the very sentence the reminders carry
             warnings.append(f"{key}: hạn {by_day(plan)} {vn_date_weekday(day)}; thư nhắc sẽ ghi: {note}")
+    if late := conference_after_report_due(plan):
+        warnings.append(late)
     for m in plan.milestones:
         if m.units_owe and m.deadline is None:
             warnings.append(

@@ -59,14 +59,17 @@ def timeliness_figure(data: ReportData) -> Any:
 
 
 def _quota_words(plan: Plan) -> str:
-    """'<award>: <block> 4, <block> 4, …; <award>: mọi khối 2'"""
+    """'<award>: <block> 4, <block> 4, …; <award>: toàn Khu vực 2, trong số …': each quota with
+    its scope (a quota over every block is one for the whole area, as the tally counts it)."""
     parts = []
     for award in plan.awards:
         quotas = [
-            f"{'mọi khối' if b == ALL_BLOCKS else plan.block_name(b)} {q}" for b, q in award.quotas.items()
+            f"{f'toàn {plan.identity.self_word}' if b == ALL_BLOCKS else plan.block_name(b)} {q}"
+            for b, q in award.quotas.items()
         ]
         if quotas:
-            parts.append(f"{award.title}: {', '.join(quotas)}")
+            among = f", trong số tập thể được suy tôn {award.among}" if award.among else ""
+            parts.append(f"{award.title}: {', '.join(quotas)}{among}")
     return "; ".join(parts)
 
 
@@ -188,7 +191,7 @@ NOMINATION_HEADERS = [
     "Khối",
     "Ứng viên",
     "Đơn vị đề nghị",
-    "Điểm tự chấm (tham khảo)",
+    "Điểm tự chấm của đơn vị đề nghị (tham khảo)",
     "Hồ sơ đề nghị",
 ]
 
@@ -382,6 +385,8 @@ def to_markdown(data: ReportData) -> str:
             lines += [
                 "",
                 "## Ứng viên trình Hội nghị (chưa bỏ phiếu)",
+                "",
+                f"Chưa lập bản sau Hội nghị: {md(data.not_final)}.",
                 "",
                 md_row(*NOMINATION_HEADERS),
                 "|---" * 6 + "|",

@@ -20,7 +20,7 @@ from tasks.nominations import decided, missing_dossier, nominations
 from tasks.pages import count_pages
 from tasks.plan import Plan, Report
 from tasks.reporting_record import ReportingRecord, reporting_record
-from tasks.tally import count
+from tasks.tally import candidates, count
 from tasks.text import match_key, vn_sort_key
 
 DOWNLOAD_BUDGET = 120.0  # seconds one report may spend downloading documents to count pages
@@ -43,6 +43,7 @@ class ReportData:
     score_flags: list[str] = field(default_factory=list)  # scores shown, not ranked: no table sent
     registrations: list[dict[str, Any]] = field(default_factory=list)
     final: bool = False  # after the conference's vote; before it, the draft for the conference
+    not_final: str = ""  # why the year-end report is still the draft (Vietnamese), when it is
     nominations: list[dict[str, Any]] = field(default_factory=list)  # the draft's candidates, undecided
     results: list[dict[str, Any]] = field(default_factory=list)  # the final's vote, as the minutes read it
     vote_problems: list[str] = field(default_factory=list)  # ties, invalid ballots, odd counts
@@ -181,11 +182,22 @@ def _ranking(plan: Plan, score_of: dict[str, float]) -> list[dict[str, Any]]:
 
 
 def _registrations(plan: Plan, regs: pd.DataFrame) -> list[dict[str, Any]]:
-    """How many registrations each title received."""
+    """How many registrations each title received, and how many candidates the conference has
+    for it: the draft's counts agree with its candidate lists (a title chosen among another's
+    candidates says so; a title the conference does not vote on says that)."""
+    pools = candidates(plan, regs)
+    among = {a.title: a.among for a in plan.awards if a.among}
     out = []
     for title in plan.titles:
         n = int((regs["title"].map(match_key) == match_key(title.name)).sum()) if not regs.empty else 0
-        out.append({"title": title.name, "registered": n})
+        pool = pools.get(title.name)
+        if pool is None:
+            voted = "không bình xét tại Hội nghị"
+        elif title.name in among:
+            voted = f"{len(pool)} (trong số ứng viên {among[title.name]})"
+        else:
+            voted = str(len(pool))
+        out.append({"title": title.name, "registered": n, "candidates": voted})
     return out
 
 
@@ -206,8 +218,8 @@ def _yearend(data: ReportData, inputs: Inputs, table: pd.DataFrame, units_presen
     regs = inputs.data.registrations
     data.registrations = _registrations(plan, regs)
     missing = missing_dossier(plan, table)
-    conference = plan.conference_day
-    data.final = not inputs.data.ballots.empty and (conference is None or data.instant.date() >= conference)
+    data.not_final = _not_final(plan, inputs, data.instant)
+    data.final = not data.not_final
     if data.final:
         tally = count(plan, inputs.data.ballots, regs, units_present)
         data.results = decided(plan, tally, regs, missing)
@@ -217,6 +229,23 @@ def _yearend(data: ReportData, inputs: Inputs, table: pd.DataFrame, units_presen
         ]
     else:
         data.nominations = nominations(plan, regs, missing, {c: _num(s) for c, s in score_of.items()})
+
+
+def _not_final(plan: Plan, inputs: Inputs, instant: dt.datetime) -> str:
+    """Why the year-end report is still the conference's draft, or "" once the conference is
+    recorded held and its ballots are in (the plan: "Hội nghị sẽ tiến hành bỏ phiếu")."""
+    held = plan.conference_recorded
+    conference = plan.voting.conference
+    if held is None:
+        return (
+            f"chưa ghi ngày tổ chức Hội nghị (held_on của mốc {conference} hoặc voting.day trong "
+            "tệp kế hoạch)"
+        )
+    if instant.astimezone(plan.tz).date() < held:
+        return f"Hội nghị tổ chức ngày {vn_date_weekday(held)}, chưa diễn ra"
+    if inputs.data.ballots.empty:
+        return "trang tính Phiếu bầu chưa có phiếu nào"
+    return ""
 
 
 def compile_report(

@@ -20,11 +20,11 @@ from pypdf import PdfReader, PdfWriter
 from tasks.inputs import assess
 from tasks.pages import count_pages
 from tasks.plan import load_plan
-from tasks.report_files import write_docx, write_xlsx
+from tasks.report_files import to_markdown, write_docx, write_xlsx
 from tasks.reports import compile_report
 from tasks.settings import REPO
 from tasks.text import vn_sort_key
-from tests.helpers import SAMPLE, local
+from tests.helpers import SAMPLE, local, write_plan
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +172,45 @@ def test_the_draft_before_the_conference_lists_candidates_and_decides_nothing(ye
     assert "[PHẦN DO TRƯỞNG KHU VỰC THI ĐUA VIẾT" in text
 
 
+def conference_on(tmp_path, day: str):
+    """The shipped plan with the conference's day written (voting.day)."""
+    return load_plan(write_plan(tmp_path, lambda t: t.replace("  day: null ", f"  day: {day} ")))
+
+
+def test_the_final_report_is_compiled_only_once_the_conference_is_recorded_held_and_its_ballots_are_in(
+    sample, plan, tmp_path
+):
+    """Issue 24: "The final report is compiled only once the conference is recorded held and its
+    ballots are in". The sample's ballots are typed in; December has begun (the conference's
+    month), but until the plan records its day the year-end report stays the draft."""
+    import dataclasses
+
+    at = local(plan, 2021, 12, 8, 8)
+    table = assess(sample, at)
+    unrecorded = compile_report(plan, sample, table, "yearend", at)
+    assert not unrecorded.final and unrecorded.nominations
+    assert unrecorded.not_final.startswith("chưa ghi ngày tổ chức Hội nghị (held_on của mốc hoi-nghi")
+    assert "Chưa lập bản sau Hội nghị: chưa ghi ngày tổ chức Hội nghị" in to_markdown(unrecorded)
+    ahead = compile_report(conference_on(tmp_path, "2021-12-10"), sample, table, "yearend", at)
+    assert not ahead.final and ahead.not_final == "Hội nghị tổ chức ngày 10/12/2021 (Thứ Sáu), chưa diễn ra"
+    held = load_plan(
+        write_plan(
+            tmp_path,
+            lambda t: t.replace(
+                "held_on: null                 # the conference's", "held_on: 2021-12-07 # the conference's"
+            ),
+        )
+    )
+    assert held.conference_recorded == dt.date(2021, 12, 7)
+    no_ballots = dataclasses.replace(
+        sample, data=dataclasses.replace(sample.data, ballots=sample.data.ballots.iloc[0:0])
+    )
+    empty = compile_report(held, no_ballots, table, "yearend", at)
+    assert not empty.final and empty.not_final == "trang tính Phiếu bầu chưa có phiếu nào"
+    final = compile_report(held, sample, table, "yearend", at)
+    assert final.final and final.not_final == "" and final.results
+
+
 def test_the_final_report_and_the_minutes_come_from_one_count_and_agree(sample, plan, tmp_path):
     """After the conference (ballots counted): the results as "X/N phiếu", the selected within
     quotas, and a selected candidate's missing dossier named; the vote minutes say the same."""
@@ -181,7 +220,7 @@ def test_the_final_report_and_the_minutes_come_from_one_count_and_agree(sample, 
 
     at = local(plan, 2021, 12, 21, 8)
     table = assess(sample, at)
-    final = compile_report(plan, sample, table, "yearend", at)
+    final = compile_report(conference_on(tmp_path, "2021-12-17"), sample, table, "yearend", at)
     assert final.final and final.results and not final.nominations
     lca = {r["category"]: r for r in final.results if r["name"] == "Cục Thi hành án dân sự tỉnh Lào Cai"}
     assert lca["Cờ thi đua ngành Tư pháp"]["votes"] == "24/26 phiếu"
@@ -250,7 +289,7 @@ def test_xlsx_annex(yearend, tmp_path):
         "Khối",
         "Ứng viên",
         "Đơn vị đề nghị",
-        "Điểm tự chấm (tham khảo)",
+        "Điểm tự chấm của đơn vị đề nghị (tham khảo)",  # whose: a Chi cục shows its Cục's
         "Hồ sơ đề nghị",
     )
     assert any(r[2] == "Cục Thi hành án dân sự tỉnh Lào Cai" and r[5].startswith("Thiếu") for r in nominees)
@@ -404,8 +443,12 @@ def test_report_flow_mails_the_draft_to_head_and_deputies(prefect_server, tmp_pa
     assert "Ứng viên trình Hội nghị" in Artifact.get("kvtd-tp-mnpb-2021-yearend").data
     again = area_report("yearend", at="2021-11-16T08:00")
     assert again.units.sent == []  # the ledger: the draft is sent once
-    # after the conference the final report is a second letter, sent once too
-    final = area_report("yearend", at="2021-12-21T08:00", stage="final")
+    # the final round finds the conference not recorded held: it sends nothing and says why
+    unrecorded = area_report("yearend", at="2021-12-21T08:00", stage="final")
+    assert unrecorded.units.sent == [] and "chưa ghi ngày tổ chức Hội nghị" in unrecorded.stale
+    # recorded, the final report is a second letter, sent once too
+    held = write_plan(tmp_path, lambda t: t.replace("  day: null ", "  day: 2021-12-17 "))
+    final = area_report("yearend", at="2021-12-21T08:00", stage="final", plan=str(held))
     assert final.units.sent == ["report"]
     (letter,) = [p for p in (tmp_path / "var" / "outbox").rglob("report.eml") if p != mail]
     text = email.message_from_bytes(letter.read_bytes(), policy=default).get_body(("plain",)).get_content()
@@ -474,3 +517,44 @@ def test_a_table_that_fits_a_page_is_kept_on_one_and_a_long_one_breaks(yearend_d
     registrations = table_with(d, "Danh hiệu")
     assert kept(registrations)[:-1] == [True] * (len(registrations.rows) - 1)
     assert not any(kept(table_with(d, "Khối"))[1:])
+
+
+def test_the_drafts_registration_counts_agree_with_its_candidate_lists(yearend, yearend_docx):
+    """Issue 24: "The draft's registration counts agree with its candidate lists"; "Cờ thi đua
+    của Chính phủ: không quá 02 tập thể" is one quota for the whole area, and a self-score beside
+    a Chi cục or a person says whose score it is."""
+    from collections import Counter
+
+    per_title = Counter(c["title"] for c in yearend.nominations)
+    rows = {r["title"]: r for r in yearend.registrations}
+    assert rows["Cờ thi đua ngành Tư pháp"]["candidates"] == str(per_title["Cờ thi đua ngành Tư pháp"]) == "8"
+    assert rows["Cờ thi đua của Chính phủ"] == {
+        "title": "Cờ thi đua của Chính phủ",
+        "registered": 0,  # nobody registers for it: it is chosen among the Cờ ngành candidates
+        "candidates": f"{per_title['Cờ thi đua của Chính phủ']} (trong số ứng viên Cờ thi đua ngành Tư pháp)",
+    }
+    assert rows["Tập thể lao động xuất sắc"]["candidates"] == "không bình xét tại Hội nghị"
+    text = all_text(docx.Document(yearend_docx))
+    assert (
+        "Cờ thi đua của Chính phủ: toàn Khu vực 2, trong số tập thể được suy tôn Cờ thi đua ngành Tư pháp"
+        in text
+    )
+    assert "mọi khối" not in text
+    assert "điểm tự chấm là của đơn vị đề nghị" in text
+    table = table_with(docx.Document(yearend_docx), "Danh hiệu")
+    assert [c.text for c in table.rows[0].cells] == ["Danh hiệu", "Số đăng ký", "Ứng viên trình Hội nghị"]
+
+
+def test_check_warns_when_the_conference_falls_after_the_areas_deadline_to_report(plan, tmp_path):
+    """Issue 24: "`check` warns when the conference day falls after the area's deadline to
+    report" — the year-end report to Vụ TĐKT is due "trước ngày 15/12/2021"; the conference is
+    held "tháng 12"."""
+    from tasks.plan_checks import conference_after_report_due
+
+    unset = conference_after_report_due(plan)
+    assert (
+        unset and "có thể họp đến 31/12/2021 (Thứ Sáu), sau hạn" in unset and "trước ngày 15/12/2021" in unset
+    )
+    late = conference_after_report_due(conference_on(tmp_path, "2021-12-16"))
+    assert late and late.startswith("voting.day: Hội nghị tổng kết ngày 16/12/2021 (Thứ Năm), không kịp")
+    assert conference_after_report_due(conference_on(tmp_path, "2021-12-10")) is None

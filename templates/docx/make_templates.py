@@ -391,10 +391,10 @@ def report_template() -> None:
     heading(doc, "IV. ĐĂNG KÝ THI ĐUA VÀ BÌNH XÉT KHEN THƯỞNG")
     loop_table(
         doc,
-        ["Danh hiệu", "Số đăng ký"],
+        ["Danh hiệu", "Số đăng ký", "Ứng viên trình Hội nghị"],
         "r in registrations",
-        ["{{ r.title }}", "{{ r.registered }}"],
-        [10, 4],
+        ["{{ r.title }}", "{{ r.registered }}", "{{ r.candidates }}"],
+        [7, 3, 6.5],
     )
     para(doc, "{%p if final %}")
     para(
@@ -424,12 +424,19 @@ def report_template() -> None:
     para(
         doc,
         "Danh sách ứng viên trình Hội nghị tổng kết bình xét, bỏ phiếu (chỉ tiêu: {{ quotas }}); "
-        "điểm tự chấm để tham khảo:",
+        "điểm tự chấm là của đơn vị đề nghị, để tham khảo:",
         indent=True,
     )
     loop_table(
         doc,
-        ["Danh hiệu", "Khối", "Ứng viên", "Đơn vị đề nghị", "Điểm tự chấm", "Hồ sơ đề nghị"],
+        [
+            "Danh hiệu",
+            "Khối",
+            "Ứng viên",
+            "Đơn vị đề nghị",
+            "Điểm tự chấm của đơn vị đề nghị",
+            "Hồ sơ đề nghị",
+        ],
         "c in nominations",
         [
             "{{ c.title }}",
