@@ -1,5 +1,6 @@
-"""The inspection teams' flow: reminders and overdue notices to each team's leading unit,
-counted from the team's own last day (the teams are read from the Kiểm tra tab at run time)."""
+"""The inspection teams' flow: before a team's visits, a notice to each unit it inspects; after
+them, reminders and overdue notices to its leading unit, counted from the team's own last day
+(the teams are read from the Kiểm tra tab at run time)."""
 
 import pandas as pd
 from prefect import flow, get_run_logger
@@ -19,12 +20,12 @@ from flows.common import (
     round_task,
 )
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, TeamsStage, run_name
-from tasks.compose import unit_mails
+from tasks.compose import inspection_notices, unit_mails
 from tasks.delivery import send
 from tasks.inputs import Inputs
 from tasks.round import Round, RoundResult
 from tasks.schedule import team_rounds_due
-from tasks.teams import Team, team_markdown, team_table, teams
+from tasks.teams import NOTICE, Team, team_markdown, team_table, teams
 
 
 @round_task(name="tinh-trang-doan-kiem-tra", description="Tính tình trạng hồ sơ của từng đoàn kiểm tra")
@@ -61,7 +62,11 @@ def inspection_round(
     for due in team_rounds_due(rnd.plan, rnd.milestone, all_teams, rnd.stage, rnd.instant):
         team = by_slug[due.stage.partition(".")[0]]
         one = Round(rnd.plan, rnd.action, rnd.target, due.stage, rnd.instant, rnd.dry_run, rnd.early)
-        mails += unit_mails(one, table[table["team"] == team.name])
+        if due.stage.endswith(f".{NOTICE}"):
+            # once the visits have begun the notice has no use (a round run late, after a restart)
+            mails += inspection_notices(one, team) if rnd.local.date() < team.first_day else []
+        else:
+            mails += unit_mails(one, table[table["team"] == team.name])
     result = RoundResult.of(rnd, owing=len(mails))
     result.recovery = recover_task(rnd, table, resources, {m.key for m in mails})
     result.units = send(mails, resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
@@ -71,5 +76,5 @@ def inspection_round(
         + team_markdown(rnd.plan, all_teams, table, rnd.instant),
         description="Tình trạng hồ sơ của các đoàn kiểm tra",
     )
-    get_run_logger().info("Đoàn kiểm tra: %d đoàn, %d thư nhắc", len(all_teams), len(mails))
+    get_run_logger().info("Đoàn kiểm tra: %d đoàn, %d thư", len(all_teams), len(mails))
     return finish(result, "nhật ký của lần chạy")

@@ -32,7 +32,7 @@ from tasks.reports import ReportData
 from tasks.round import COMPILE, DIGEST, FINAL, Action, Round, owing, resolve
 from tasks.schedule import obligation_deadline, stage_words
 from tasks.settings import REPO
-from tasks.teams import last_team_day
+from tasks.teams import NOTICE, Team, last_team_day
 from tasks.text import in_sentence
 
 TEMPLATES = REPO / "templates" / "mail"
@@ -171,6 +171,7 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
             **base,
             "unit_name": unit.name,
             "team": getattr(row, "team", None),
+            "inspected": list(getattr(row, "inspected", None) or []),  # a team's: whom it inspected
             "missing": [_doc_label(m, k) for k in row.missing],
             # the plan's "nếu có" documents not yet received: named, never counted as missing
             "optional": [
@@ -207,6 +208,45 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
                 text=text,
                 html=html,
                 attachments=attachments,
+            )
+        )
+    return mails
+
+
+def inspection_notices(rnd: Round, team: Team) -> list[Mail]:
+    """Before a team's visits, each unit it inspects is told when, by whom, and what the plan asks
+    of it: "Các đơn vị thuộc đối tượng kiểm tra có trách nhiệm chuẩn bị báo cáo bằng văn bản …".
+    The team's leading unit is copied; replies go to it, as it arranges the visit."""
+    plan, m = rnd.plan, rnd.milestone
+    lead = plan.unit(team.lead)
+    lead_addresses = _unit_addresses(plan, lead)
+    mails = []
+    for visit in team.visits:
+        if visit.unit == team.lead:
+            continue  # a team does not inspect its own leading unit; a typo in the tab would say so
+        unit = plan.unit(visit.unit)
+        context = {
+            **_base_context(plan, m, rnd.instant),
+            "unit_name": unit.name,
+            "team": team.name,
+            "lead_name": lead.name,
+            "start": vn_date_weekday(visit.start),
+            "end": vn_date_weekday(visit.end),
+            "one_day": visit.start == visit.end,
+        }
+        subject, text, html = render(NOTICE, context)
+        to = _unit_addresses(plan, unit)
+        mails.append(
+            Mail(
+                key=rnd.key(unit.code),
+                kind=NOTICE,
+                sender=_sender(plan),
+                to=to,
+                cc=tuple(a for a in lead_addresses if a not in to),
+                reply_to=lead_addresses,
+                subject=subject,
+                text=text,
+                html=html,
             )
         )
     return mails

@@ -84,6 +84,7 @@ class Period(Strict):
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # ids that end up in paths, keys and Message-IDs
 ALL_BLOCKS = "all"  # an award quota over every block
+TEAM_HEAD_DAYS = 5  # the days a team's default deadline leaves the Head before the area's own
 Days = Annotated[int, Field(ge=1, le=90)]  # reminder and overdue rounds: within three months
 
 
@@ -97,7 +98,9 @@ class Milestone(Strict):
     # inspections, the conference), recorded by a coordinator: deadlines counted "N days after"
     # it use this day instead of the latest one the plan allows
     held_on: dt.date | None = None
-    # inspection teams: documents due N days after the team's own last day (that day included)
+    # inspection teams: documents due N days after the team's own last day (that day included);
+    # fewer than the area's own "N days after the inspection" report counts, so that the Head
+    # has the teams' reports in time to compile it (default: TEAM_HEAD_DAYS fewer)
     days_after_end: int | None = Field(default=None, ge=0, le=365)
     submit_to: list[Literal["head", "deputy"]] = []
     documents: list[Document] = []
@@ -480,6 +483,19 @@ class Plan(Strict):
         held_in = next((m for m in self.milestones if m.id == self.voting.conference), None)
         return held_in.period.start if held_in and held_in.period else None
 
+    def area_report_on(self, milestone: Milestone) -> AreaObligation | None:
+        """The area's own report counted from this milestone's end (the inspection's: "chậm nhất là
+        10 ngày sau khi kết thúc kiểm tra")."""
+        return next((o for o in self.area_obligations if o.after_milestone == milestone.id), None)
+
+    def team_days(self, milestone: Milestone) -> int:
+        """How many days after its own last day a team's documents are due: the plan's setting,
+        else TEAM_HEAD_DAYS fewer than the area's report counted from the same end."""
+        if milestone.days_after_end is not None:
+            return milestone.days_after_end
+        area = self.area_report_on(milestone)
+        return max(1, (area.days_after or 0) - TEAM_HEAD_DAYS) if area and area.days_after else 0
+
     @property
     def conference_recorded(self) -> dt.date | None:
         """The day the conference is recorded as held: its milestone's `held_on`, else the day
@@ -540,6 +556,16 @@ class Plan(Strict):
                         f"awards[{i}].quotas: '{block}' không phải mã khối (hoặc '{ALL_BLOCKS}' cho "
                         f"toàn {self.identity.self_word})"
                     )
+        for m in self.milestones:
+            area = self.area_report_on(m) if m.teams_owe else None
+            if area and area.days_after is not None and self.team_days(m) >= area.days_after:
+                problems.append(
+                    f"milestones[{m.id}].days_after_end: {self.team_days(m)} ngày sau khi đoàn kết thúc "
+                    f"kiểm tra, không sớm hơn hạn Khu vực báo cáo (area_obligations[{area.id}]: "
+                    f"{area.days_after} ngày sau khi kết thúc kiểm tra); hạn của đoàn phải sớm hơn để "
+                    f"{self.identity.leaders} kịp tổng hợp, ví dụ "
+                    f"{max(1, area.days_after - TEAM_HEAD_DAYS)} ngày"
+                )
         ids = {m.id for m in self.milestones}
         for i, ob in enumerate(self.area_obligations):
             for key in ("after_milestone", "about"):

@@ -23,7 +23,7 @@ from tasks.teams import DAILY, Team
 
 DIGEST = "digest"  # the ledger's recipient for the coordinators' digest
 COMPILE = "compile"  # the stage of a report's compilation
-TEAM_STAGE = re.compile(r"^(daily|[a-z0-9]+(?:-[a-z0-9]+)*\.(?:before|overdue)-\d+)$")
+TEAM_STAGE = re.compile(r"^(daily|[a-z0-9]+(?:-[a-z0-9]+)*\.(?:(?:before|overdue)-\d+|notice))$")
 FINAL = "final"  # the year-end report's second compilation, after the conference's vote
 # How long before its scheduled instant a round may start and still count as on time: a Prefect
 # runner picks a scheduled run up a few seconds early, and two workers' clocks differ a little.

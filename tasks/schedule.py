@@ -16,7 +16,7 @@ from tasks.dates import (
     written_last_day,
 )
 from tasks.plan import AreaObligation, Milestone, Plan, Report
-from tasks.teams import DAILY, Team, last_team_day
+from tasks.teams import DAILY, NOTICE, Team, last_team_day
 from tasks.text import as_sentence
 
 
@@ -128,9 +128,19 @@ def team_triggers(plan: Plan, milestone: Milestone, all_teams: list[Team]) -> li
     the team ("doan-1.before-3") so that two teams' letters are two ledger entries."""
     out = []
     for team in all_teams:
+        notice = team.first_day - dt.timedelta(days=notice_days(plan))
+        day = shift_to_working_day(plan, notice, -1)
+        at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
+        out.append(Trigger(at, milestone.id, f"{team.slug}.{NOTICE}", notice, "teams"))
         for t in _rounds(plan, milestone.id, team.deadline, ("reminder", "overdue")):
             out.append(Trigger(t.at, t.target, f"{team.slug}.{t.stage}", t.nominal_day, "teams"))
     return out
+
+
+def notice_days(plan: Plan) -> int:
+    """How long before its first visit a team's inspected units are told to prepare: as far
+    ahead as the plan's first reminder goes."""
+    return max(plan.reminders.before_days, default=7)
 
 
 def team_rounds_due(
@@ -150,9 +160,10 @@ def _daily_looks(plan: Plan, milestone: Milestone, days_after: int | None = None
     from a team ending on its last day could fall: the served flow reads the Kiểm tra tab then."""
     if milestone.period is None:
         return []
-    days = milestone.days_after_end if days_after is None else days_after
+    days = plan.team_days(milestone) if days_after is None else days_after
     tail = (days or 0) + max(plan.reminders.overdue_days, default=0) + 7
-    out, day = [], milestone.period.start
+    # from the notice before a visit on the season's first day (moved back over a long holiday)
+    out, day = [], milestone.period.start - dt.timedelta(days=notice_days(plan) + 5)
     while day <= milestone.period.end + dt.timedelta(days=tail):
         if is_working_day(plan, day):
             at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
@@ -230,9 +241,13 @@ def stage_words(stage: str) -> str:
         return f"nhắc trước hạn {days} ngày"
     if kind == "overdue" and days.isdigit():
         return f"quá hạn {days} ngày"
-    return {"compile": "lập dự thảo", "final": "lập bản sau Hội nghị", DAILY: "xem hằng ngày"}.get(
-        stage, stage
-    )
+    words = {
+        "compile": "lập dự thảo",
+        "final": "lập bản sau Hội nghị",
+        DAILY: "xem hằng ngày",
+        NOTICE: "báo đơn vị được kiểm tra chuẩn bị",
+    }
+    return words.get(stage, stage)
 
 
 def team_name(stage: str, teams: dict[str, list[Team]] | None, milestone: str) -> str | None:

@@ -19,6 +19,7 @@ from tasks.plan import Milestone, Plan, Requirement
 from tasks.text import clean, match_key
 
 DAILY = "daily"  # the served schedule's stage: look each working day for the teams' rounds due
+NOTICE = "notice"  # a team's notice to the units it inspects, before its first visit
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,18 @@ class Team:
     inspected: tuple[str, ...]  # unit codes, in the tab's order
     last_day: dt.date
     deadline: dt.date  # a deadline of the plan's rule
+    visits: tuple[Visit, ...] = ()  # each inspected unit's days, in the tab's order
+
+    @property
+    def first_day(self) -> dt.date:
+        return min((v.start for v in self.visits), default=self.last_day)
+
+
+@dataclass(frozen=True)
+class Visit:
+    unit: str  # the inspected unit's code
+    start: dt.date
+    end: dt.date
 
 
 def slug(text: str) -> str:
@@ -42,7 +55,7 @@ def teams(plan: Plan, milestone: Milestone, inspections: pd.DataFrame) -> list[T
     """The teams of the Kiểm tra tab, grouped by name as people type it; a team's leading unit is
     the one on its first row, its last day the latest end among its rows."""
     out: list[Team] = []
-    days = milestone.days_after_end or 0
+    days = plan.team_days(milestone)
     taken: set[str] = set()
     for _, rows in inspections.groupby(inspections["team"].map(match_key), sort=False):
         first = rows.iloc[0]
@@ -59,8 +72,17 @@ def teams(plan: Plan, milestone: Milestone, inspections: pd.DataFrame) -> list[T
                 inspected=tuple(dict.fromkeys(rows["inspected_unit"])),
                 last_day=last,
                 deadline=deadline_after(plan, last, days),
+                visits=tuple(_visits(rows)),
             )
         )
+    return out
+
+
+def _visits(rows: pd.DataFrame) -> list[Visit]:
+    """One visit per inspected unit: from its first row's start to its last row's end."""
+    out = []
+    for unit, mine in rows.groupby("inspected_unit", sort=False):
+        out.append(Visit(str(unit), min(mine["start"]), max(mine["end"])))
     return out
 
 
@@ -120,9 +142,10 @@ def team_table(
                 "required": missing + submitted,  # every document of the team, by its label
                 "via_mail": [],
                 "team": team.name,
+                "inspected": [plan.unit_names[u] for u in team.inspected],
             }
         )
-    return pd.DataFrame(records, columns=[*COLUMNS, "team"])
+    return pd.DataFrame(records, columns=[*COLUMNS, "team", "inspected"])
 
 
 def _account(

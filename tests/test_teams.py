@@ -1,7 +1,9 @@
-"""Inspection teams (issue 12, item 1): each team's documents are due 10 days after its own last
-day, its leading unit is reminded, and the area's report to Vụ TĐKT counts from the last team.
-The sample's Kiểm tra tab has two teams: Đoàn 1 (STP-YBA, ended 15/09/2021, sent its report and
-the Biên bản for STP-LCA) and Đoàn 2 (STP-TQU, ended 22/09/2021, sent nothing)."""
+"""Inspection teams (issue 12, item 1; issue 24, item 3): each team's documents are due 5 days
+after its own last day (the area's choice, leaving the Head five more before the area's own
+report, due "chậm nhất là 10 ngày sau khi kết thúc kiểm tra", counted from the last team), its
+leading unit is reminded, and the units it inspects are told beforehand to prepare.
+The sample's Kiểm tra tab has two teams: Đoàn 1 (STP-YBA, 13–15/09/2021, sent its report and the
+Biên bản for STP-LCA on 24/09, late) and Đoàn 2 (STP-TQU, 20–22/09/2021, sent nothing)."""
 
 from __future__ import annotations
 
@@ -26,11 +28,11 @@ def table(plan, data, *when):
     return team_table(plan, m, teams(plan, m, data.inspections), data.submissions, local(plan, *when))
 
 
-def test_each_team_is_due_ten_days_after_its_own_last_day(sample, plan):
+def test_each_team_is_due_five_days_after_its_own_last_day(sample, plan):
     (one, two) = teams(plan, plan.milestone(KIEM_TRA), sample.data.inspections)
     assert (one.name, one.lead, one.inspected) == ("Đoàn 1", "STP-YBA", ("STP-LCA", "THADS-LCA"))
-    assert (one.last_day, one.deadline) == (dt.date(2021, 9, 15), dt.date(2021, 9, 26))  # 25/09 allowed
-    assert (two.lead, two.deadline) == ("STP-TQU", dt.date(2021, 10, 3))
+    assert (one.last_day, one.deadline) == (dt.date(2021, 9, 15), dt.date(2021, 9, 21))  # 20/09 allowed
+    assert (two.lead, two.deadline) == ("STP-TQU", dt.date(2021, 9, 28))
     rows = table(plan, sample.data, 2021, 9, 27, 8).set_index("team")
     # on Monday 27/09 the first team is overdue, the second is not
     assert rows.loc["Đoàn 1", "overdue"] and not rows.loc["Đoàn 2", "overdue"]
@@ -65,7 +67,7 @@ def test_a_biên_bản_counts_for_the_unit_it_names(plan):
         "Đơn vị được kiểm tra" in f.reason and "Hà Tây" in f.reason and not f.dropped for f in data.findings
     )
     row = table(plan, data, 2021, 9, 28, 8).iloc[0]
-    assert row.missing == [] and row.state == "late"  # the STP-LCA Biên bản came on 27/09, after 25/09
+    assert row.missing == [] and row.state == "late"  # the Biên bản came on 24/09 and 27/09, after 20/09
     assert any("Sở Tư pháp tỉnh Lào Cai" in p and "nộp muộn" in p for p in row.problems)
 
 
@@ -73,10 +75,10 @@ def test_rounds_go_to_the_leading_unit_of_each_team(prefect_server, tmp_path, sa
     from flows.inspection import inspection_round
 
     rounds = {t.stage: t.at for t in triggers(plan, teams_by_milestone(plan, sample.data.inspections))}
-    assert rounds["doan-1.overdue-1"] == local(plan, 2021, 9, 27, 8)
-    assert rounds["doan-2.before-3"] == local(plan, 2021, 9, 30, 8)
-    # the served daily look on Monday 27/09: Đoàn 1's overdue notice, nothing for Đoàn 2
-    result = inspection_round(KIEM_TRA, "daily", at="2021-09-27T08:00")
+    assert rounds["doan-1.overdue-1"] == local(plan, 2021, 9, 22, 8)
+    assert rounds["doan-2.before-3"] == local(plan, 2021, 9, 24, 8)
+    # the served daily look on Wednesday 22/09: Đoàn 1's overdue notice, nothing for Đoàn 2
+    result = inspection_round(KIEM_TRA, "daily", at="2021-09-22T08:00")
     assert result.units.sent == ["STP-YBA"]
     (mail,) = (tmp_path / "var" / "outbox").rglob("STP-YBA.eml")
     msg = email.message_from_bytes(mail.read_bytes(), policy=default)
@@ -87,10 +89,16 @@ def test_rounds_go_to_the_leading_unit_of_each_team(prefect_server, tmp_path, sa
     text = msg.get_body(("plain",)).get_content()
     assert "Kính gửi: Sở Tư pháp tỉnh Yên Bái (đơn vị trưởng Đoàn 1)" in text
     assert (
-        "trước ngày 26/09/2021 (Chủ nhật)" in text
+        "trước ngày 21/09/2021 (Thứ Ba)" in text
         and "Biên bản kiểm tra (Cục Thi hành án dân sự tỉnh Lào Cai)" in text
     )
-    again = inspection_round(KIEM_TRA, "daily", at="2021-09-27T09:00")
+    # the plan: the teams send "báo cáo kết quả kiểm tra kèm theo Biên bản kiểm tra đối với từng đơn
+    # vị gửi các đơn vị được kiểm tra và gửi Trưởng, Phó Trưởng Khu vực thi đua để tổng hợp chung"
+    assert (
+        "đến các đơn vị được kiểm tra (Sở Tư pháp tỉnh Lào Cai, Cục Thi hành án dân sự tỉnh Lào Cai) và "
+        "đến Trưởng, Phó trưởng Khu vực thi đua để tổng hợp chung" in " ".join(text.split())
+    )
+    again = inspection_round(KIEM_TRA, "daily", at="2021-09-22T09:00")
     assert again.units.sent == [] and again.units.already_sent == ["STP-YBA"]
 
 
@@ -206,3 +214,66 @@ def test_a_team_led_by_the_heads_own_unit_is_written_to_its_contact_not_from_and
         )
         assert list(mail.to) == contacts and plan.sender[1] not in mail.recipients
         assert len(mail.recipients) == len(set(mail.recipients))
+
+
+def test_cac_don_vi_thuoc_doi_tuong_kiem_tra_are_told_to_prepare_their_written_report(
+    prefect_server, tmp_path, sample, plan
+):
+    """The plan: "Các đơn vị thuộc đối tượng kiểm tra có trách nhiệm chuẩn bị báo cáo bằng văn bản
+    theo nội dung trong Kế hoạch kiểm tra …". A week before a team's first visit (Đoàn 1 from
+    13/09: Monday 06/09), each unit it inspects is told when and by whom, the team's lead copied."""
+    from flows.inspection import inspection_round
+
+    rounds = {t.stage: t.at for t in triggers(plan, teams_by_milestone(plan, sample.data.inspections))}
+    assert rounds["doan-1.notice"] == local(plan, 2021, 9, 6, 8)
+    assert rounds["doan-2.notice"] == local(plan, 2021, 9, 13, 8)
+    result = inspection_round(KIEM_TRA, "daily", at="2021-09-06T08:00")
+    assert sorted(result.units.sent) == ["STP-LCA", "THADS-LCA"]
+    (mail,) = (tmp_path / "var" / "outbox").rglob("doan-1.notice/STP-LCA.eml")
+    msg = email.message_from_bytes(mail.read_bytes(), policy=default)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["stp-lca@kvtd-tuphap.example"]
+    lead = ["dau-moi.truong-khu-vuc@kvtd-tuphap.example"]  # Đoàn 1's lead: the Head's unit's contact
+    assert (
+        [a.addr_spec for a in msg["Cc"].addresses] == lead == [a.addr_spec for a in msg["Reply-To"].addresses]
+    )
+    assert (
+        msg["Subject"]
+        == "[KVTĐ Tư pháp miền núi phía Bắc] Đoàn 1 kiểm tra đơn vị từ 13/09/2021 (Thứ Hai): chuẩn bị "
+        "báo cáo bằng văn bản"
+    )
+    text = " ".join(msg.get_body(("plain",)).get_content().split())
+    assert "Kính gửi: Sở Tư pháp tỉnh Lào Cai" in text
+    assert "Đoàn 1 do Sở Tư pháp tỉnh Yên Bái làm trưởng đoàn sẽ kiểm tra" in text
+    assert "từ ngày 13/09/2021 (Thứ Hai) đến ngày 15/09/2021 (Thứ Tư)" in text
+    assert (
+        "các đơn vị thuộc đối tượng kiểm tra chuẩn bị báo cáo bằng văn bản theo nội dung trong Kế hoạch "
+        "kiểm tra" in text
+    )
+    # once the visits have begun, a late run of the notice sends nothing
+    late = inspection_round(KIEM_TRA, "doan-2.notice", at="2021-09-20T09:00")
+    assert late.units.sent == []
+
+
+def test_a_teams_deadline_must_leave_the_head_time_to_compile_the_areas_report(tmp_path):
+    """The area reports to Vụ TĐKT "chậm nhất là 10 ngày sau khi kết thúc kiểm tra", compiling the
+    teams' reports: a team given as long is refused by `check` (and by every command, as a plan
+    error), and a plan that sets nothing gives the teams five days fewer than the area."""
+    import pytest
+
+    from tasks.plan import PlanError, load_plan
+    from tests.helpers import write_plan
+
+    as_long = write_plan(tmp_path, lambda t: t.replace("days_after_end: 5", "days_after_end: 10"))
+    with pytest.raises(PlanError) as info:
+        load_plan(as_long)
+    assert any(
+        line.startswith(
+            "milestones[kiem-tra].days_after_end: 10 ngày sau khi đoàn kết thúc kiểm tra, không sớm hơn"
+        )
+        and "ví dụ 5 ngày" in line
+        for line in info.value.problems
+    )
+    check = CliRunner().invoke(app, ["check"], env={"THIDUA_PLAN": str(as_long)})
+    assert check.exit_code != 0 and "days_after_end: 10 ngày" in check.output
+    unset = load_plan(write_plan(tmp_path, lambda t: t.replace("    days_after_end: 5\n", "")))
+    assert unset.team_days(unset.milestone(KIEM_TRA)) == 5
