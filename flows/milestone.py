@@ -27,10 +27,11 @@ from flows.common import (
 )
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
-from tasks.compose import digest_mail, round_words, unit_mails
+from tasks.compose import digest_mail, problem_notices, round_words, unit_mails
 from tasks.delivery import send
 from tasks.inputs import Inputs
 from tasks.ledger import Ledger
+from tasks.mime import Mail
 from tasks.outcomes import Outcome
 from tasks.resources import Resources
 from tasks.round import DIGEST, Round, RoundResult, owing
@@ -42,9 +43,14 @@ PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in 
 PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
 
 
+def round_letters(rnd: Round, table: pd.DataFrame, links: dict[str, str]) -> list[Mail]:
+    """The round's letters to units: a reminder (or overdue notice) to each that owes something,
+    and a notice to each that owes nothing but sent something wrong (once per what it says)."""
+    return unit_mails(rnd, table, links) + problem_notices(rnd, table)
+
+
 @round_task(name="gui-thu-don-vi", description="Gửi thư nhắc hoặc thông báo quá hạn cho đơn vị")
-def send_unit_mail(rnd: Round, table: pd.DataFrame, resources: Resources, links: dict[str, str]) -> Outcome:
-    mails = unit_mails(rnd, table, links)
+def send_unit_mail(rnd: Round, mails: list[Mail], resources: Resources) -> Outcome:
     progress = None
     if len(mails) >= PROGRESS_FROM and not rnd.dry_run:  # a bar for three letters only costs API calls
         progress = create_progress_artifact(
@@ -161,9 +167,10 @@ def milestone_round(
         logger.warning("Bỏ qua đợt %s %s: %s", rnd.target, rnd.stage, result.stale)
         publish(rnd, inputs, table, result)
         return result
-    mine = {rnd.key(c) for c in owed["unit"]} | {rnd.key(DIGEST)}
+    letters = round_letters(rnd, table, published.links)
+    mine = {m.key for m in letters} | {rnd.key(DIGEST)}
     result.recovery = recover_task(rnd, table, resources, mine)
-    result.units = send_unit_mail(rnd, table, resources, published.links)
+    result.units = send_unit_mail(rnd, letters, resources)
     result.digest = send_digest(rnd, table, resources, result.units, inputs)
     publish(rnd, inputs, table, result)
     for failure in result.failed:

@@ -21,6 +21,8 @@ class State(StrEnum):
     MISSING = "missing"
 
 
+PAGES_OVER = "vượt giới hạn"  # how a page-limit problem reads: "Báo cáo tóm tắt: 5 trang, vượt giới hạn 3 …"
+
 STATE_LABELS = {
     State.ON_TIME: "Đúng hạn",
     State.LATE: "Nộp muộn",
@@ -154,7 +156,7 @@ def _unit_row(
             )
         pages = got["pages"]
         if doc.max_pages and pd.notna(pages) and int(pages) > doc.max_pages:
-            problems.append(f"{doc.kind}: {int(pages)} trang, vượt giới hạn {doc.max_pages} trang A4")
+            problems.append(f"{doc.kind}: {int(pages)} trang, {PAGES_OVER} {doc.max_pages} trang A4")
     if not mine:
         state = State.MISSING
     elif missing:

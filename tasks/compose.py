@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks.completeness import mail_lines, state_counts
+from tasks.completeness import PAGES_OVER, mail_lines, state_counts
 from tasks.dates import (
     WEEKDAYS,
     by_day,
@@ -208,6 +209,46 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
                 text=text,
                 html=html,
                 attachments=attachments,
+            )
+        )
+    return mails
+
+
+PROBLEMS = "problems"  # a unit's notice of what is wrong with documents it has all sent
+
+
+def problem_notices(rnd: Round, table: pd.DataFrame) -> list[Mail]:
+    """A unit that owes nothing more but whose documents have something wrong (a summary over its
+    page limit, sent late, sent twice) learns it in a letter of its own, with the limit and the
+    count; units that still owe something read their problems in their reminder. Keyed by what
+    it says, not by the round: each distinct notice goes once, however many rounds see it."""
+    plan, m = rnd.plan, rnd.milestone
+    rows = rnd.rows(table)
+    rows = rows[(rows["missing"].map(len) == 0) & (rows["problems"].map(len) > 0)]
+    base = _base_context(plan, m, rnd.instant)
+    mails = []
+    for row in rows.itertuples():
+        unit = plan.unit(str(row.unit))
+        problems = list(row.problems)
+        said = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:10]
+        context = {
+            **base,
+            "unit_name": unit.name,
+            "problems": problems,
+            "submitted": list(row.submitted),
+            "over_pages": any(PAGES_OVER in p for p in problems),
+        }
+        subject, text, html = render(PROBLEMS, context)
+        mails.append(
+            Mail(
+                key=Key(plan.id, m.id, unit.code, f"{PROBLEMS}-{said}"),
+                kind=PROBLEMS,
+                sender=_sender(plan),
+                to=_unit_addresses(plan, unit),
+                reply_to=_contact_addresses(plan, {"head"}),
+                subject=subject,
+                text=text,
+                html=html,
             )
         )
     return mails
