@@ -192,6 +192,12 @@ def unit_mails(rnd: Round, table: pd.DataFrame, status_links: dict[str, str] | N
         }
         if deadline:
             context["deadline"] = vn_date_weekday(deadline)
+        if context["inspected"]:
+            # a team's deadline is the area's choice, not the plan's: the plan is cited for what it
+            # says (the area's own report, N days after the inspection), never for this day
+            area = plan.area_report_on(m)
+            context["team_plan_ref"], context["plan_ref"] = context["plan_ref"], None
+            context["area_days"] = area.days_after if area else None
         subject, text, html = render(kind, context)
         attachments: tuple[tuple[str, str, bytes], ...] = ()
         if deadline and kind == "reminder":  # a deadline already past has no place in a calendar

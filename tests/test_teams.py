@@ -98,6 +98,13 @@ def test_rounds_go_to_the_leading_unit_of_each_team(prefect_server, tmp_path, sa
         "đến các đơn vị được kiểm tra (Sở Tư pháp tỉnh Lào Cai, Cục Thi hành án dân sự tỉnh Lào Cai) và "
         "đến Trưởng, Phó trưởng Khu vực thi đua để tổng hợp chung" in " ".join(text.split())
     )
+    # the team's day is the area's choice: the plan is cited for what it says, not for 21/09
+    flat = " ".join(text.split())
+    assert (
+        "Theo đề nghị của Khu vực thi đua khối cơ quan Tư pháp các tỉnh miền núi phía Bắc, hồ sơ kiểm tra "
+        "phải gửi về Trưởng, Phó trưởng Khu vực thi đua trước ngày 21/09/2021" in flat
+    )
+    assert "chậm nhất 10 ngày sau khi kết thúc kiểm tra; hạn của đoàn do Khu vực chọn để kịp tổng hợp" in flat
     again = inspection_round(KIEM_TRA, "daily", at="2021-09-22T09:00")
     assert again.units.sent == [] and again.units.already_sent == ["STP-YBA"]
 
