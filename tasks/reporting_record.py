@@ -132,14 +132,14 @@ def _document(
     plan: Plan, m: Milestone, deadline: dt.date, row: Any, kind: str, instant: dt.datetime
 ) -> DocumentRecord:
     first = row.first_sent.get(kind) if isinstance(row.first_sent, dict) else None
-    last = last_day(plan, deadline)
+    due, last = due_instant(plan, deadline), last_day(plan, deadline)
     sent = first.astimezone(plan.tz).date() if first is not None else None
-    if first is not None and first >= due_instant(plan, deadline):
-        state, days = LATE, (sent - last).days if sent else 0
-    elif first is not None:
-        state, days = ON_TIME, 0
+    if first is None or sent is None:
+        state, days = (MISSING if instant >= due else NOT_YET), 0
+    elif first >= due:
+        state, days = LATE, (sent - last).days
     else:
-        state, days = (MISSING if instant >= due_instant(plan, deadline) else NOT_YET), 0
+        state, days = ON_TIME, 0
     return DocumentRecord(
         block=plan.block_name(plan.unit(row.unit).block),
         unit=row.unit_name,
