@@ -88,8 +88,8 @@ ACTIONS: dict[str, ActionSpec] = {
         _slug,
         lambda plan, t: Deployment(
             deployment_name(plan.milestone(t.target).name, plan),
-            f"{plan.milestone(t.target).name} {plan.year}: nhắc đơn vị trưởng đoàn gửi báo cáo và "
-            f"biên bản kiểm tra ({plan.label})",
+            f"{plan.milestone(t.target).name} {plan.year}: báo đơn vị sắp được kiểm tra chuẩn bị; nhắc "
+            f"đơn vị trưởng đoàn gửi báo cáo và biên bản kiểm tra ({plan.label})",
             t.target,
         ),
     ),

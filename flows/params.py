@@ -65,7 +65,11 @@ ObligationId = Annotated[
 ]
 TeamsStage = Annotated[
     str,
-    ui("Đợt", "daily: xem trang tính Kiểm tra và nhắc các đoàn có đợt trong ngày; hoặc <mã đoàn>.before-N."),
+    ui(
+        "Đợt",
+        "daily: xem trang tính Kiểm tra, gửi các thư của đoàn có đợt trong ngày; hoặc <mã đoàn>.before-N, "
+        "<mã đoàn>.overdue-N, <mã đoàn>.notice (báo đơn vị được kiểm tra chuẩn bị).",
+    ),
 ]
 ReportKind = Annotated[
     Literal["midyear", "yearend"], ui("Loại báo cáo", "midyear: sơ kết 6 tháng; yearend: tổng kết năm.")

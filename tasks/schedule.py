@@ -291,7 +291,13 @@ def describe(plan: Plan, t: Trigger, teams: dict[str, list[Team]] | None = None)
     if t.action == "obligation":
         return f"Nhắc {plan.identity.leaders}: {plan.obligation(t.target).name}"
     if t.action == "teams" and t.stage == DAILY:
-        return "Xem trang tính Kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc hoặc quá hạn trong ngày"
+        return (
+            "Xem trang tính Kiểm tra: báo đơn vị sắp được kiểm tra, nhắc đơn vị trưởng đoàn có đợt nhắc "
+            "hoặc quá hạn trong ngày"
+        )
+    if t.action == "teams" and t.stage.endswith(f".{NOTICE}"):
+        team = team_name(t.stage, teams, t.target)
+        return f"Báo các đơn vị {team} sẽ kiểm tra chuẩn bị báo cáo bằng văn bản"
     if t.action == "teams":
         team = team_name(t.stage, teams, t.target)
         words = "Thông báo quá hạn" if t.stage.partition(".")[2].startswith("overdue") else "Nhắc"
