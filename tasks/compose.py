@@ -270,7 +270,7 @@ def inspection_notices(rnd: Round, team: Team) -> list[Mail]:
     mails = []
     for visit in team.visits:
         if visit.unit == team.lead:
-            continue  # a team does not inspect its own leading unit; a typo in the tab would say so
+            continue  # the lead hears of its own team's visits as the team: no notice to itself
         unit = plan.unit(visit.unit)
         context = {
             **_base_context(plan, m, rnd.instant),

@@ -475,14 +475,6 @@ class Plan(Strict):
         """The award chosen among another award's winners (the Government flag)."""
         return next((a for a in self.awards if a.among), None)
 
-    @property
-    def conference_day(self) -> dt.date | None:
-        """The conference's date if known, else the first day it may be held, else None."""
-        if self.voting.day:
-            return self.voting.day
-        held_in = next((m for m in self.milestones if m.id == self.voting.conference), None)
-        return held_in.period.start if held_in and held_in.period else None
-
     def area_report_on(self, milestone: Milestone) -> AreaObligation | None:
         """The area's own report counted from this milestone's end (the inspection's: "chậm nhất là
         10 ngày sau khi kết thúc kiểm tra")."""
@@ -561,7 +553,8 @@ class Plan(Strict):
             if area and area.days_after is not None and self.team_days(m) >= area.days_after:
                 problems.append(
                     f"milestones[{m.id}].days_after_end: {self.team_days(m)} ngày sau khi đoàn kết thúc "
-                    f"kiểm tra, không sớm hơn hạn Khu vực báo cáo (area_obligations[{area.id}]: "
+                    f"kiểm tra, không sớm hơn hạn {self.identity.self_word} báo cáo "
+                    f"(area_obligations[{area.id}]: "
                     f"{area.days_after} ngày sau khi kết thúc kiểm tra); hạn của đoàn phải sớm hơn để "
                     f"{self.identity.leaders} kịp tổng hợp, ví dụ "
                     f"{max(1, area.days_after - TEAM_HEAD_DAYS)} ngày"

@@ -15,8 +15,8 @@ from tasks.markdown import md, md_row
 from tasks.parse import parse_number
 from tasks.plan import ALL_BLOCKS, Plan
 from tasks.reporting_record import document_rows
-from tasks.reports import ReportData
-from tasks.text import as_sentence, in_sentence, match_key, vn_sort_key
+from tasks.reports import ReportData, reading_order
+from tasks.text import as_sentence, in_sentence, match_key
 
 STATE_COLUMNS = [
     ("on_time", "Đúng hạn", "#2e7d32"),
@@ -234,9 +234,8 @@ def write_xlsx(data: ReportData, out: Path) -> Path:
             sheets["Ứng viên"] = pd.DataFrame(data.nominations, columns=columns).rename(
                 columns=dict(zip(columns, NOMINATION_HEADERS, strict=True))
             )
-    blocks = [b.name for b in data.plan.member_blocks]
-    for name in ("Tình trạng gửi", "Chỉ tiêu theo đơn vị"):  # units in the reader's order
-        sheets[name] = _by_block_and_name(sheets[name], blocks)
+    for name in ("Tình trạng gửi", "Chỉ tiêu theo đơn vị"):  # units in the DOCX's order
+        sheets[name] = _in_reading_order(sheets[name], data.plan)
     report_title = data.plan.report_title(data.report.kind)
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         for name, frame in sheets.items():
@@ -258,15 +257,13 @@ TEXT_COLUMNS |= {"Đơn vị đề nghị", "Số phiếu", "Kết quả", "Hồ
 DATE_COLUMNS = {"Ngày gửi", "Hạn cuối (ngày)"}
 
 
-def _by_block_and_name(frame: pd.DataFrame, blocks: list[str]) -> pd.DataFrame:
-    """Rows by the plan's order of blocks, then by unit name as a Vietnamese reader sorts."""
+def _in_reading_order(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Rows in the order every table of the report lists units (`reports.reading_order`)."""
     if frame.empty or "Đơn vị" not in frame:
         return frame
-    order = frame.apply(
-        lambda r: (blocks.index(r["Khối"]) if r["Khối"] in blocks else len(blocks), vn_sort_key(r["Đơn vị"])),
-        axis=1,
-    )
-    return frame.loc[sorted(frame.index, key=order.__getitem__)].reset_index(drop=True)
+    place = {plan.unit_names[code]: i for i, code in enumerate(reading_order(plan))}
+    order = frame["Đơn vị"].map(lambda name: place.get(name, len(place)))
+    return frame.loc[order.sort_values(kind="stable").index].reset_index(drop=True)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
