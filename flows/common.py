@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import pandas as pd
@@ -238,13 +240,27 @@ def run_tags(plan: Plan, target: str, stage: str, action: str) -> set[str]:
     return {plan.id, f"nam-{plan.year}", target, stage, ACTION_TAGS[action]}
 
 
+# set while a replay runs every round of a year inside its one flow run: a round then does not
+# tag that run with its own milestone and stage (the run is the year's, not the round's)
+_in_one_run: ContextVar[bool] = ContextVar("rounds_in_one_run", default=False)
+
+
+@contextmanager
+def rounds_in_one_run() -> Iterator[None]:
+    token = _in_one_run.set(True)
+    try:
+        yield
+    finally:
+        _in_one_run.reset(token)
+
+
 def tag_run(rnd: Round) -> None:
     """Tag the run with `run_tags`, unless it was created with them (one API call less a run)."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
     ctx = FlowRunContext.get()
-    if ctx is None or ctx.flow_run is None:
+    if ctx is None or ctx.flow_run is None or _in_one_run.get():
         return
     run = ctx.flow_run
     wanted = run_tags(rnd.plan, rnd.target, rnd.stage, rnd.action)

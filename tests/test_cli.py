@@ -106,9 +106,22 @@ def test_run_on_a_day_without_triggers_says_what_comes_next():
     assert "Không có việc nào" in result.output and "17/06/2021 08:00 so-ket before-3" in result.output
 
 
+def flow_runs():
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(limit=200)
+
+
 def test_replay_writes_mail_once(prefect_server, tmp_path):
+    before = {r.id for r in flow_runs()}
     first = thidua("replay", "--until", "2021-06-30")
     assert first.exit_code == 0, first.output
+    # the year replayed is one run in the UI, its rounds inside it (a run per round made a replay
+    # a minute of Prefect's bookkeeping; the schedule's own runs stay one per round)
+    (replayed,) = [r for r in flow_runs() if r.id not in before]
+    assert replayed.name == "Chạy lại năm 2021 · 184/KH-KVTĐ" and replayed.state.is_completed()
+    assert {"kvtd-tp-mnpb-2021", "nam-2021", "chay-lai"} <= set(replayed.tags)
     outbox = tmp_path / "var" / "outbox"
     files = {p: p.stat().st_mtime_ns for p in outbox.rglob("*.eml")}
     kinds = {p.parent.name for p in files}
