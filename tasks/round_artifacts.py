@@ -16,6 +16,14 @@ from tasks.round import Round, RoundResult
 from tasks.schedule import describe, stage_words, triggers
 
 
+def _owed_or_noted(row: pd.Series) -> str:
+    """What a letter of the round was about: what the unit still owes, or, for a unit that owes
+    nothing, the problems its own notice told it of."""
+    if row["missing"]:
+        return "; ".join(row["missing"])
+    return "không (thư lưu ý: " + "; ".join(row["problems"]) + ")"
+
+
 def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: RoundResult) -> str:
     """The round as coordinators read it in the Prefect UI: counts, who got mail (confirmed
     deliveries only), who is still being sent to by another run, failures, problems, findings."""
@@ -39,7 +47,7 @@ def round_markdown(inputs: Inputs, table: pd.DataFrame, rnd: Round, result: Roun
     by_unit = rows.set_index("unit")
     if recipients:
         lines += ["| Đơn vị | Còn thiếu |", "|---|---|"]
-        lines += [md_row(names[c], "; ".join(by_unit.loc[c, "missing"])) for c in recipients]
+        lines += [md_row(names[c], _owed_or_noted(by_unit.loc[c])) for c in recipients]
     else:
         lines.append("Không có thư mới.")
     if units.already_sent:

@@ -34,6 +34,14 @@ def test_son_la_sent_five_pages_against_three_and_owes_nothing_else_so_it_gets_i
     # sent twice, not over its pages: told so, without the page advice
     twice = read(next(p for p in notices if p.stem == "THADS-YBA")).get_body(("plain",)).get_content()
     assert "nộp 2 lần" in twice and "bản thay thế đúng số trang" not in twice
+    # the round's artifact says what each letter was about, a notice as such
+    from prefect.artifacts import Artifact
+
+    shown = Artifact.get("kvtd-tp-mnpb-2021-so-ket-round").data
+    assert (
+        "| Sở Tư pháp tỉnh Sơn La | không (thư lưu ý: Báo cáo tóm tắt: 5 trang, vượt giới hạn 3 trang A4) |"
+        in shown
+    )
     # the next round sees the same problems: nothing new to say, nothing sent again
     second = milestone_round("so-ket", "overdue-1", at="2021-06-21T08:00")
     assert not {"STP-SLA", "THADS-YBA"} & set(second.units.sent)
