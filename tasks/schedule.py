@@ -133,6 +133,8 @@ def team_triggers(plan: Plan, milestone: Milestone, all_teams: list[Team]) -> li
         at = dt.datetime.combine(day, plan.reminders.send_time, tzinfo=plan.tz)
         out.append(Trigger(at, milestone.id, f"{team.slug}.{NOTICE}", notice, "teams"))
         for t in _rounds(plan, milestone.id, team.deadline, ("reminder", "overdue")):
+            if t.at.date() <= team.last_day:
+                continue  # a reminder to send the inspection's report while the team still inspects
             out.append(Trigger(t.at, t.target, f"{team.slug}.{t.stage}", t.nominal_day, "teams"))
     return out
 

@@ -284,3 +284,15 @@ def test_a_teams_deadline_must_leave_the_head_time_to_compile_the_areas_report(t
     assert check.exit_code != 0 and "days_after_end: 10 ngày" in check.output
     unset = load_plan(write_plan(tmp_path, lambda t: t.replace("    days_after_end: 5\n", "")))
     assert unset.team_days(unset.milestone(KIEM_TRA)) == 5
+
+
+def test_a_team_is_not_reminded_of_its_report_while_it_still_inspects(sample, plan):
+    """Đoàn 1 inspects until 15/09 and owes its report by 20/09: the round seven days before
+    (14/09) would ask for a report of visits not yet ended. Its reminders start after its last
+    day; only the notice to the inspected units comes before."""
+    found = teams_by_milestone(plan, sample.data.inspections)
+    for team in found[KIEM_TRA]:
+        mine = [t for t in triggers(plan, found) if t.stage.startswith(f"{team.slug}.")]
+        early = [t.stage for t in mine if t.at.date() <= team.last_day]
+        assert early == [f"{team.slug}.notice"]
+        assert any(t.stage.endswith(".before-3") for t in mine)  # the next reminders stay
