@@ -71,13 +71,7 @@ def _run_one(
     if state.is_completed():
         result = cast(RoundResult, state.result())
     else:
-        result = RoundResult(
-            Action(t.action),
-            t.target,
-            t.stage,
-            when,
-            error=cause(state.message or str(state.type)),
-        )
+        result = _not_done(t, when, state.message or str(state.type))
     if on_done:
         on_done(t, result)
     return result
@@ -152,8 +146,13 @@ def _round_in_replay(t: Trigger, dry_run: bool) -> RoundResult:
         outcome = spec.flow().fn(**params)
     except Exception as exc:  # noqa: BLE001 - a bug in one round: its traceback logged, the year goes on
         get_run_logger().exception("Đợt %s %s không chạy xong", t.target, t.stage)
-        return RoundResult(Action(t.action), t.target, t.stage, t.at, error=cause(str(exc)))
+        return _not_done(t, t.at, str(exc))
     if isinstance(outcome, RoundResult):
         return outcome
-    message = getattr(outcome, "message", None) or "không chạy xong"  # a Failed state: the project's words
-    return RoundResult(Action(t.action), t.target, t.stage, t.at, error=cause(message))
+    # a Failed state: its message is the project's words
+    return _not_done(t, t.at, getattr(outcome, "message", None) or "không chạy xong")
+
+
+def _not_done(t: Trigger, at: dt.datetime, message: str) -> RoundResult:
+    """A round that did not run through, as the summary reports it."""
+    return RoundResult(Action(t.action), t.target, t.stage, at, error=cause(message))

@@ -267,16 +267,15 @@ def inspection_notices(rnd: Round, team: Team) -> list[Mail]:
     plan, m = rnd.plan, rnd.milestone
     lead = plan.unit(team.lead)
     lead_addresses = _unit_addresses(plan, lead)
+    base = {**_base_context(plan, m, rnd.instant), "team": team.name, "lead_name": lead.name}
     mails = []
     for visit in team.visits:
         if visit.unit == team.lead:
             continue  # the lead hears of its own team's visits as the team: no notice to itself
         unit = plan.unit(visit.unit)
         context = {
-            **_base_context(plan, m, rnd.instant),
+            **base,
             "unit_name": unit.name,
-            "team": team.name,
-            "lead_name": lead.name,
             "start": vn_date_weekday(visit.start),
             "end": vn_date_weekday(visit.end),
             "one_day": visit.start == visit.end,

@@ -489,11 +489,16 @@ class Plan(Strict):
         return max(1, (area.days_after or 0) - TEAM_HEAD_DAYS) if area and area.days_after else 0
 
     @property
+    def conference_milestone(self) -> Milestone | None:
+        """The milestone the conference is held in (`voting.conference`), if the plan has it."""
+        return next((m for m in self.milestones if m.id == self.voting.conference), None)
+
+    @property
     def conference_recorded(self) -> dt.date | None:
         """The day the conference is recorded as held: its milestone's `held_on`, else the day
         `voting.day` fixes for it; None while neither is written (the period's start is only the
         earliest it may be, never a record that it took place)."""
-        held_in = next((m for m in self.milestones if m.id == self.voting.conference), None)
+        held_in = self.conference_milestone
         return (held_in.held_on if held_in else None) or self.voting.day
 
     @property

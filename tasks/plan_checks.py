@@ -69,13 +69,14 @@ def conference_after_report_due(plan: Plan) -> str | None:
     conference held on or after that day (or one whose month runs past it while no day is set)
     makes it late whatever the program does."""
     report = next((r for r in plan.reports if r.kind == "yearend"), None)
-    due = plan.obligation(report.obligation).deadline if report else None
-    if due is None:
+    obligation = plan.obligation(report.obligation) if report else None
+    due = obligation.deadline if obligation else None
+    if obligation is None or due is None:
         return None
     last = written_last_day(plan, due)
     held = plan.conference_recorded
-    conference = next((m for m in plan.milestones if m.id == plan.voting.conference), None)
-    to_whom = f"{plan.obligation(report.obligation).name} ({deadline_words(plan, due)})" if report else ""
+    conference = plan.conference_milestone
+    to_whom = f"{obligation.name} ({deadline_words(plan, due)})"
     if held is not None and held >= last:
         return (
             f"voting.day: Hội nghị tổng kết ngày {vn_date_weekday(held)}, không kịp trước hạn {to_whom}: "

@@ -121,7 +121,7 @@ def reporting_record(
             if row is None or m.deadline is None:
                 continue
             for kind in row.required:
-                doc = _document(plan, m, m.deadline, row, kind, instant)
+                doc = _document(plan, m, m.deadline, row, kind, instant, record.block)
                 documents.append(doc)
                 record.add(doc)
         units.append(record)
@@ -129,7 +129,7 @@ def reporting_record(
 
 
 def _document(
-    plan: Plan, m: Milestone, deadline: dt.date, row: Any, kind: str, instant: dt.datetime
+    plan: Plan, m: Milestone, deadline: dt.date, row: Any, kind: str, instant: dt.datetime, block: str
 ) -> DocumentRecord:
     first = row.first_sent.get(kind) if isinstance(row.first_sent, dict) else None
     due, last = due_instant(plan, deadline), last_day(plan, deadline)
@@ -141,7 +141,7 @@ def _document(
     else:
         state, days = ON_TIME, 0
     return DocumentRecord(
-        block=plan.block_name(plan.unit(row.unit).block),
+        block=block,
         unit=row.unit_name,
         milestone=m.name,
         document=kind,

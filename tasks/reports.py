@@ -67,13 +67,15 @@ def reading_order(plan: Plan) -> list[str]:
     ]
 
 
-def _discipline(plan: Plan, rows: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _discipline(
+    plan: Plan, rows: pd.DataFrame, order: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     blocks = []
     for block in plan.member_blocks:
         mine = rows[rows["block"] == block.id]
         blocks.append({"block": block.name, "total": len(mine), **state_counts(mine)})
     units = []
-    place = {code: i for i, code in enumerate(reading_order(plan))}
+    place = {code: i for i, code in enumerate(order)}
     for r in sorted(rows.itertuples(), key=lambda r: place[r.unit]):
         last = r.last_submitted_at
         units.append(
@@ -261,7 +263,8 @@ def compile_report(
     report = plan.report(kind)
     m = plan.milestone(report.milestone)
     rows = table[table["milestone"] == m.id]
-    blocks, units = _discipline(plan, rows)
+    order = reading_order(plan)
+    blocks, units = _discipline(plan, rows, order)
     ind_blocks, ind_units = _indicators(plan, inputs.data.indicators, m.id)
     data = ReportData(
         plan=plan,
@@ -275,7 +278,7 @@ def compile_report(
         page_problems=_page_problems(plan, inputs, m.id, instant, base_dir, online),
         notes=_notes(plan, inputs, m.id, instant),
         by_mail=mail_lines(rows),
-        record=reporting_record(plan, report, table, instant, reading_order(plan)),
+        record=reporting_record(plan, report, table, instant, order),
     )
     if kind == "yearend":
         _yearend(data, inputs, table, units_present)
