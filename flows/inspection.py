@@ -67,7 +67,8 @@ def inspection_round(
             mails += inspection_notices(one, team) if rnd.local.date() < team.first_day else []
         else:
             mails += unit_mails(one, table[table["team"] == team.name])
-    result = RoundResult.of(rnd, owing=len(mails))
+    # owing: the teams' leading units that still owe documents, not the units told of a visit
+    result = RoundResult.of(rnd, owing=sum(m.kind != NOTICE for m in mails))
     result.recovery = recover_task(rnd, table, resources, {m.key for m in mails})
     result.units = send(mails, resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
     create_markdown_artifact(

@@ -236,6 +236,7 @@ def test_cac_don_vi_thuoc_doi_tuong_kiem_tra_are_told_to_prepare_their_written_r
     assert rounds["doan-2.notice"] == local(plan, 2021, 9, 13, 8)
     result = inspection_round(KIEM_TRA, "daily", at="2021-09-06T08:00")
     assert sorted(result.units.sent) == ["STP-LCA", "THADS-LCA"]
+    assert result.owing == 0  # told of a visit, they owe nothing (the run's line said "2 còn thiếu")
     (mail,) = (tmp_path / "var" / "outbox").rglob("doan-1.notice/STP-LCA.eml")
     msg = email.message_from_bytes(mail.read_bytes(), policy=default)
     assert [a.addr_spec for a in msg["To"].addresses] == ["stp-lca@kvtd-tuphap.example"]
