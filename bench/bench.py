@@ -164,10 +164,23 @@ def bench_scale(name: str, args, work: Path, server_api: str | None) -> list[Mea
         measure("year-end report", thidua(*YEAREND), "var-report")
         if name == "small":
             measure("replay of the year", thidua("replay"), "var-replay")
+            measures.append(shipped_replay(folder, env["PREFECT_HOME"]))
         first_round = envelopes[: measures[1].messages or 0]
         (folder / "envelopes.json").write_text(json.dumps(first_round), encoding="utf-8")
         measures += naive(name, sheet, standin, recorder, controller, env, folder, len(first_round))
     return measures
+
+
+def shipped_replay(folder: Path, prefect_home: str) -> Measure:
+    """`scripts/demo`'s replay: the shipped plan on its sample workbook, letters to files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THIDUA_", "PREFECT_API"))}
+    data = folder / "var-shipped"
+    env.update(THIDUA_DATA_DIR=str(data), PREFECT_HOME=prefect_home)
+    seconds, peak, _ = timed(thidua("replay"), env, ROOT)
+    m = Measure("replay of the year, shipped plan, file outbox", "2021", seconds, peak)
+    m.messages = len(list((data / "outbox").rglob("*.eml")))
+    print(f"  {'2021':>6} {m.what:<38} {seconds:7.2f} s {peak:6.0f} MB", flush=True)
+    return m
 
 
 NAIVE_STATUS = """

@@ -317,9 +317,9 @@ def replay(
     )
     from flows.replay import replay_year
 
-    with preloaded(inputs):
+    with preloaded(inputs), Resources(s) as resources:
         teams = teams_by_milestone(plan, inputs.data.inspections)
-        results = replay_year(plan, until_day, dry_run, _print_round, teams)
+        results = replay_year(plan, resources, until_day, dry_run, _print_round, teams)
     table = Table(title="Tổng kết lần chạy")
     for col in ("Mốc", "Loại thư", "Số thư mới", "Đã gửi trước", "Lỗi"):
         table.add_column(col)

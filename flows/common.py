@@ -57,6 +57,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# The replay's resources while it runs every round of a year inside its one flow run, each round
+# one task run: a round then uses them (one ledger engine for the year, not one per round), does
+# not tag the run with its own milestone and stage (the run is the year's, not the round's), and
+# its steps are plain calls, not task runs of their own (RoundTask): 230 task runs were two fifths
+# of a year's replay, Prefect's bookkeeping on both sides of the API. A flow's parameters must be
+# JSON, so the resources cannot be one.
+_in_one_run: ContextVar[Resources | None] = ContextVar("rounds_in_one_run", default=None)
+
+
+@contextmanager
+def rounds_in_one_run(resources: Resources) -> Iterator[None]:
+    token = _in_one_run.set(resources)
+    try:
+        yield
+    finally:
+        _in_one_run.reset(token)
+
+
 class RoundTask(Generic[P, R]):
     """A task of a round, called like its function. Its arguments are whole plans, tables and
     resources, never futures: they reach Prefect quoted, so Prefect does not walk every cell and
@@ -69,6 +87,8 @@ class RoundTask(Generic[P, R]):
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _in_one_run.get() is not None:  # a replayed round is one task run; its steps are calls in it
+            return self.fn(*args, **kwargs)
         call: Callable[..., Any] = self.prefect_task  # called with the arguments quoted
         return cast(R, call(*(quote(value) for value in args), **{k: quote(v) for k, v in kwargs.items()}))
 
@@ -226,9 +246,10 @@ def open_round(
     plan: str | None, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool, early: bool
 ) -> tuple[Resources, Inputs, Round]:
     """How every round flow starts: the operator's settings for its plan file and the run's
-    resources built from them (opened when first used, once), the plan and the sheet read once
+    resources built from them (opened when first used, once; a replay's rounds share the
+    replay's), the plan and the sheet read once
     (the `load` task), the round validated, and the run tagged with it."""
-    resources = Resources(settings_for(plan))
+    resources = _in_one_run.get() or Resources(settings_for(plan))
     inputs = load(resources)
     rnd = Round.of(inputs.plan, target, stage, at, dry_run, early)
     tag_run(rnd)
@@ -240,27 +261,13 @@ def run_tags(plan: Plan, target: str, stage: str, action: str) -> set[str]:
     return {plan.id, f"nam-{plan.year}", target, stage, ACTION_TAGS[action]}
 
 
-# set while a replay runs every round of a year inside its one flow run: a round then does not
-# tag that run with its own milestone and stage (the run is the year's, not the round's)
-_in_one_run: ContextVar[bool] = ContextVar("rounds_in_one_run", default=False)
-
-
-@contextmanager
-def rounds_in_one_run() -> Iterator[None]:
-    token = _in_one_run.set(True)
-    try:
-        yield
-    finally:
-        _in_one_run.reset(token)
-
-
 def tag_run(rnd: Round) -> None:
     """Tag the run with `run_tags`, unless it was created with them (one API call less a run)."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
     ctx = FlowRunContext.get()
-    if ctx is None or ctx.flow_run is None or _in_one_run.get():
+    if ctx is None or ctx.flow_run is None or _in_one_run.get() is not None:
         return
     run = ctx.flow_run
     wanted = run_tags(rnd.plan, rnd.target, rnd.stage, rnd.action)

@@ -41,6 +41,7 @@ from tasks.text import as_sentence
 
 PROGRESS_STEP = 5.0  # percent between two updates of a round's progress bar in the UI
 PROGRESS_FROM = 20  # letters in a round from which its progress is worth a bar
+PROGRESS_EVERY = 1.0  # seconds at least between two updates
 
 
 def round_letters(rnd: Round, table: pd.DataFrame, links: dict[str, str]) -> list[Mail]:
@@ -57,14 +58,16 @@ def send_unit_mail(rnd: Round, mails: list[Mail], resources: Resources) -> Outco
             0.0, description=f"Đang gửi {len(mails)} thư {rnd.target} {rnd.stage}"
         )
 
-    shown = [0.0]
+    shown, last = [0.0], [time.monotonic()]
 
     def on_progress(done: int, total: int) -> None:
-        # every 5 %, not every message: one API call per message was a third of a 5,000-unit round
+        # every 5 % and a second at most, not every message: one API call per message was a third
+        # of a 5,000-unit round; a round written to files in a blink gets only its last update
         percent = 100.0 * done / total
-        if progress and (percent - shown[0] >= PROGRESS_STEP or done == total):
+        moved = percent - shown[0] >= PROGRESS_STEP and time.monotonic() - last[0] >= PROGRESS_EVERY
+        if progress and (moved or done == total):
             update_progress_artifact(progress, percent)  # type: ignore[arg-type]  # the id Prefect returned
-            shown[0] = percent
+            shown[0], last[0] = percent, time.monotonic()
 
     return send(
         mails, resources, rnd.instant, dry_run=rnd.dry_run, on_progress=on_progress, note=rnd.ledger_note

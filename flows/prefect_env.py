@@ -158,6 +158,27 @@ def start_temporary_server() -> None:
         atexit.register(_started.stop)
 
 
+# commands that always run their flows here, on a temporary server unless one is configured
+EARLY_START = {"replay", "report", "tally"}
+
+
+def start_before_imports(argv: list[str]) -> None:
+    """For `thidua replay` and the like, the temporary server starts first thing, before the
+    command line imports its commands' modules (pandas and the like: a second of the 3 s the
+    server takes to boot on two cores, which the command otherwise waited for). Any problem is
+    left to the command, which reports it in its own words; a server started for a command that
+    then refuses is stopped at exit."""
+    if not argv or argv[0] not in EARLY_START or {"--help", "-h"} & set(argv):
+        return
+    try:
+        from tasks.settings import Settings
+
+        configure(Settings().data_dir)
+    except Exception:  # noqa: BLE001 - a broken setting or data folder: the command says what
+        return
+    start_temporary_server()
+
+
 @contextlib.contextmanager
 def on_temporary_server() -> Iterator[None]:
     """The flow runs inside go to the server `start_temporary_server` started (once it answers);

@@ -10,11 +10,13 @@ from typing import Any, cast
 from prefect import Flow
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.utilities.annotations import quote
 
 from flows.actions import ACTIONS
 from flows.common import cause, rounds_in_one_run, run_tags
 from flows.prefect_env import on_temporary_server
 from tasks.plan import Plan
+from tasks.resources import Resources
 from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, run_title, triggers
 
@@ -100,29 +102,32 @@ def _run_of_deployment(
 
 def replay_year(
     plan: Plan,
+    resources: Resources,
     until: dt.date | None = None,
     dry_run: bool = False,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
     teams: dict[str, Any] | None = None,
 ) -> list[RoundResult]:
-    """Replays the plan year up to `until` in one process and one flow run, "Chạy lại năm 2021":
-    each round's flow runs inside it, its tasks, logs and artifacts filed under it (the
-    inspection teams' rounds as `teams`, read from the sheet, make them). The schedule itself
-    runs a flow run per round (`serve`, `run`); a replay made 49 of them, and Prefect's
-    bookkeeping of each was most of its minute (docs/performance.md). A round that fails is
-    reported and the others carry on; no alert is mailed for it (the run and the summary say it)."""
-    from prefect import flow, get_run_logger, tags
+    """Replays the plan year up to `until` in one process and one flow run, "Chạy lại năm 2021",
+    each round one task run of it named as the round's own run would be, its logs and artifacts
+    filed under it (the inspection teams' rounds as `teams`, read from the sheet, make them). The
+    schedule itself runs a flow run per round, each step a task run (`serve`, `run`); a replay made
+    49 flow runs and then 230 task runs, and Prefect's bookkeeping of them was most of its time
+    (docs/performance.md). A round that fails is reported and the others carry on; no alert is
+    mailed for it (the run and the summary say it). Every round uses `resources`."""
+    from prefect import flow, tags
+    from prefect.context import TagsContext
 
     chosen = due_triggers(plan, until, teams)
 
     @flow(name="Chạy lại năm", flow_run_name=f"Chạy lại năm {plan.year} · {plan.label}")
     def replay() -> list[RoundResult]:
-        logger = get_run_logger()
         results = []
-        with rounds_in_one_run():
+        # the tags are the run's; on a task run each costs an API call (Prefect looks for a
+        # concurrency limit of that name) and says nothing the run does not
+        with rounds_in_one_run(resources), TagsContext(current_tags=set()):
             for t in chosen:
-                logger.info("%s", run_title(plan, t.target, t.stage, t.at))
-                result = _round_in_replay(t, dry_run)
+                result = _round_in_replay(plan, t, dry_run)
                 if on_done:
                     on_done(t, result)
                 results.append(result)
@@ -136,21 +141,31 @@ def replay_year(
         return replay()
 
 
-def _round_in_replay(t: Trigger, dry_run: bool) -> RoundResult:
-    """One round of a replay: its flow's body, in the replay's run."""
-    from prefect import get_run_logger
+def _round_in_replay(plan: Plan, t: Trigger, dry_run: bool) -> RoundResult:
+    """One round of a replay: a task run titled like the round's own flow run ("Nhắc trước hạn 7
+    ngày · Đăng ký thi đua · 09/02/2021") that runs its flow's body. A round that raises or ends
+    in a Failed state fails that task run, with its traceback or its words in the log."""
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
 
+    title = run_title(plan, t.target, t.stage, t.at)
+    one_round = task(
+        name="dot-chay-lai",
+        description="Một đợt của năm chạy lại",
+        task_run_name=lambda: title,
+        cache_policy=NO_CACHE,
+    )(_round_body)
+    state = cast(State, one_round(quote(t), dry_run, return_state=True))
+    if state.is_completed():
+        return cast(RoundResult, state.result())
+    return _not_done(t, t.at, state.message or str(state.type))
+
+
+def _round_body(t: Trigger, dry_run: bool) -> RoundResult | State:
     spec = ACTIONS[t.action]
-    params = {**spec.parameters(t), "at": t.at, "dry_run": dry_run}
-    try:
-        outcome = spec.flow().fn(**params)
-    except Exception as exc:  # noqa: BLE001 - a bug in one round: its traceback logged, the year goes on
-        get_run_logger().exception("Đợt %s %s không chạy xong", t.target, t.stage)
-        return _not_done(t, t.at, str(exc))
-    if isinstance(outcome, RoundResult):
-        return outcome
-    # a Failed state: its message is the project's words
-    return _not_done(t, t.at, getattr(outcome, "message", None) or "không chạy xong")
+    return cast(
+        "RoundResult | State", spec.flow().fn(**{**spec.parameters(t), "at": t.at, "dry_run": dry_run})
+    )
 
 
 def _not_done(t: Trigger, at: dt.datetime, message: str) -> RoundResult:

@@ -6,6 +6,7 @@ what went wrong comes back as one line in `Published.problem`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -82,13 +83,21 @@ class FileBoard:
         return Published(where=f"{page} và {book.name}", links=links)
 
 
+@cache
+def _env() -> Environment:  # one per process: its template cache spares a compile per round
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
 def render_page(status: StatusTable) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    return env.get_template("page.html").render(
-        plan_title=status.plan_title,
-        computed=status.computed,
-        units=status.by_unit(),
-        next_milestone=status.next_milestone,
+    return (
+        _env()
+        .get_template("page.html")
+        .render(
+            plan_title=status.plan_title,
+            computed=status.computed,
+            units=status.by_unit(),
+            next_milestone=status.next_milestone,
+        )
     )
 
 

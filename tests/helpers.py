@@ -4,6 +4,7 @@ completeness table at an instant, a round's mails, a run after a dead run's leas
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -83,3 +84,14 @@ def shown_name(address) -> str:
     space between two encoded-words of a name; a long name is cut into words only before a space
     (tasks.mime.encoded_words), so Python shows that space doubled, and nothing else differs."""
     return address.display_name.replace("  ", " ")
+
+
+def wait_for(predicate, timeout: float = 60.0, step: float = 0.05):
+    """The predicate's first truthy value, polled: what a server records after answering (task
+    runs from events, a scheduler's runs) or another process writes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out")

@@ -4,8 +4,10 @@ and the quick commands stay quick to start. (Speed itself is measured in bench/,
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -94,3 +96,37 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & heavy))
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def servers_on(prefect_home: Path) -> list[int]:
+    """The temporary Prefect servers running on this PREFECT_HOME."""
+    from flows.prefect_env import EPHEMERAL_APP
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            mine = f"PREFECT_HOME={prefect_home}".encode() in (entry / "environ").read_bytes().split(b"\0")
+            if mine and EPHEMERAL_APP in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_command_that_refuses_says_why_and_leaves_no_server_running(tmp_path):
+    """`thidua report` starts its temporary Prefect server before the command line imports its
+    modules (it boots meanwhile); the command then refuses a kind the plan does not have, in its
+    own words, and the server it started for nothing is stopped when it exits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THIDUA_", "PREFECT_"))}
+    env["THIDUA_DATA_DIR"] = str(tmp_path / "var")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "report", "quy-3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "quy-3" in done.stdout + done.stderr, done.stdout + done.stderr
+    home = (tmp_path / "var" / "prefect").resolve()
+    assert home.is_dir()  # made by the early start: the command refused before its own set-up
+    assert servers_on(home) == []

@@ -26,7 +26,7 @@ from tasks.resources import Resources
 from tasks.round import why_not_due
 from tasks.settings import Settings
 from tasks.transport import FileOutbox
-from tests.helpers import local, round_mails, table_at, write_plan
+from tests.helpers import local, round_mails, table_at, wait_for, write_plan
 from tests.smtp_server import Faulty, smtp_env, smtp_server, smtp_settings, trickling_server
 
 REPO = Path(__file__).parents[1]
@@ -38,13 +38,6 @@ def message_ids(recorder) -> Counter:
 
 def statuses(settings) -> Counter:
     return Counter(r["status"] for r in Ledger(settings.ledger).rows())
-
-
-def wait_for(condition, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 # -- claims ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from tasks.plan import load_plan
 from tasks.schedule import triggers
 from tasks.settings import REPO
 from tasks.source import write_template
+from tests.helpers import wait_for as wait_polling
 from tests.helpers import write_plan
 from tests.smtp_server import free_port
 
@@ -99,14 +100,8 @@ def local_times(runs, tz=dt.timezone(dt.timedelta(hours=7))):
     return {(n, at.astimezone(tz), p) for n, at, p in runs}
 
 
-def wait_for(predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError("timed out")
+def wait_for(predicate, timeout=90):  # a server's scheduler: asked once a second
+    return wait_polling(predicate, timeout, step=1)
 
 
 def stop(process):
