@@ -89,9 +89,10 @@ def plan_or_exit(s: Settings) -> Plan:
     return load_plan(s.plan)
 
 
-def inputs_or_exit(s: Settings, plan: Plan | None = None) -> Inputs:
-    """Plan and source, read once for the whole command (flows it runs reuse them: `preloaded`)."""
-    return load_inputs(Resources(s), plan or load_plan(s.plan))
+def inputs_or_exit(resources: Resources, plan: Plan | None = None) -> Inputs:
+    """Plan and source, read once for the whole command with the command's resources (flows it
+    runs reuse both: `preloaded`)."""
+    return load_inputs(resources, plan or load_plan(resources.settings.plan))
 
 
 _OS_WORDS = {

@@ -24,6 +24,7 @@ from flows.cli_base import (
     warn,
 )
 from tasks.inputs import preloaded
+from tasks.resources import Resources
 from tasks.round import COMPILE, Round, RoundResult
 
 
@@ -56,13 +57,14 @@ def report(
         parent_or_exit("--out", folder)
     if send and (reason := Round.of(plan, kind, COMPILE, instant, early=early).too_early()):
         raise fail(reason)
-    inputs = inputs_or_exit(s, plan)
+    resources = Resources(s)  # the command's, for the flow it runs too (`preloaded`)
+    inputs = inputs_or_exit(resources, plan)
     _prefect(s, runs=True)
     from flows.common import cause
     from flows.prefect_env import on_temporary_server
     from flows.report import area_report
 
-    with on_temporary_server(), preloaded(inputs):
+    with on_temporary_server(), resources, preloaded(inputs, resources):
         state = area_report(kind, at=instant, out_dir=out_dir, send_mail=send, early=early, return_state=True)
     if not state.is_completed():
         raise fail(cause(state.message or "lập báo cáo không thành công"))
@@ -100,7 +102,8 @@ def tally(
 ) -> None:
     """Kiểm phiếu bình xét thi đua (trang tính Phiếu bầu) và lập biên bản kiểm phiếu."""
     s = settings()
-    inputs = inputs_or_exit(s)
+    resources = Resources(s)  # the command's, for the flow it runs too (`preloaded`)
+    inputs = inputs_or_exit(resources)
     plan = inputs.plan
     if day is not None:
         try:
@@ -122,7 +125,7 @@ def tally(
     from flows.conference import TallyResult, conference_tally
     from flows.prefect_env import on_temporary_server
 
-    with on_temporary_server(), preloaded(inputs):
+    with on_temporary_server(), resources, preloaded(inputs, resources):
         state = conference_tally(
             day=day,
             units_present=present,

@@ -47,7 +47,7 @@ def check(strict: Annotated[bool, typer.Option(help="Coi dòng lỗi trong bản
     )
     for w in plan_warnings(plan):
         warn(f"{s.plan}: {w}")
-    inputs = inputs_or_exit(s, plan)
+    inputs = inputs_or_exit(Resources(s), plan)
     data = inputs.data
     out.print(
         f"[green]✓[/] Nguồn {inputs.source} đọc được: {len(data.submissions)} hồ sơ, "
@@ -163,7 +163,7 @@ def status(
 ) -> None:
     """Bảng tình trạng hồ sơ của từng đơn vị ở từng mốc, tại một thời điểm."""
     s = settings()
-    inputs = inputs_or_exit(s)
+    inputs = inputs_or_exit(Resources(s))
     plan = inputs.plan
     wanted = None
     if milestone:

@@ -13,6 +13,7 @@ from rich.text import Text
 from flows.cli_base import app, fail, inputs_or_exit, instant_or_exit, out, settings, warn
 from tasks.dates import due_instant, vn_datetime
 from tasks.intake import SETTLE, MailDocument
+from tasks.resources import Resources
 
 
 @app.command()
@@ -27,7 +28,7 @@ def intake(
             "chưa cấu hình hộp thư: đặt THIDUA_IMAP_HOST, THIDUA_IMAP_USER, THIDUA_IMAP_PASSWORD "
             "(xem README, mục “Documents units e-mail (the intake)”)."
         )
-    inputs = inputs_or_exit(s)
+    inputs = inputs_or_exit(Resources(s))
     plan, result = inputs.plan, inputs.intake
     assert result is not None
     instant = instant_or_exit(at, plan)

@@ -10,6 +10,7 @@ import typer
 from flows.cli_base import app, fail, inputs_or_exit, instant_or_exit, out, settings, warn
 from tasks.inputs import assess
 from tasks.publish import publish_status
+from tasks.resources import Resources
 from tasks.unit_status import unit_status
 
 
@@ -19,7 +20,7 @@ def publish(
 ) -> None:
     """Đăng bảng tình trạng nộp hồ sơ cho các đơn vị xem (trang tính riêng, hoặc trang HTML và tệp .xlsx)."""
     s = settings()
-    inputs = inputs_or_exit(s)
+    inputs = inputs_or_exit(Resources(s))
     instant = instant_or_exit(at, inputs.plan)
     status = unit_status(inputs.plan, assess(inputs, instant), instant)
     done = publish_status(s, inputs.plan, status)

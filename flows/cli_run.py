@@ -272,7 +272,8 @@ def run(
         except PlanLookupError as exc:
             raise fail(f"--milestone/--stage: {exc}") from None
         todo = [Trigger(instant, rnd.target, rnd.stage, instant.date(), rnd.action)]
-    inputs = inputs_or_exit(s, plan)
+    resources = Resources(s)  # the command's, for the rounds it runs too (`preloaded`)
+    inputs = inputs_or_exit(resources, plan)
     teams = teams_by_milestone(plan, inputs.data.inspections)
     if rnd is not None and (reason := rnd.too_early(teams)):
         raise fail(reason)
@@ -289,7 +290,7 @@ def run(
 
     # beside a serve (or on a shared server), the run is filed under its deployment, as from the UI
     filed_under = s.plan if lasting else None
-    with preloaded(inputs):
+    with resources, preloaded(inputs, resources):
         results = run_rounds(
             plan, todo, dry_run, _print_round, at=instant, early=early, filed_under=filed_under
         )
@@ -305,7 +306,8 @@ def replay(
     """Chạy lại cả năm kế hoạch theo thứ tự thời gian trên nguồn dữ liệu (bản trình diễn)."""
     s = settings()
     _prefect(s, runs=True)  # the temporary server starts while the sheet is read
-    inputs = inputs_or_exit(s)
+    resources = Resources(s)  # the command's, for every round of the year (`preloaded`)
+    inputs = inputs_or_exit(resources)
     plan = inputs.plan
     try:
         until_day = dt.date.fromisoformat(until) if until else None
@@ -317,9 +319,9 @@ def replay(
     )
     from flows.replay import replay_year
 
-    with preloaded(inputs), Resources(s) as resources:
+    with resources, preloaded(inputs, resources):
         teams = teams_by_milestone(plan, inputs.data.inspections)
-        results = replay_year(plan, resources, until_day, dry_run, _print_round, teams)
+        results = replay_year(plan, until_day, dry_run, _print_round, teams)
     table = Table(title="Tổng kết lần chạy")
     for col in ("Mốc", "Loại thư", "Số thư mới", "Đã gửi trước", "Lỗi"):
         table.add_column(col)

@@ -19,7 +19,7 @@ from prefect.utilities.annotations import quote
 from tasks.contract import SourceUnavailable
 from tasks.delivery import recover
 from tasks.errors import MailProblem, ThiduaError
-from tasks.inputs import Inputs, assess, load_inputs
+from tasks.inputs import Inputs, assess, load_inputs, shared_resources
 from tasks.markdown import md
 from tasks.outcomes import Orphan, Recovery
 from tasks.plan import Plan
@@ -57,18 +57,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-# The replay's resources while it runs every round of a year inside its one flow run, each round
-# one task run: a round then uses them (one ledger engine for the year, not one per round), does
-# not tag the run with its own milestone and stage (the run is the year's, not the round's), and
-# its steps are plain calls, not task runs of their own (RoundTask): 230 task runs were two fifths
-# of a year's replay, Prefect's bookkeeping on both sides of the API. A flow's parameters must be
-# JSON, so the resources cannot be one.
-_in_one_run: ContextVar[Resources | None] = ContextVar("rounds_in_one_run", default=None)
+# set while a replay runs every round of a year inside its one flow run, each round one task run:
+# a round then does not tag that run with its own milestone and stage (the run is the year's, not
+# the round's), and its steps are plain calls, not task runs of their own (RoundTask): 230 task
+# runs were two fifths of a year's replay, Prefect's bookkeeping on both sides of the API
+_in_one_run: ContextVar[bool] = ContextVar("rounds_in_one_run", default=False)
 
 
 @contextmanager
-def rounds_in_one_run(resources: Resources) -> Iterator[None]:
-    token = _in_one_run.set(resources)
+def rounds_in_one_run() -> Iterator[None]:
+    token = _in_one_run.set(True)
     try:
         yield
     finally:
@@ -87,7 +85,7 @@ class RoundTask(Generic[P, R]):
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        if _in_one_run.get() is not None:  # a replayed round is one task run; its steps are calls in it
+        if _in_one_run.get():  # a replayed round is one task run; its steps are plain calls in it
             return self.fn(*args, **kwargs)
         call: Callable[..., Any] = self.prefect_task  # called with the arguments quoted
         return cast(R, call(*(quote(value) for value in args), **{k: quote(v) for k, v in kwargs.items()}))
@@ -242,14 +240,21 @@ def settings_for(plan: str | None) -> Settings:
     return Settings(plan=plan) if plan else Settings()
 
 
+def resources_for(plan: str | None) -> Resources:
+    """A flow's resources: inside a CLI command for the same plan, the command's (`preloaded`:
+    one ledger engine, not one more per flow); else its own, from the operator's settings."""
+    settings = settings_for(plan)
+    return shared_resources(settings) or Resources(settings)
+
+
 def open_round(
     plan: str | None, target: str, stage: str, at: str | dt.datetime | None, dry_run: bool, early: bool
 ) -> tuple[Resources, Inputs, Round]:
     """How every round flow starts: the operator's settings for its plan file and the run's
-    resources built from them (opened when first used, once; a replay's rounds share the
-    replay's), the plan and the sheet read once
+    resources built from them (opened when first used, once; inside a CLI command, the
+    command's: `preloaded`), the plan and the sheet read once
     (the `load` task), the round validated, and the run tagged with it."""
-    resources = _in_one_run.get() or Resources(settings_for(plan))
+    resources = resources_for(plan)
     inputs = load(resources)
     rnd = Round.of(inputs.plan, target, stage, at, dry_run, early)
     tag_run(rnd)
@@ -267,7 +272,7 @@ def tag_run(rnd: Round) -> None:
     from prefect.context import FlowRunContext
 
     ctx = FlowRunContext.get()
-    if ctx is None or ctx.flow_run is None or _in_one_run.get() is not None:
+    if ctx is None or ctx.flow_run is None or _in_one_run.get():
         return
     run = ctx.flow_run
     wanted = run_tags(rnd.plan, rnd.target, rnd.stage, rnd.action)

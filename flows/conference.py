@@ -8,12 +8,11 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import assess_task, in_words, load, settings_for
+from flows.common import assess_task, in_words, load, resources_for
 from flows.params import At
 from tasks.minutes import minutes_docx, minutes_markdown, rows
 from tasks.nominations import missing_dossier
 from tasks.plan import Teller
-from tasks.resources import Resources
 from tasks.round import in_plan_zone
 from tasks.tally import Tally, count
 
@@ -36,8 +35,9 @@ def conference_tally(
     """Counts the Phiếu bầu tab: per title and block, votes against the threshold and quotas;
     writes the minutes (DOCX) under the plan's reports folder and publishes them as an artifact.
     `at` (default: now) is when the count is made; the minutes speak of the plan's year."""
-    settings = settings_for(plan)
-    inputs = load(Resources(settings))
+    resources = resources_for(plan)
+    settings = resources.settings
+    inputs = load(resources)
     the_plan = inputs.plan
     instant = in_plan_zone(at, the_plan)
     when = (

@@ -16,7 +16,6 @@ from flows.actions import ACTIONS
 from flows.common import cause, rounds_in_one_run, run_tags
 from flows.prefect_env import on_temporary_server
 from tasks.plan import Plan
-from tasks.resources import Resources
 from tasks.round import Action, RoundResult
 from tasks.schedule import Trigger, run_title, triggers
 
@@ -102,7 +101,6 @@ def _run_of_deployment(
 
 def replay_year(
     plan: Plan,
-    resources: Resources,
     until: dt.date | None = None,
     dry_run: bool = False,
     on_done: Callable[[Trigger, RoundResult], None] | None = None,
@@ -114,7 +112,7 @@ def replay_year(
     schedule itself runs a flow run per round, each step a task run (`serve`, `run`); a replay made
     49 flow runs and then 230 task runs, and Prefect's bookkeeping of them was most of its time
     (docs/performance.md). A round that fails is reported and the others carry on; no alert is
-    mailed for it (the run and the summary say it). Every round uses `resources`."""
+    mailed for it (the run and the summary say it)."""
     from prefect import flow, tags
     from prefect.context import TagsContext
 
@@ -125,7 +123,7 @@ def replay_year(
         results = []
         # the tags are the run's; on a task run each costs an API call (Prefect looks for a
         # concurrency limit of that name) and says nothing the run does not
-        with rounds_in_one_run(resources), TagsContext(current_tags=set()):
+        with rounds_in_one_run(), TagsContext(current_tags=set()):
             for t in chosen:
                 result = _round_in_replay(plan, t, dry_run)
                 if on_done:

@@ -19,6 +19,7 @@ from tasks.normalise import Normalised, SourceOfAnotherYear, normalise
 from tasks.plan import Plan, load_plan
 from tasks.read_cache import ReadCache
 from tasks.resources import Resources
+from tasks.settings import Settings
 from tasks.source import WorkbookSource
 
 if TYPE_CHECKING:
@@ -35,20 +36,30 @@ class Inputs:
     intake: IntakeResult | None = None  # what the coordinators' mailboxes held, when configured
 
 
-# the inputs a CLI command has read, for the flows it runs in the same process: a flow's
-# parameters must be JSON (the UI shows and replays them), so the read sheet cannot be one;
-# a context variable, set only inside `preloaded`, carries it instead of reading the sheet twice
-_preloaded: ContextVar[Inputs | None] = ContextVar("preloaded_inputs", default=None)
+# what a CLI command has read and opened, for the flows it runs in the same process: a flow's
+# parameters must be JSON (the UI shows and replays them), so neither the read sheet nor an open
+# database can be one; a context variable, set only inside `preloaded`, carries them instead of
+# reading the sheet twice and opening a second ledger engine
+_preloaded: ContextVar[tuple[Inputs, Resources] | None] = ContextVar("preloaded", default=None)
 
 
 @contextmanager
-def preloaded(inputs: Inputs) -> Iterator[Inputs]:
-    """Within the block, load_inputs for the same plan file returns `inputs` without reading again."""
-    token = _preloaded.set(inputs)
+def preloaded(inputs: Inputs, resources: Resources) -> Iterator[Inputs]:
+    """Within the block, a flow for the same plan file uses the command's `inputs` (load_inputs
+    returns them without reading again) and `resources` (`shared_resources`)."""
+    token = _preloaded.set((inputs, resources))
     try:
         yield inputs
     finally:
         _preloaded.reset(token)
+
+
+def shared_resources(settings: Settings) -> Resources | None:
+    """The resources of the command this flow runs inside, when it is for the same plan file."""
+    ready = _preloaded.get()
+    if ready is not None and ready[0].plan_path == Path(settings.plan).resolve():
+        return ready[1]
+    return None
 
 
 def load_inputs(resources: Resources, plan: Plan | None = None) -> Inputs:
@@ -57,8 +68,8 @@ def load_inputs(resources: Resources, plan: Plan | None = None) -> Inputs:
     settings = resources.settings
     path = Path(settings.plan).resolve()
     ready = _preloaded.get()
-    if ready is not None and ready.plan_path == path:
-        return ready
+    if ready is not None and ready[0].plan_path == path:
+        return ready[0]
     plan = plan or load_plan(path)
     source = resources.source(plan)
 

@@ -9,6 +9,7 @@ import json
 import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 from pypdf import PdfWriter
 from typer.testing import CliRunner
@@ -481,3 +482,24 @@ def test_a_second_worker_sharing_the_ledger_counts_what_the_first_one_read(imap_
     monkeypatch.setenv("THIDUA_DATA_DIR", str(tmp_path / "worker-2"))  # its own data directory
     second = intake_json()
     assert second["fetched"] == 0 and second["recognised"] == first["recognised"] != []
+
+
+def test_a_round_run_from_the_command_line_opens_one_ledger_database_engine(
+    imap_env, prefect_server, monkeypatch
+):
+    """`thidua run` reads the mailboxes (the intake's store) and its round then sends and records
+    its letters (the ledger): one database engine for both, the command's, which the round it
+    runs uses too, instead of one per layer."""
+    import tasks.ledger
+
+    imap_env.deliver(HEAD, message(f"<{ADDR['STP-LCH']}>", "Báo cáo sơ kết", (2021, 6, 18, 15)))
+    opened = []
+    real = tasks.ledger.open_engine
+    monkeypatch.setattr(tasks.ledger, "open_engine", lambda url: opened.append(url) or real(url))
+    result = CliRunner().invoke(
+        app, ["run", "--milestone", "so-ket", "--stage", "overdue-1", "--at", "2021-06-21T08:00"]
+    )
+    assert result.exit_code == 0, result.output
+    sent = list(Path(Settings().outbox_dir).rglob("*.eml"))
+    assert sent and "thư cho đơn vị" in " ".join(result.output.split())
+    assert len(opened) == 1, opened
