@@ -107,7 +107,7 @@ def replay_year(
     teams: dict[str, Any] | None = None,
 ) -> list[RoundResult]:
     """Replays the plan year up to `until` in one process and one flow run, "Chạy lại năm 2021",
-    each round one task run of it named as the round's own run would be, its logs and artifacts
+    each round one task run of it, its logs and artifacts
     filed under it (the inspection teams' rounds as `teams`, read from the sheet, make them). The
     schedule itself runs a flow run per round, each step a task run (`serve`, `run`); a replay made
     49 flow runs and then 230 task runs, and Prefect's bookkeeping of them was most of its time
@@ -140,26 +140,32 @@ def replay_year(
 
 
 def _round_in_replay(plan: Plan, t: Trigger, dry_run: bool) -> RoundResult:
-    """One round of a replay: a task run titled like the round's own flow run ("Nhắc trước hạn 7
-    ngày · Đăng ký thi đua · 09/02/2021") that runs its flow's body. A round that raises or ends
+    """One round of a replay: a task run that runs its flow's body. It is named by the round's
+    slug and day ("dang-ky-before-7 · 09/02/2021": the run's graph cannot draw Vietnamese
+    letters, docs/architecture.md), and its log begins with the title the round's own run would
+    carry ("Nhắc trước hạn 7 ngày · Đăng ký thi đua · 09/02/2021"). A round that raises or ends
     in a Failed state fails that task run, with its traceback or its words in the log."""
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
-    title = run_title(plan, t.target, t.stage, t.at)
+    name = f"{ACTIONS[t.action].slug(t)} · {t.at.astimezone(plan.tz):%d/%m/%Y}"
     one_round = task(
         name="dot-chay-lai",
         description="Một đợt của năm chạy lại",
-        task_run_name=lambda: title,
+        task_run_name=lambda: name,
         cache_policy=NO_CACHE,
     )(_round_body)
-    state = cast(State, one_round(quote(t), dry_run, return_state=True))
+    title = run_title(plan, t.target, t.stage, t.at)
+    state = cast(State, one_round(quote(t), dry_run, title, return_state=True))
     if state.is_completed():
         return cast(RoundResult, state.result())
     return _not_done(t, t.at, state.message or str(state.type))
 
 
-def _round_body(t: Trigger, dry_run: bool) -> RoundResult | State:
+def _round_body(t: Trigger, dry_run: bool, title: str) -> RoundResult | State:
+    from prefect import get_run_logger
+
+    get_run_logger().info("%s", title)
     spec = ACTIONS[t.action]
     return cast(
         "RoundResult | State", spec.flow().fn(**{**spec.parameters(t), "at": t.at, "dry_run": dry_run})
