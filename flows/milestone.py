@@ -27,7 +27,7 @@ from flows.common import (
 )
 from flows.params import At, DryRun, Early, MilestoneId, PlanFile, Stage, run_name
 from tasks.completeness import table_for_humans
-from tasks.compose import digest_mail, problem_notices, round_words, unit_mails
+from tasks.compose import PROBLEMS, digest_mail, problem_notices, round_words, unit_mails
 from tasks.delivery import send
 from tasks.inputs import Inputs
 from tasks.ledger import Ledger
@@ -76,7 +76,7 @@ def send_unit_mail(rnd: Round, mails: list[Mail], resources: Resources) -> Outco
 
 @round_task(name="gui-tong-hop-dau-moi", description="Gửi bản tổng hợp cho đầu mối")
 def send_digest(
-    rnd: Round, table: pd.DataFrame, resources: Resources, units: Outcome, inputs: Inputs
+    rnd: Round, table: pd.DataFrame, resources: Resources, units: Outcome, inputs: Inputs, noticed: list[str]
 ) -> Outcome:
     """After the round's mail: it lists only confirmed deliveries. While other live runs still
     send some of this round's mail (two workers on the same trigger), it waits for them, so the
@@ -100,7 +100,9 @@ def send_digest(
     ]
     shown = dataclasses.replace(units, failed=units.failed + unconfirmed)
     findings = [f.__dict__ for f in inputs.data.findings]
-    mail = digest_mail(rnd, table, reminded, earlier, shown, findings, inputs.intake)
+    delivered = set(units.sent) | {p.key.recipient for p in units.previews}
+    told = [c for c in noticed if c in delivered]
+    mail = digest_mail(rnd, table, reminded, earlier, shown, findings, inputs.intake, told)
     return send([mail], resources, rnd.instant, dry_run=rnd.dry_run, note=rnd.ledger_note)
 
 
@@ -174,7 +176,8 @@ def milestone_round(
     mine = {m.key for m in letters} | {rnd.key(DIGEST)}
     result.recovery = recover_task(rnd, table, resources, mine)
     result.units = send_unit_mail(rnd, letters, resources)
-    result.digest = send_digest(rnd, table, resources, result.units, inputs)
+    noticed = [m.key.recipient for m in letters if m.kind == PROBLEMS]
+    result.digest = send_digest(rnd, table, resources, result.units, inputs, noticed)
     publish(rnd, inputs, table, result)
     for failure in result.failed:
         logger.error("Gửi không thành công: %s", failure)

@@ -321,9 +321,12 @@ def digest_mail(
     units: Outcome,
     findings: list[Any],
     intake: IntakeResult | None = None,
+    noticed: list[str] | None = None,
 ) -> Mail:
     """The coordinators' digest after a round: who was reminded (confirmed deliveries only, this
-    run's and earlier runs'), who is complete, what failed."""
+    run's and earlier runs'), who is complete, what failed, which units that owe nothing were
+    sent a notice of a problem with what they sent (`noticed`, this run's; replies to it come to
+    the Head, who should know it went)."""
     plan = rnd.plan
     rows = rnd.rows(table)
     counts = state_counts(rows)
@@ -345,6 +348,7 @@ def digest_mail(
         "partial": units.partial,
         "complete": [r.unit_name for r in rows.itertuples() if not r.missing],
         "problems": [f"{r.unit_name}: {p}" for r in rows.itertuples() for p in r.problems],
+        "noticed": [names[c] for c in noticed or []],
         "findings": findings[:MAX_FINDINGS_IN_MAIL],
         "more_findings": max(0, len(findings) - MAX_FINDINGS_IN_MAIL),
         **intake_context(rows, intake),

@@ -15,6 +15,10 @@ def read(path):
     return email.message_from_bytes(path.read_bytes(), policy=default)
 
 
+def plain(msg) -> str:
+    return " ".join(msg.get_body(("plain",)).get_content().split())
+
+
 def test_son_la_sent_five_pages_against_three_and_owes_nothing_else_so_it_gets_its_own_notice(
     prefect_server, tmp_path
 ):
@@ -42,10 +46,16 @@ def test_son_la_sent_five_pages_against_three_and_owes_nothing_else_so_it_gets_i
         "| Sở Tư pháp tỉnh Sơn La | không (thư lưu ý: Báo cáo tóm tắt: 5 trang, vượt giới hạn 3 trang A4) |"
         in shown
     )
-    # the next round sees the same problems: nothing new to say, nothing sent again
+    # the Head, to whom replies go, reads in the digest which units were told
+    told = "Đã gửi thư lưu ý về các vấn đề này tới 2 đơn vị đã đủ hồ sơ: "
+    digest = read(tmp_path / "var" / "outbox" / "kvtd-tp-mnpb-2021" / "so-ket" / "before-1" / "digest.eml")
+    assert told + "Sở Tư pháp tỉnh Sơn La, Cục Thi hành án dân sự tỉnh Yên Bái" in plain(digest)
+    # the next round sees the same problems: nothing new to say, nothing sent again, none listed
     second = milestone_round("so-ket", "overdue-1", at="2021-06-21T08:00")
     assert not {"STP-SLA", "THADS-YBA"} & set(second.units.sent)
     assert len([p for p in (tmp_path / "var" / "outbox").rglob("*.eml") if "/problems-" in str(p)]) == 2
+    digest = read(tmp_path / "var" / "outbox" / "kvtd-tp-mnpb-2021" / "so-ket" / "overdue-1" / "digest.eml")
+    assert "Vấn đề trong hồ sơ đã nộp" in plain(digest) and "thư lưu ý" not in plain(digest)
 
 
 def test_a_unit_that_still_owes_reads_its_problems_in_its_reminder_not_in_a_second_letter(sample, plan):
