@@ -31,9 +31,11 @@ from tasks.settings import Settings, private_data_dir
 from tasks.unit_status import unit_status
 
 # Prefect's English wrapper around the project's own error text, e.g.
-# "Flow run encountered an exception: RoundFailed: 2 thư gửi không thành công …"
+# "Flow run encountered an exception: RoundFailed: 2 thư gửi không thành công …", or a task's
+# "Task run encountered an exception RuntimeError: …" (a replayed round is a task run)
 _WRAPPER = re.compile(
-    r"^(?:Flow run encountered an exception: )?(?:[A-Za-z_][\w.]*(?:Error|Failed|Exception|Timeout): )?"
+    r"^(?:(?:Flow|Task) run encountered an exception:? )?"
+    r"(?:[A-Za-z_][\w.]*(?:Error|Failed|Exception|Timeout): )?"
 )
 
 

@@ -195,3 +195,35 @@ def test_template_workbook_is_a_valid_source(tmp_path):
     assert thidua("template", "--out", path).exit_code == 0
     result = thidua("check", THIDUA_SOURCE=path)
     assert result.exit_code == 0 and "0 hồ sơ" in result.output
+
+
+def test_a_replayed_round_that_hits_a_bug_is_reported_and_the_year_goes_on(
+    prefect_server, tmp_path, monkeypatch
+):
+    """A bug in one round (here the digest of 17/02) fails that round's step of the replay, with
+    its own words in the summary (not Prefect's English wrapper), and the rounds after it run."""
+    import flows.milestone
+
+    real = flows.milestone.digest_mail
+
+    def broken(rnd, *args, **kwargs):
+        if rnd.stage == "before-3":
+            raise RuntimeError("lỗi giả lập trong bản tổng hợp")
+        return real(rnd, *args, **kwargs)
+
+    monkeypatch.setattr(flows.milestone, "digest_mail", broken)
+    before = {r.id for r in flow_runs()}
+    result = thidua("replay", "--until", "2021-02-28")
+    assert result.exit_code == 1
+    lines = [" ".join(line.split()) for line in result.output.splitlines()]
+    assert "✗ 17/02/2021 08:00 dang-ky before-3: lỗi giả lập trong bản tổng hợp" in lines
+    assert any(line.startswith("✓ 19/02/2021 08:00 dang-ky before-1") for line in lines)
+    (replayed,) = [r for r in flow_runs() if r.id not in before]
+    rounds = len([line for line in lines if line.startswith(("✓", "✗"))])
+
+    def recorded():
+        runs = task_runs_of(replayed.id)
+        return len(runs) == rounds and all(r.state.is_final() for r in runs) and runs
+
+    failed = [r.name for r in wait_for(recorded) if r.state.is_failed()]
+    assert failed == ["dang-ky-before-3 · 17/02/2021"]
