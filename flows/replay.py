@@ -107,12 +107,12 @@ def replay_year(
     teams: dict[str, Any] | None = None,
 ) -> list[RoundResult]:
     """Replays the plan year up to `until` in one process and one flow run, "Chạy lại năm 2021",
-    each round one task run of it, its logs and artifacts
-    filed under it (the inspection teams' rounds as `teams`, read from the sheet, make them). The
-    schedule itself runs a flow run per round, each step a task run (`serve`, `run`); a replay made
-    49 flow runs and then 230 task runs, and Prefect's bookkeeping of them was most of its time
-    (docs/performance.md). A round that fails is reported and the others carry on; no alert is
-    mailed for it (the run and the summary say it)."""
+    each round one task run of it with its logs and artifacts (the inspection teams' rounds as
+    `teams`, read from the sheet, make them). The schedule itself runs a flow run per round, each
+    step a task run (`serve`, `run`); a replay made 49 flow runs and then 230 task runs, and
+    Prefect's bookkeeping of them was most of its time (docs/performance.md). A round that fails
+    is reported and the others carry on; no alert is mailed for it (the run and the summary say
+    it)."""
     from prefect import flow, tags
     from prefect.context import TagsContext
 
