@@ -13,17 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.smtp_server import free_ports
 from tests.tls import make_ca_and_server
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 HEAD = "truong"  # the Head's mailbox
 PASSWORD = "mat-khau-thu"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -111,7 +106,7 @@ def start_dovecot(users: dict[str, str]) -> Dovecot:
     (root / "home").chmod(0o755)
     (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in users.items()))
     (root / "passwd").chmod(0o644)  # read by Dovecot's auth user; a test may have set umask 077
-    imap_port, imaps_port = free_port(), free_port()
+    imap_port, imaps_port = free_ports(2)
     (root / "dovecot.conf").write_text(
         f"""protocols = imap
 listen = 127.0.0.1
