@@ -27,10 +27,14 @@ class Team:
     name: str  # as written in the Kiểm tra tab
     slug: str  # in ledger keys and stages: "doan-1"
     lead: str  # the leading unit's code
-    inspected: tuple[str, ...]  # unit codes, in the tab's order
+    visits: tuple[Visit, ...]  # each inspected unit's days, in the tab's order
     last_day: dt.date
     deadline: dt.date  # a deadline of the plan's rule
-    visits: tuple[Visit, ...] = ()  # each inspected unit's days, in the tab's order
+
+    @property
+    def inspected(self) -> tuple[str, ...]:
+        """The inspected units' codes, in the tab's order."""
+        return tuple(v.unit for v in self.visits)
 
     @property
     def first_day(self) -> dt.date:
@@ -69,10 +73,9 @@ def teams(plan: Plan, milestone: Milestone, inspections: pd.DataFrame) -> list[T
                 name=str(first["team"]),
                 slug=key,
                 lead=str(first["lead_unit"]),
-                inspected=tuple(dict.fromkeys(rows["inspected_unit"])),
+                visits=tuple(_visits(rows)),
                 last_day=last,
                 deadline=deadline_after(plan, last, days),
-                visits=tuple(_visits(rows)),
             )
         )
     return out

@@ -10,7 +10,7 @@ from flows.common import for_people
 from tasks.inputs import assess
 from tasks.round_artifacts import year_overview
 from tasks.schedule import Trigger, describe, run_title, stage_words
-from tasks.teams import Team
+from tasks.teams import Team, Visit
 from tests.helpers import local
 
 
@@ -48,7 +48,7 @@ def test_a_team_is_named_as_the_sheet_writes_it(plan):
         name="Đoàn số 1",
         slug="doan-so-1",
         lead="STP-LCA",
-        inspected=("STP-YBA",),
+        visits=(Visit("STP-YBA", dt.date(2021, 9, 8), dt.date(2021, 9, 10)),),
         last_day=dt.date(2021, 9, 10),
         deadline=dt.date(2021, 9, 20),
     )
